@@ -1,0 +1,130 @@
+# xmpp-rest: plain GNU make.  `make` builds both programs; `make test` runs
+# every test (installing what it needs first when run as root on Debian).
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SBINDIR   ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/cgi-bin
+DESTDIR   ?=
+
+CC        ?= cc
+PKGS       = libstrophe fcgi libxml-2.0 openssl
+PYTHON    ?= /usr/bin/python3
+
+# Debian packages: what the build needs, and what the tests run against.
+BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev
+TEST_DEBS  = prosody lighttpd python3-slixmpp curl libfcgi-bin spawn-fcgi cppcheck
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+  -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
+  -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla -Wundef \
+  -Wimplicit-fallthrough -Wnull-dereference -Wredundant-decls \
+  -Wswitch-enum -Wconversion
+XR_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' \
+  -DXR_CONF_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.conf"' -Icommon
+DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+XR_CFLAGS  = -std=c11 $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
+XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+
+# B is the build directory: build/ for the release build, build/asan for
+# the sanitizer build the tests run.
+B ?= build
+COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/jid.c
+CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c cgi/bridge_client.c
+BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
+  bridge/track.c bridge/route.c
+UNIT_TESTS = test_proto test_conf test_jid test_stanza
+
+COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
+CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
+BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
+
+.PHONY: all dev asan deps test unit integration lint format run install \
+  uninstall clean check-format
+
+all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
+
+cgi/xmpp-rest.fcgi: $(B)/xmpp-rest.fcgi
+	cp $< $@
+bridge/xmpp-restd: $(B)/xmpp-restd
+	cp $< $@
+
+$(B)/xmpp-rest.fcgi: $(CGI_OBJ) $(COMMON_OBJ)
+	@echo "  CC  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(B)/xmpp-restd: $(BRIDGE_OBJ) $(COMMON_OBJ)
+	@echo "  CC  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(COMMON_OBJ) $(B)/cgi/stanza.o
+	@mkdir -p $(dir $@)
+	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
+	  $(COMMON_OBJ) $(B)/cgi/stanza.o $(DEP_LIBS)
+
+SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=undefined
+
+# The sanitizer build the tests use; binaries stay in build/asan.
+asan:
+	$(MAKE) B=build/asan OPT='$(SAN)' WERROR=1 build/asan/xmpp-rest.fcgi \
+	  build/asan/xmpp-restd $(UNIT_TESTS:%=build/asan/tests/%)
+
+dev:
+	$(MAKE) WERROR=1 all
+
+# Installs the build and test dependencies when run as root; otherwise
+# names exactly what is missing.
+deps:
+	@missing=""; for p in $(BUILD_DEBS) $(TEST_DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages:$$missing"; \
+	    echo "install them with: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+unit: asan
+	@for t in $(UNIT_TESTS); do build/asan/tests/$$t || exit 1; done
+
+test: deps
+	@$(MAKE) --no-print-directory dev asan >build-test.log 2>&1 \
+	  || { cat build-test.log; echo "0 passed, 1 failed"; exit 1; }
+	@tests/run-all
+
+lint:
+	cppcheck --std=c11 --enable=warning,style,performance,portability \
+	  --inline-suppr --error-exitcode=1 --suppress=missingIncludeSystem \
+	  --quiet -I common -I cgi -I bridge common cgi bridge
+
+check-format:
+	clang-format --dry-run --Werror common/*.[ch] cgi/*.[ch] bridge/*.[ch] tests/unit/*.[ch]
+
+format:
+	clang-format -i common/*.[ch] cgi/*.[ch] bridge/*.[ch] tests/unit/*.[ch]
+
+run: deps all
+	@$(PYTHON) tools/stack.py run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 bridge/xmpp-restd $(DESTDIR)$(SBINDIR)/xmpp-restd
+	install -m 0755 cgi/xmpp-rest.fcgi $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi
+	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp-rest.conf || \
+	  install -m 0640 etc/xmpp-rest.conf $(DESTDIR)$(SYSCONFDIR)/xmpp-rest.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/xmpp-restd $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi
+
+clean:
+	rm -rf build build-test.log cgi/xmpp-rest.fcgi bridge/xmpp-restd

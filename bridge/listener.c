@@ -1,0 +1,428 @@
+/*
+ * The responders' socket.  Each client has an input buffer that never
+ * holds more than one frame's worth (header + XR_FRAME_MAX) and an output
+ * queue with a hard cap; a client that breaks the protocol is told why in
+ * a "rejected" outcome and dropped.  When descriptors run out, accepting
+ * pauses for a second instead of spinning (as OpenBSD slowcgi does).
+ */
+/* accept4(): one call instead of accept + two fcntl per responder. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "util.h"
+
+#define IN_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
+#define OUT_MAX (4 * (XR_FRAME_HDR + XR_FRAME_MAX))
+#define ACCEPT_PAUSE_MS 1000
+
+struct client {
+	int fd;
+	int closing; /* close once the output queue is empty */
+	uint8_t *in;
+	size_t in_len, in_cap;
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	struct client *prev, *next;
+};
+
+static int lfd = -1;
+static char lpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static unsigned long lmax, nclients;
+static struct client *clients;
+static struct listener_cbs lcbs;
+static void *lud;
+static struct loop_timer accept_pause;
+
+static void client_io(int fd, short revents, void *ud);
+
+unsigned long
+listener_nclients(void)
+{
+	return nclients;
+}
+
+static void
+client_free(struct client *cl)
+{
+	if (lcbs.on_close)
+		lcbs.on_close(cl, lud);
+	loop_unwatch(cl->fd);
+	close(cl->fd);
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	free(cl->in);
+	free(cl->out);
+	free(cl);
+	nclients--;
+}
+
+static void
+client_update_events(struct client *cl)
+{
+	short ev = cl->closing ? 0 : POLLIN;
+
+	if (cl->out_len > cl->out_off)
+		ev |= POLLOUT;
+	loop_set_events(cl->fd, ev);
+}
+
+/* Writes what the socket takes now; 0, or -1 if cl was freed. */
+static int
+client_flush(struct client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->fd, cl->out + cl->out_off,
+		    cl->out_len - cl->out_off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			log_debug("responder socket: %s", strerror(errno));
+			client_free(cl);
+			return -1;
+		}
+		cl->out_off += (size_t)n;
+	}
+	if (cl->out_off == cl->out_len) {
+		cl->out_off = cl->out_len = 0;
+		if (cl->closing) {
+			client_free(cl);
+			return -1;
+		}
+	}
+	client_update_events(cl);
+	return 0;
+}
+
+void
+listener_send(struct client *cl, const struct frame_out *fo)
+{
+	size_t need;
+
+	if (cl->out_off > 0 && cl->out_off == cl->out_len)
+		cl->out_off = cl->out_len = 0;
+	need = cl->out_len + fo->len;
+	if (need > OUT_MAX) {
+		log_warnx("responder does not read its answers; dropping it");
+		cl->closing = 1;
+		cl->out_len = cl->out_off = 0;
+		client_update_events(cl);
+		return;
+	}
+	if (need > cl->out_cap) {
+		size_t cap = cl->out_cap ? cl->out_cap : 1024;
+		uint8_t *nb;
+
+		while (cap < need)
+			cap *= 2;
+		if ((nb = realloc(cl->out, cap)) == NULL) {
+			log_warnx("out of memory queueing an answer");
+			cl->closing = 1;
+			client_update_events(cl);
+			return;
+		}
+		cl->out = nb;
+		cl->out_cap = cap;
+	}
+	memcpy(cl->out + cl->out_len, fo->buf, fo->len);
+	cl->out_len += fo->len;
+	client_update_events(cl);
+}
+
+void
+listener_send_outcome(struct client *cl, uint32_t seq, enum outcome o,
+    const char *condition, const char *text)
+{
+	struct frame_out fo = { 0 };
+	char err[XR_ERRLEN];
+
+	frame_begin(&fo, FRAME_OUTCOME, seq);
+	frame_put_str(&fo, FIELD_OUTCOME, outcome_name(o));
+	frame_put_str(&fo, FIELD_CONDITION, condition);
+	frame_put_str(&fo, FIELD_TEXT, text);
+	if (frame_finish(&fo, err, sizeof(err)) == 0)
+		listener_send(cl, &fo);
+	frame_out_free(&fo);
+}
+
+/* Refuses cl's stream: tell it why, then close once that is written. */
+static void
+client_reject(struct client *cl, uint32_t seq, const char *why)
+{
+	log_warnx("bad frame from a responder: %s", why);
+	listener_send_outcome(cl, seq, OUTCOME_REJECTED, "bad-request", why);
+	cl->closing = 1;
+	cl->in_len = 0;
+	client_update_events(cl);
+}
+
+/* Decodes every whole frame in cl's buffer; -1 if cl was freed. */
+static int
+client_parse(struct client *cl)
+{
+	size_t off = 0;
+	char err[XR_ERRLEN];
+
+	while (!cl->closing && off < cl->in_len) {
+		struct frame f;
+		ssize_t n = frame_decode(cl->in + off, cl->in_len - off, &f,
+		    err, sizeof(err));
+		if (n == 0)
+			break;
+		if (n < 0) {
+			client_reject(cl, 0, err);
+			return 0;
+		}
+		off += (size_t)n;
+		if (f.type != FRAME_SUBMIT) {
+			client_reject(cl, f.seq, "expected a submit frame");
+			frame_clear(&f);
+			return 0;
+		}
+		lcbs.on_frame(cl, &f, lud);
+		frame_clear(&f);
+	}
+	if (off > 0 && !cl->closing) {
+		memmove(cl->in, cl->in + off, cl->in_len - off);
+		cl->in_len -= off;
+	}
+	return 0;
+}
+
+static void
+client_read(struct client *cl)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (cl->in_len == cl->in_cap) {
+			size_t cap = cl->in_cap ? cl->in_cap * 2 : 4096;
+			uint8_t *nb;
+
+			if (cap > IN_MAX)
+				cap = IN_MAX;
+			if (cap == cl->in_cap) {
+				/* frame_decode refuses oversized frames first */
+				client_reject(cl, 0, "frame too large");
+				return;
+			}
+			if ((nb = realloc(cl->in, cap)) == NULL) {
+				client_reject(cl, 0, "bridge out of memory");
+				return;
+			}
+			cl->in = nb;
+			cl->in_cap = cap;
+		}
+		n = recv(cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len,
+		    0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			client_free(cl);
+			return;
+		}
+		cl->in_len += (size_t)n;
+		client_parse(cl);
+		if (cl->closing)
+			return;
+	}
+}
+
+static void
+client_io(int fd, short revents, void *ud)
+{
+	struct client *cl = ud;
+
+	(void)fd;
+	if (revents & POLLOUT) {
+		if (client_flush(cl) < 0)
+			return;
+	}
+	if (revents & (POLLERR | POLLNVAL)) {
+		client_free(cl);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP)) {
+		if (cl->closing) {
+			if (revents & POLLHUP)
+				client_free(cl);
+			return;
+		}
+		client_read(cl);
+	}
+}
+
+static void listener_io(int fd, short revents, void *ud);
+
+static void
+accept_resume(void *ud)
+{
+	(void)ud;
+	loop_watch(lfd, POLLIN, listener_io, NULL);
+}
+
+static void
+listener_io(int fd, short revents, void *ud)
+{
+	(void)revents;
+	(void)ud;
+	for (;;) {
+		struct client *cl;
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept; pausing for %d ms",
+				    ACCEPT_PAUSE_MS);
+				loop_unwatch(lfd);
+				loop_timer_arm(&accept_pause,
+				    xr_now_ms() + ACCEPT_PAUSE_MS, accept_resume,
+				    NULL);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				log_warn("accept");
+			}
+			return;
+		}
+		if (nclients >= lmax || cfd >= LOOP_FD_MAX ||
+		    (cl = calloc(1, sizeof(*cl))) == NULL) {
+			struct frame_out fo = { 0 };
+			char err[XR_ERRLEN];
+
+			/* One small frame fits any socket buffer. */
+			frame_begin(&fo, FRAME_OUTCOME, 0);
+			frame_put_str(&fo, FIELD_OUTCOME,
+			    outcome_name(OUTCOME_BUSY));
+			frame_put_str(&fo, FIELD_TEXT,
+			    "bridge at max_clients concurrent requests");
+			if (frame_finish(&fo, err, sizeof(err)) == 0)
+				(void)send(cfd, fo.buf, fo.len, MSG_NOSIGNAL);
+			frame_out_free(&fo);
+			log_warnx("refusing a responder: %lu connected "
+				  "(max_clients)",
+			    nclients);
+			close(cfd);
+			continue;
+		}
+		cl->fd = cfd;
+		cl->next = clients;
+		if (clients)
+			clients->prev = cl;
+		clients = cl;
+		nclients++;
+		loop_watch(cfd, POLLIN, client_io, cl);
+	}
+}
+
+/* 0 if path is free to bind (absent, or a socket nobody listens on). */
+static int
+claim_path(const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket",
+		    sa->sun_path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (rc == 0) {
+		snprintf(err, errlen,
+		    "%s: another bridge is already listening there",
+		    sa->sun_path);
+		return -1;
+	}
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "removing stale %s: %s", sa->sun_path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+listener_open(const char *path, unsigned long max_clients,
+    const struct listener_cbs *cbs, void *ud, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	mode_t old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (xr_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	if (claim_path(&sa, err, errlen) < 0)
+		return -1;
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Owner and group may connect (the web server joins the group). */
+	old = umask(0117);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		umask(old);
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	umask(old);
+	if (listen(lfd, 128) < 0) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	xr_strlcpy(lpath, path, sizeof(lpath));
+	lmax = max_clients;
+	lcbs = *cbs;
+	lud = ud;
+	loop_watch(lfd, POLLIN, listener_io, NULL);
+	return 0;
+fail:
+	close(lfd);
+	lfd = -1;
+	return -1;
+}
+
+void
+listener_shutdown(void)
+{
+	while (clients)
+		client_free(clients);
+	if (lfd >= 0) {
+		loop_unwatch(lfd);
+		loop_timer_cancel(&accept_pause);
+		close(lfd);
+		unlink(lpath);
+		lfd = -1;
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * The UNIX socket the responders connect to: accepts them, reassembles
+ * frames from their bytes, queues outcome frames back.  It knows the
+ * framing but nothing of what a frame asks for: that is route.c's job.
+ */
+#ifndef XR_LISTENER_H
+#define XR_LISTENER_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+struct client;
+
+struct listener_cbs {
+	/* A whole frame arrived; f is cleared by the listener afterwards. */
+	void (*on_frame)(struct client *cl, const struct frame *f, void *ud);
+	/* cl is about to be freed: forget every reference to it. */
+	void (*on_close)(struct client *cl, void *ud);
+};
+
+int listener_open(const char *path, unsigned long max_clients,
+    const struct listener_cbs *cbs, void *ud, char *err, size_t errlen);
+/* Closes every client (calling on_close) and removes the socket file. */
+void listener_shutdown(void);
+
+/* Queues an encoded frame for cl; drops cl if its queue overflows. */
+void listener_send(struct client *cl, const struct frame_out *fo);
+
+/* Sends a one-field outcome (and optional text) for seq on cl. */
+void listener_send_outcome(struct client *cl, uint32_t seq, enum outcome o,
+    const char *condition, const char *text);
+
+unsigned long listener_nclients(void);
+
+#endif

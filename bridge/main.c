@@ -1,0 +1,112 @@
+/*
+ * xmpp-restd: holds one XMPP component session and serves the responders
+ * on a UNIX socket.  Runs in the foreground (systemd style); -n checks
+ * the configuration and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "loop.h"
+#include "route.h"
+#include "util.h"
+#include "xmpp.h"
+
+/* libstrophe may hold TLS bytes poll() cannot see; never sleep longer. */
+#define MAX_POLL_MS 200
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static _Noreturn void
+usage(void)
+{
+	fprintf(stderr, "usage: xmpp-restd [-n] [-c file]\n");
+	exit(1);
+}
+
+/* Makes sure fds 0-2 are open, so no socket we open can become one. */
+static void
+sanitize_stdio(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = getenv("XMPP_REST_CONF");
+	struct conf conf;
+	struct sigaction sa;
+	char err[XR_ERRLEN * 2];
+	int ch, check_only = 0;
+
+	sanitize_stdio();
+	if (path == NULL || *path == '\0')
+		path = XR_CONF_DEFAULT;
+	while ((ch = getopt(argc, argv, "c:nhV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'V':
+			printf("xmpp-restd %s\n", XR_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("xmpp-restd", 0, LOG_LVL_INFO);
+	if (conf_defaults(&conf) < 0)
+		fatalx("out of memory");
+	if (conf_load(&conf, path, err, sizeof(err)) < 0 ||
+	    conf_check_bridge(&conf, path, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (check_only) {
+		printf("configuration OK\n");
+		conf_free(&conf);
+		return 0;
+	}
+	log_init("xmpp-restd", conf.log_syslog, (enum log_level)conf.log_level);
+
+	/* A write to a vanished peer must fail, not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	if (route_start(&conf, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	log_info("listening on %s", conf.socket);
+	while (!stop_signal) {
+		loop_run_once(MAX_POLL_MS);
+		xsess_pump();
+	}
+	log_info("signal %d: shutting down", (int)stop_signal);
+	route_stop();
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,430 @@
+/*
+ * Routing.  The invariant: every SUBMIT frame gets exactly one OUTCOME,
+ * unless its responder went away first.  A "sent" outcome is given when
+ * libstrophe has written the stanza to the socket; the write FIFO below
+ * mirrors libstrophe's send queue one entry per queued stanza, in order.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jid.h"
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "route.h"
+#include "track.h"
+#include "util.h"
+#include "xmpp.h"
+
+#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_RECEIPTS "urn:xmpp:receipts"
+#define NS_PING "urn:xmpp:ping"
+
+/* One stanza handed to libstrophe; cl is NULL when nobody waits for the
+ * write (a reply we made, or a request that waits for a reply). */
+struct written {
+	struct client *cl;
+	uint32_t seq;
+	struct written *next;
+};
+
+static const struct conf *cf;
+static struct written *wq_head, *wq_tail;
+static struct loop_timer sweep_timer;
+
+static void sweep(void *ud);
+
+/*
+ * Queues a stanza for writing and records it in the FIFO, or fails with
+ * nothing queued; raw is NULL to send st instead.
+ */
+static int
+send_recorded(struct client *cl, uint32_t seq, const char *raw, size_t len,
+    xmpp_stanza_t *st)
+{
+	struct written *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return -1;
+	if ((raw ? xsess_send_raw(raw, len) : xsess_send(st)) < 0) {
+		free(w);
+		return -1;
+	}
+	w->cl = cl;
+	w->seq = seq;
+	if (wq_tail)
+		wq_tail->next = w;
+	else
+		wq_head = w;
+	wq_tail = w;
+	return 0;
+}
+
+static struct written *
+wq_pop(void)
+{
+	struct written *w = wq_head;
+
+	if (w) {
+		wq_head = w->next;
+		if (wq_head == NULL)
+			wq_tail = NULL;
+	}
+	return w;
+}
+
+static void
+arm_sweep(void)
+{
+	int64_t next = track_next_deadline();
+
+	if (next > 0)
+		loop_timer_arm(&sweep_timer, next, sweep, NULL);
+	else
+		loop_timer_cancel(&sweep_timer);
+}
+
+static void
+answer_text(struct client *cl, uint32_t seq, enum outcome o,
+    const char *condition, const char *text)
+{
+	if (cl != NULL)
+		listener_send_outcome(cl, seq, o, condition, text);
+}
+
+/* ---- responders to XMPP ---- */
+
+static void
+on_frame(struct client *cl, const struct frame *f, void *ud)
+{
+	const char *kind = frame_get(f, FIELD_KIND);
+	const char *id = frame_get(f, FIELD_ID);
+	const char *to = frame_get(f, FIELD_TO);
+	const char *stanza = frame_get(f, FIELD_STANZA);
+	const char *wait = frame_get(f, FIELD_WAIT);
+	const char *tmo = frame_get(f, FIELD_TIMEOUT);
+	unsigned long long timeout_ms = cf->iq_timeout * 1000ULL;
+	int waits;
+	enum wait_for what = WAIT_IQ_REPLY;
+
+	(void)ud;
+	if (!kind || !id || !to || !stanza || !wait) {
+		answer_text(cl, f->seq, OUTCOME_REJECTED, "bad-request",
+		    "submit frame lacks kind, id, to, stanza or wait");
+		return;
+	}
+	if (tmo != NULL && xr_parse_uint(tmo, 1,
+			       cf->iq_max_timeout * 1000ULL, &timeout_ms) < 0)
+		timeout_ms = cf->iq_max_timeout * 1000ULL;
+	waits = strcmp(wait, "sent") != 0;
+	if (waits && strcmp(wait, "receipt") == 0)
+		what = WAIT_RECEIPT;
+	if (!xsess_is_up()) {
+		answer_text(cl, f->seq, OUTCOME_UNAVAILABLE,
+		    "service-unavailable", xsess_down_reason());
+		return;
+	}
+	if (waits &&
+	    track_add(cl, f->seq, what, id, to,
+		xr_now_ms() + (int64_t)timeout_ms) < 0) {
+		if (errno == EEXIST)
+			answer_text(cl, f->seq, OUTCOME_REJECTED, "conflict",
+			    "a request with this id to this address is "
+			    "already waiting");
+		else
+			answer_text(cl, f->seq, OUTCOME_BUSY,
+			    "resource-constraint", "bridge out of memory");
+		return;
+	}
+	if (send_recorded(waits ? NULL : cl, f->seq, stanza,
+		f->flen[FIELD_STANZA], NULL) < 0) {
+		if (waits)
+			pending_free(track_match(what, id, to));
+		answer_text(cl, f->seq, OUTCOME_BUSY, "resource-constraint",
+		    "bridge out of memory");
+		return;
+	}
+	log_debug("%s %s to %s queued", kind, id, to);
+	if (waits)
+		arm_sweep();
+}
+
+static void
+on_close(struct client *cl, void *ud)
+{
+	(void)ud;
+	track_drop_client(cl);
+	for (struct written *w = wq_head; w; w = w->next) {
+		if (w->cl == cl)
+			w->cl = NULL;
+	}
+}
+
+/* ---- XMPP to responders ---- */
+
+static void
+on_written(unsigned long n, void *ud)
+{
+	(void)ud;
+	while (n-- > 0) {
+		struct written *w = wq_pop();
+
+		if (w == NULL)
+			break;
+		answer_text(w->cl, w->seq, OUTCOME_SENT, NULL, NULL);
+		free(w);
+	}
+}
+
+static void
+on_up(void *ud)
+{
+	(void)ud;
+}
+
+static void
+on_down(const char *why, void *ud)
+{
+	struct written *w;
+	struct pending *p;
+
+	(void)ud;
+	/* libstrophe's queue was dropped: none of these were written. */
+	while ((w = wq_pop()) != NULL) {
+		answer_text(w->cl, w->seq, OUTCOME_UNAVAILABLE,
+		    "service-unavailable", why);
+		free(w);
+	}
+	while ((p = track_any()) != NULL) {
+		answer_text(p->cl, p->seq, OUTCOME_UNAVAILABLE,
+		    "service-unavailable",
+		    "the XMPP session was lost before an answer arrived");
+		pending_free(p);
+	}
+	arm_sweep();
+}
+
+static void
+sweep(void *ud)
+{
+	struct pending *p;
+	int64_t now = xr_now_ms();
+
+	(void)ud;
+	while ((p = track_expired(now)) != NULL) {
+		answer_text(p->cl, p->seq, OUTCOME_TIMEOUT,
+		    "remote-server-timeout", "no reply in time");
+		pending_free(p);
+	}
+	arm_sweep();
+}
+
+/* Restores xml:lang, which libstrophe's parser reports as "lang". */
+static void
+restore_xml_lang(xmpp_stanza_t *st)
+{
+	const char *lang = xmpp_stanza_get_attribute(st, "lang");
+
+	if (lang != NULL) {
+		char *copy = strdup(lang);
+
+		if (copy == NULL)
+			return;
+		xmpp_stanza_del_attribute(st, "lang");
+		xmpp_stanza_set_attribute(st, "xml:lang", copy);
+		free(copy);
+	}
+}
+
+/* Type, condition and text of an error stanza's <error/>, as found. */
+struct stanza_err {
+	const char *type, *condition;
+	char *text; /* libstrophe-allocated */
+};
+
+static void
+error_details(xmpp_stanza_t *st, struct stanza_err *se)
+{
+	xmpp_stanza_t *e = xmpp_stanza_get_child_by_name(st, "error");
+
+	memset(se, 0, sizeof(*se));
+	if (e == NULL)
+		return;
+	se->type = xmpp_stanza_get_type(e);
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(e); c;
+	    c = xmpp_stanza_get_next(c)) {
+		const char *name = xmpp_stanza_get_name(c);
+		const char *ns = xmpp_stanza_get_ns(c);
+
+		if (!xmpp_stanza_is_tag(c) || !name || !ns ||
+		    strcmp(ns, NS_STANZAS) != 0)
+			continue;
+		if (strcmp(name, "text") == 0) {
+			if (se->text == NULL)
+				se->text = xmpp_stanza_get_text(c);
+		} else if (se->condition == NULL) {
+			se->condition = name;
+		}
+	}
+}
+
+/* Sends the outcome for p, built from the stanza that answers it. */
+static void
+answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
+{
+	struct frame_out fo = { 0 };
+	struct stanza_err se = { 0 };
+	char err[XR_ERRLEN], *text = NULL;
+	size_t len = 0;
+
+	restore_xml_lang(st);
+	/* Answers go out as jabber:client, whatever the component stream
+	 * called them. */
+	xmpp_stanza_set_ns(st, "jabber:client");
+	if (xmpp_stanza_to_text(st, &text, &len) != XMPP_EOK) {
+		answer_text(p->cl, p->seq, OUTCOME_BUSY, "resource-constraint",
+		    "bridge out of memory");
+		return;
+	}
+	if (is_error)
+		error_details(st, &se);
+	frame_begin(&fo, FRAME_OUTCOME, p->seq);
+	frame_put_str(&fo, FIELD_OUTCOME,
+	    outcome_name(is_error ? OUTCOME_ERROR : OUTCOME_REPLY));
+	frame_put(&fo, FIELD_STANZA, text, len);
+	if (is_error) {
+		frame_put_str(&fo, FIELD_ERRTYPE, se.type ? se.type : "cancel");
+		frame_put_str(&fo, FIELD_CONDITION,
+		    se.condition ? se.condition : "undefined-condition");
+		frame_put_str(&fo, FIELD_TEXT, se.text);
+	}
+	if (frame_finish(&fo, err, sizeof(err)) == 0)
+		listener_send(p->cl, &fo);
+	else
+		answer_text(p->cl, p->seq, OUTCOME_BUSY, "resource-constraint",
+		    err);
+	frame_out_free(&fo);
+	xmpp_free(xsess_ctx(), se.text);
+	xmpp_free(xsess_ctx(), text);
+}
+
+/* The id a receipt acknowledges: <received id='…'/>, else its own id. */
+static const char *
+receipt_id(xmpp_stanza_t *st)
+{
+	xmpp_stanza_t *r =
+	    xmpp_stanza_get_child_by_name_and_ns(st, "received", NS_RECEIPTS);
+	const char *id;
+
+	if (r == NULL)
+		return NULL;
+	id = xmpp_stanza_get_id(r);
+	return id && *id ? id : xmpp_stanza_get_id(st);
+}
+
+/* An iq get/set for the component itself: answer it, as RFC 6120 §8.2.3
+ * requires.  Pings get a result; nothing else is served here yet. */
+static void
+answer_iq_request(xmpp_stanza_t *st)
+{
+	xmpp_ctx_t *ctx = xsess_ctx();
+	xmpp_stanza_t *reply;
+	const char *from = xmpp_stanza_get_from(st);
+	xmpp_stanza_t *child = xmpp_stanza_get_children(st);
+
+	while (child && !xmpp_stanza_is_tag(child))
+		child = xmpp_stanza_get_next(child);
+	if (child && xmpp_stanza_get_ns(child) &&
+	    strcmp(xmpp_stanza_get_ns(child), NS_PING) == 0 &&
+	    strcmp(xmpp_stanza_get_type(st), "get") == 0) {
+		reply = xmpp_iq_new(ctx, "result", xmpp_stanza_get_id(st));
+	} else {
+		reply = xmpp_stanza_reply_error(st, "cancel",
+		    "service-unavailable", NULL);
+	}
+	if (reply == NULL)
+		return;
+	if (from)
+		xmpp_stanza_set_to(reply, from);
+	if (xmpp_stanza_get_to(st))
+		xmpp_stanza_set_from(reply, xmpp_stanza_get_to(st));
+	if (send_recorded(NULL, 0, NULL, 0, reply) < 0)
+		log_warnx("could not answer an iq from %s", from ? from : "?");
+	xmpp_stanza_release(reply);
+}
+
+static void
+on_stanza(xmpp_stanza_t *st, void *ud)
+{
+	const char *name = xmpp_stanza_get_name(st);
+	const char *type = xmpp_stanza_get_type(st);
+	const char *from = xmpp_stanza_get_from(st);
+	const char *id = xmpp_stanza_get_id(st);
+	struct pending *p = NULL;
+	int is_error = type && strcmp(type, "error") == 0;
+
+	(void)ud;
+	if (name == NULL)
+		return;
+	if (strcmp(name, "iq") == 0) {
+		if (type && (strcmp(type, "get") == 0 ||
+				strcmp(type, "set") == 0)) {
+			answer_iq_request(st);
+			return;
+		}
+		p = track_match(WAIT_IQ_REPLY, id, from);
+	} else if (strcmp(name, "message") == 0) {
+		p = track_match(WAIT_RECEIPT, is_error ? id : receipt_id(st),
+		    from);
+	}
+	if (p == NULL) {
+		/* Webhook delivery (a later step) will take these. */
+		log_debug("%s from %s (id %s) matches no waiting request",
+		    name, from ? from : "?", id ? id : "-");
+		return;
+	}
+	answer_with_stanza(p, st, is_error);
+	pending_free(p);
+	arm_sweep();
+}
+
+int
+route_start(const struct conf *c, char *err, size_t errlen)
+{
+	static const struct listener_cbs lcbs = { on_frame, on_close };
+	static const struct xsess_cbs xcbs = { on_up, on_down, on_stanza,
+		on_written };
+
+	cf = c;
+	if (listener_open(c->socket, c->max_clients, &lcbs, NULL, err,
+		errlen) < 0)
+		return -1;
+	if (xsess_start(c, &xcbs, NULL, err, errlen) < 0) {
+		listener_shutdown();
+		return -1;
+	}
+	return 0;
+}
+
+void
+route_stop(void)
+{
+	struct written *w;
+	struct pending *p;
+
+	while ((p = track_any()) != NULL) {
+		answer_text(p->cl, p->seq, OUTCOME_UNAVAILABLE,
+		    "service-unavailable", "the bridge is shutting down");
+		pending_free(p);
+	}
+	/* Give the answers a moment to reach the responders. */
+	for (int i = 0; i < 5 && listener_nclients() > 0; i++)
+		loop_run_once(20);
+	xsess_stop();
+	while ((w = wq_pop()) != NULL)
+		free(w);
+	listener_shutdown();
+	loop_timer_cancel(&sweep_timer);
+}

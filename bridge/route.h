@@ -1,0 +1,16 @@
+/*
+ * Wires the bridge's parts together: frames from responders become
+ * stanzas on the XMPP session; stanzas from the session become outcomes
+ * for the responders waiting on them.  The parts know nothing of each
+ * other; only this file does.
+ */
+#ifndef XR_ROUTE_H
+#define XR_ROUTE_H
+
+#include "conf.h"
+
+int route_start(const struct conf *c, char *err, size_t errlen);
+/* Answers every waiting responder and closes the session and socket. */
+void route_stop(void);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * The component session.  libstrophe has no public way to hand us its
+ * socket, so the sockopt callback catches it; we poll it ourselves and
+ * call xmpp_run_once(ctx, 0), which never blocks.  libstrophe is not
+ * thread-safe: everything here runs on the loop's one thread.
+ *
+ * Stanzas are written with xmpp_send_raw, one per call, in the order the
+ * responders submitted them; libstrophe's send queue length tells how
+ * many have reached the socket, which is what "sent" means (XEP-0114 has
+ * no acknowledgements).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "util.h"
+#include "xmpp.h"
+
+#define STOP_GRACE_MS 2000
+
+static xmpp_ctx_t *ctx;
+static xmpp_conn_t *conn;
+static const struct conf *cf;
+static struct xsess_cbs cbs;
+static void *cbs_ud;
+static int xfd = -1, watched_fd = -1;
+static int up;
+static unsigned failures;
+static unsigned long queued; /* raw sends libstrophe still holds */
+static char down_why[XR_ERRLEN] = "connecting to the XMPP server";
+static struct loop_timer retry_timer;
+
+static void start_connect(void *ud);
+
+xmpp_ctx_t *
+xsess_ctx(void)
+{
+	return ctx;
+}
+
+int
+xsess_is_up(void)
+{
+	return up;
+}
+
+const char *
+xsess_down_reason(void)
+{
+	return down_why;
+}
+
+static void
+strophe_log(void *ud, xmpp_log_level_t level, const char *area,
+    const char *msg)
+{
+	(void)ud;
+	/* libstrophe's own info is chatter at our level: keep it at debug. */
+	if (level >= XMPP_LEVEL_WARN)
+		log_warnx("libstrophe %s: %s", area, msg);
+	else
+		log_debug("libstrophe %s: %s", area, msg);
+}
+
+static const xmpp_log_t strophe_logger = { strophe_log, NULL };
+
+/*
+ * libstrophe 0.12.2 (and its master as of 2025-10) only gives a
+ * connection an SM state in xmpp_connect_client; a component connection
+ * then dereferences the NULL state on its first send or receive and
+ * crashes.  A client connection whose connect fails at once (empty host:
+ * no network traffic) does allocate one, which we hand to the component
+ * connection.  Called before every connect; if the connection already
+ * owns a state, the borrowed one is freed.  Every integration test that
+ * sends or receives through the bridge exercises this.
+ */
+static void
+give_component_sm_state(void)
+{
+	xmpp_conn_t *dummy = xmpp_conn_new(ctx);
+	xmpp_sm_state_t *sm;
+
+	if (dummy == NULL)
+		return;
+	xmpp_conn_set_jid(dummy, "dummy@invalid");
+	(void)xmpp_connect_client(dummy, "", 1, NULL, NULL);
+	sm = xmpp_conn_get_sm_state(dummy);
+	xmpp_conn_release(dummy);
+	if (sm != NULL && xmpp_conn_set_sm_state(conn, sm) != XMPP_EOK)
+		xmpp_free_sm_state(sm);
+}
+
+static int
+sockopt_cb(xmpp_conn_t *c, void *sock)
+{
+	xfd = *(int *)sock;
+	return xmpp_sockopt_cb_keepalive(c, sock);
+}
+
+static void xmpp_io(int fd, short revents, void *ud);
+
+/* Keeps the loop's view of libstrophe's socket in step with libstrophe. */
+static void
+watch_update(void)
+{
+	int fd = xmpp_conn_is_disconnected(conn) ? -1 : xfd;
+	short ev = POLLIN;
+
+	if (fd != watched_fd && watched_fd >= 0)
+		loop_unwatch(watched_fd);
+	watched_fd = fd;
+	if (fd < 0)
+		return;
+	if (xmpp_conn_is_connecting(conn) || xmpp_conn_send_queue_len(conn) > 0)
+		ev |= POLLOUT;
+	if (loop_watch(fd, ev, xmpp_io, NULL) < 0)
+		log_warnx("XMPP socket %d is above the select() limit", fd);
+}
+
+static void
+xmpp_io(int fd, short revents, void *ud)
+{
+	(void)fd;
+	(void)revents;
+	(void)ud;
+	xsess_pump();
+}
+
+static void
+drop_send_queue(void)
+{
+	/* Never let libstrophe replay, after a reconnect, a stanza whose
+	 * request was already answered "unavailable". */
+	while (xmpp_conn_send_queue_len(conn) > 0) {
+		char *s = xmpp_conn_send_queue_drop_element(conn,
+		    XMPP_QUEUE_OLDEST);
+		if (s == NULL)
+			break;
+		xmpp_free(ctx, s);
+	}
+	queued = 0;
+}
+
+static unsigned long
+backoff_ms(void)
+{
+	unsigned long base = cf->reconnect_min * 1000UL;
+	unsigned long cap = cf->reconnect_max * 1000UL;
+
+	for (unsigned i = 0; i < failures && base < cap; i++)
+		base *= 2;
+	if (base > cap)
+		base = cap;
+	/* Jitter in [base/2, base], so restarted bridges do not stampede. */
+	return base / 2 + xr_random_u32() % (base / 2 + 1);
+}
+
+static void
+describe_down(int error, xmpp_stream_error_t *se)
+{
+	if (se != NULL && se->type == XMPP_SE_CONFLICT)
+		snprintf(down_why, sizeof(down_why),
+		    "another component is already connected as %s", cf->jid);
+	else if (se != NULL && se->type == XMPP_SE_NOT_AUTHORIZED)
+		snprintf(down_why, sizeof(down_why),
+		    "the XMPP server refused the component secret for %s",
+		    cf->jid);
+	else if (se != NULL)
+		snprintf(down_why, sizeof(down_why),
+		    "the XMPP server closed the stream (%s)",
+		    se->text ? se->text : "stream error");
+	else if (error != 0)
+		snprintf(down_why, sizeof(down_why),
+		    "XMPP session to %s:%lu is down: %s", cf->server, cf->port,
+		    strerror(error));
+	else
+		snprintf(down_why, sizeof(down_why),
+		    "XMPP session to %s:%lu is down (connection refused or "
+		    "closed)",
+		    cf->server, cf->port);
+}
+
+static void
+conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
+    xmpp_stream_error_t *se, void *ud)
+{
+	(void)c;
+	(void)ud;
+	if (ev == XMPP_CONN_CONNECT) {
+		up = 1;
+		failures = 0;
+		log_info("connected to %s:%lu as component %s", cf->server,
+		    cf->port, cf->jid);
+		if (cbs.on_up)
+			cbs.on_up(cbs_ud);
+		return;
+	}
+	if (ev != XMPP_CONN_DISCONNECT && ev != XMPP_CONN_FAIL)
+		return;
+	describe_down(error, se);
+	drop_send_queue();
+	if (up)
+		log_warnx("%s", down_why);
+	else
+		log_debug("%s", down_why);
+	up = 0;
+	/* Reconnect from the loop, not from inside libstrophe's callback. */
+	loop_timer_arm(&retry_timer, xr_now_ms() + (int64_t)backoff_ms(),
+	    start_connect, NULL);
+	failures++;
+	if (cbs.on_down)
+		cbs.on_down(down_why, cbs_ud);
+}
+
+static int
+stanza_cb(xmpp_conn_t *c, xmpp_stanza_t *st, void *ud)
+{
+	(void)c;
+	(void)ud;
+	if (cbs.on_stanza)
+		cbs.on_stanza(st, cbs_ud);
+	return 1; /* stay registered */
+}
+
+static void
+start_connect(void *ud)
+{
+	(void)ud;
+	if (!xmpp_conn_is_disconnected(conn))
+		return;
+	give_component_sm_state();
+	xfd = -1;
+	if (xmpp_connect_component(conn, cf->server,
+		(unsigned short)cf->port, conn_cb, NULL) != XMPP_EOK) {
+		snprintf(down_why, sizeof(down_why),
+		    "cannot connect to %s:%lu", cf->server, cf->port);
+		log_debug("%s", down_why);
+		failures++;
+		loop_timer_arm(&retry_timer,
+		    xr_now_ms() + (int64_t)backoff_ms(), start_connect, NULL);
+		return;
+	}
+	watch_update();
+}
+
+int
+xsess_start(const struct conf *c, const struct xsess_cbs *callbacks,
+    void *ud, char *err, size_t errlen)
+{
+	cf = c;
+	cbs = *callbacks;
+	cbs_ud = ud;
+	xmpp_initialize();
+	if ((ctx = xmpp_ctx_new(NULL, &strophe_logger)) == NULL ||
+	    (conn = xmpp_conn_new(ctx)) == NULL) {
+		snprintf(err, errlen, "cannot create the libstrophe context");
+		return -1;
+	}
+	xmpp_conn_set_jid(conn, c->jid);
+	xmpp_conn_set_pass(conn, c->secret);
+	xmpp_conn_set_sockopt_callback(conn, sockopt_cb);
+	xmpp_handler_add(conn, stanza_cb, NULL, NULL, NULL, NULL);
+	start_connect(NULL);
+	return 0;
+}
+
+int
+xsess_send_raw(const char *xml, size_t len)
+{
+	if (!up)
+		return -1;
+	xmpp_send_raw(conn, xml, len);
+	queued++;
+	return 0;
+}
+
+int
+xsess_send(xmpp_stanza_t *st)
+{
+	if (!up)
+		return -1;
+	xmpp_send(conn, st);
+	queued++;
+	return 0;
+}
+
+void
+xsess_pump(void)
+{
+	unsigned long left;
+
+	if (ctx == NULL)
+		return;
+	xmpp_run_once(ctx, 0);
+	if (conn == NULL)
+		return;
+	left = (unsigned long)xmpp_conn_send_queue_len(conn);
+	if (left < queued) {
+		unsigned long n = queued - left;
+
+		queued = left;
+		if (cbs.on_written)
+			cbs.on_written(n, cbs_ud);
+	}
+	watch_update();
+}
+
+void
+xsess_stop(void)
+{
+	int64_t deadline = xr_now_ms() + STOP_GRACE_MS;
+
+	if (ctx == NULL)
+		return;
+	loop_timer_cancel(&retry_timer);
+	if (!xmpp_conn_is_disconnected(conn)) {
+		xmpp_disconnect(conn);
+		while (!xmpp_conn_is_disconnected(conn) &&
+		    xr_now_ms() < deadline)
+			xmpp_run_once(ctx, 50);
+	}
+	if (watched_fd >= 0)
+		loop_unwatch(watched_fd);
+	watched_fd = -1;
+	up = 0;
+	xmpp_conn_release(conn);
+	xmpp_ctx_free(ctx);
+	xmpp_shutdown();
+	conn = NULL;
+	ctx = NULL;
+}

@@ -1,0 +1,138 @@
+/*
+ * One round trip to the bridge over its UNIX socket.  Everything is
+ * bounded: the connect is local and immediate, the answer is awaited with
+ * poll() up to the deadline, and the answer's size by XR_FRAME_MAX.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bridge_client.h"
+#include "util.h"
+
+static int
+connect_bridge(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (xr_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "connect %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+send_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+enum bridge_rc
+bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
+    int timeout_ms, struct frame *out, char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	int64_t deadline = xr_now_ms() + timeout_ms;
+	enum bridge_rc rc = BRIDGE_BROKEN;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if ((fd = connect_bridge(path, err, errlen)) < 0)
+		return BRIDGE_UNREACHABLE;
+	if (send_all(fd, submit->buf, submit->len) < 0) {
+		snprintf(err, errlen, "writing to %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return BRIDGE_UNREACHABLE;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - xr_now_ms();
+		ssize_t n, used;
+
+		if (left <= 0) {
+			snprintf(err, errlen,
+			    "the bridge did not answer within %d s",
+			    (timeout_ms + 999) / 1000);
+			rc = BRIDGE_TIMEOUT;
+			break;
+		}
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			continue;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+			uint8_t *nb;
+
+			if (ncap > XR_FRAME_HDR + XR_FRAME_MAX)
+				ncap = XR_FRAME_HDR + XR_FRAME_MAX;
+			if (ncap == cap || (nb = realloc(buf, ncap)) == NULL) {
+				snprintf(err, errlen, "answer too large");
+				break;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen,
+			    "the bridge closed the connection without an "
+			    "answer");
+			rc = BRIDGE_UNREACHABLE;
+			break;
+		}
+		len += (size_t)n;
+		used = frame_decode(buf, len, out, err, errlen);
+		if (used == 0)
+			continue;
+		if (used < 0)
+			break;
+		/* seq 0 is the bridge speaking for the whole connection. */
+		if (out->type != FRAME_OUTCOME ||
+		    (out->seq != seq && out->seq != 0)) {
+			snprintf(err, errlen, "unexpected frame from the bridge");
+			frame_clear(out);
+			break;
+		}
+		rc = BRIDGE_OK;
+		break;
+	}
+	free(buf);
+	close(fd);
+	return rc;
+}

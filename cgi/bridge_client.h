@@ -1,0 +1,27 @@
+/*
+ * The responder's side of the socket protocol: connect to the bridge,
+ * send one SUBMIT frame, wait (bounded) for its OUTCOME.
+ */
+#ifndef XR_BRIDGE_CLIENT_H
+#define XR_BRIDGE_CLIENT_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+enum bridge_rc {
+	BRIDGE_OK = 0,
+	BRIDGE_UNREACHABLE = -1, /* no bridge listening: 503 */
+	BRIDGE_TIMEOUT = -2,	 /* the bridge did not answer in time: 504 */
+	BRIDGE_BROKEN = -3	 /* the bridge answered nonsense: 502 */
+};
+
+/*
+ * Sends submit (a finished frame with the given seq) to the bridge at path
+ * and fills out with the outcome.  err describes any failure.
+ */
+enum bridge_rc bridge_call(const char *path, const struct frame_out *submit,
+    uint32_t seq, int timeout_ms, struct frame *out, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * xmpp-rest.fcgi: one binary for FastCGI and plain CGI.  FCGX_IsCGI()
+ * tells which (under FastCGI, fd 0 is a listening socket).  libfcgi's
+ * FCGX_Accept_r does not fall back to CGI by itself, so both paths are
+ * ours, sharing one handler through struct io.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "conf.h"
+#include "io.h"
+#include "log.h"
+#include "request.h"
+#include "stanza.h"
+#include "util.h"
+
+static const char *
+cgi_param(struct io *io, const char *name)
+{
+	(void)io;
+	return getenv(name);
+}
+
+static int
+cgi_read(struct io *io, char *buf, int len)
+{
+	size_t n;
+
+	(void)io;
+	n = fread(buf, 1, (size_t)len, stdin);
+	if (n == 0 && ferror(stdin))
+		return -1;
+	return (int)n;
+}
+
+static int
+cgi_write(struct io *io, const char *buf, int len)
+{
+	(void)io;
+	return fwrite(buf, 1, (size_t)len, stdout) == (size_t)len ? len : -1;
+}
+
+static const char *
+fcgi_param(struct io *io, const char *name)
+{
+	return FCGX_GetParam(name, io->req->envp);
+}
+
+static int
+fcgi_read(struct io *io, char *buf, int len)
+{
+	return FCGX_GetStr(buf, len, io->req->in);
+}
+
+static int
+fcgi_write(struct io *io, const char *buf, int len)
+{
+	return FCGX_PutStr(buf, len, io->req->out);
+}
+
+int
+main(void)
+{
+	const char *path = getenv("XMPP_REST_CONF");
+	struct conf conf, *c = &conf;
+	char err[XR_ERRLEN * 2] = "";
+
+	if (path == NULL || *path == '\0')
+		path = XR_CONF_DEFAULT;
+	log_init("xmpp-rest.fcgi", 0, LOG_LVL_WARN);
+	/* A bridge that vanishes mid-write must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	stanza_global_init();
+	/* Read once per process: FastCGI processes serve many requests. */
+	if (conf_defaults(&conf) < 0) {
+		snprintf(err, sizeof(err), "out of memory");
+		c = NULL;
+	} else if (conf_load(&conf, path, err, sizeof(err)) < 0) {
+		c = NULL;
+	}
+	if (c != NULL)
+		log_set_level((enum log_level)conf.log_level);
+
+	if (FCGX_IsCGI()) {
+		struct io io = { cgi_param, cgi_read, cgi_write, NULL };
+
+		request_serve(&io, c, err);
+		fflush(stdout);
+	} else {
+		FCGX_Request req;
+		struct io io = { fcgi_param, fcgi_read, fcgi_write, &req };
+
+		if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
+			log_warnx("cannot initialise libfcgi");
+			return 1;
+		}
+		while (FCGX_Accept_r(&req) == 0) {
+			request_serve(&io, c, err);
+			FCGX_Finish_r(&req);
+		}
+	}
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,332 @@
+/*
+ * The request handler.  Checks run cheapest first (method, media type,
+ * declared size) so a bad request costs no parsing; the body is read
+ * under the same cap whether or not CONTENT_LENGTH was given (Apache
+ * mod_cgid passes chunked uploads without it).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bridge_client.h"
+#include "log.h"
+#include "reply.h"
+#include "request.h"
+#include "stanza.h"
+#include "util.h"
+
+#define ALLOW "Allow: POST, OPTIONS\r\n"
+#define MEDIA_TYPE "application/xmpp+xml"
+/* How long past the stanza's own timeout we wait for the bridge. */
+#define BRIDGE_GRACE_MS 2000
+
+struct ctx {
+	struct io *io;
+	const struct conf *c;
+	enum body_format fmt;
+};
+
+static void
+fail(struct ctx *x, int status, const char *headers, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+fail(struct ctx *x, int status, const char *headers, const char *fmt, ...)
+{
+	char text[XR_ERRLEN * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	reply_error(x->io, x->fmt, status, headers, NULL, NULL, text, NULL);
+}
+
+/* 1 if the Content-Type names our media type (parameters allowed). */
+static int
+media_type_ok(const char *ct)
+{
+	size_t n = strlen(MEDIA_TYPE);
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, MEDIA_TYPE, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/*
+ * Reads the body into a new buffer (NUL-terminated); *len its size.
+ * Returns the HTTP status to fail with, or 0.
+ */
+static int
+read_body(struct ctx *x, char **out, size_t *len, char *why, size_t whylen)
+{
+	const char *cl = x->io->param(x->io, "CONTENT_LENGTH");
+	unsigned long max = x->c->max_stanza_bytes;
+	unsigned long long want = 0;
+	int known = cl != NULL && *cl != '\0';
+	size_t cap, got = 0;
+	char *buf;
+
+	if (known && xr_parse_uint(cl, 0, ~0ULL, &want) < 0) {
+		snprintf(why, whylen, "bad CONTENT_LENGTH '%s'", cl);
+		return 400;
+	}
+	if (known && want > max) {
+		snprintf(why, whylen,
+		    "stanza is %llu bytes; limit is %lu (max_stanza_bytes)",
+		    want, max);
+		return 413;
+	}
+	cap = known ? (size_t)want : (size_t)max + 1;
+	if ((buf = malloc(cap + 1)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return 500;
+	}
+	while (got < cap) {
+		int n = x->io->read(x->io, buf + got,
+		    (int)(cap - got < 65536 ? cap - got : 65536));
+		if (n < 0) {
+			free(buf);
+			snprintf(why, whylen, "error reading the request body");
+			return 400;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (known && got < want) {
+		free(buf);
+		snprintf(why, whylen, "body ended after %zu of %llu bytes", got,
+		    want);
+		return 400;
+	}
+	if (!known && got > max) {
+		free(buf);
+		snprintf(why, whylen,
+		    "stanza is more than %lu bytes; limit is %lu "
+		    "(max_stanza_bytes)",
+		    max, max);
+		return 413;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* The wait in ms: iq_timeout, or less/more as the header asks, capped. */
+static int
+request_timeout(struct ctx *x, unsigned long *ms)
+{
+	const char *h = x->io->param(x->io, "HTTP_X_XMPP_REST_TIMEOUT");
+	unsigned long long s = x->c->iq_timeout;
+
+	if (h != NULL && xr_parse_uint(h, 1, 1000000, &s) < 0) {
+		fail(x, 400, NULL,
+		    "X-XMPP-Rest-Timeout must be a whole number of seconds "
+		    "from 1 to %lu, not '%s'",
+		    x->c->iq_max_timeout, h);
+		return -1;
+	}
+	if (s > x->c->iq_max_timeout)
+		s = x->c->iq_max_timeout;
+	*ms = (unsigned long)s * 1000UL;
+	return 0;
+}
+
+static void
+respond_outcome(struct ctx *x, const struct stanza *st,
+    const struct frame *f, unsigned long timeout_ms)
+{
+	const char *name = frame_get(f, FIELD_OUTCOME);
+	const char *stanza = frame_get(f, FIELD_STANZA);
+	const char *cond = frame_get(f, FIELD_CONDITION);
+	const char *text = frame_get(f, FIELD_TEXT);
+	char hdr[512], retry[600], msg[XR_ERRLEN * 2];
+	enum outcome o;
+
+	snprintf(hdr, sizeof(hdr), "X-Stanza-Id: %s\r\n", st->id);
+	snprintf(retry, sizeof(retry), "%sRetry-After: %lu\r\n", hdr,
+	    x->c->retry_after);
+	if (name == NULL || outcome_parse(name, &o) < 0) {
+		fail(x, 502, hdr, "the bridge gave an unknown outcome");
+		return;
+	}
+	switch (o) {
+	case OUTCOME_SENT:
+		if (x->fmt == BODY_JSON) {
+			snprintf(msg, sizeof(msg),
+			    "{\"type\":\"sent\",\"id\":\"%s\"}\n", st->id);
+			reply_send(x->io, 202, hdr, "application/json", msg,
+			    strlen(msg));
+		} else {
+			snprintf(msg, sizeof(msg), "%s sent, id %s\n", st->kind,
+			    st->id);
+			reply_send(x->io, 202, hdr, "text/plain; charset=utf-8",
+			    msg, strlen(msg));
+		}
+		return;
+	case OUTCOME_REPLY:
+		if (stanza == NULL) {
+			fail(x, 502, hdr, "the bridge sent a reply without a "
+					  "stanza");
+			return;
+		}
+		reply_send(x->io, 200, hdr, "application/xmpp+xml", stanza,
+		    f->flen[FIELD_STANZA]);
+		return;
+	case OUTCOME_ERROR: {
+		int status = reply_status_for_condition(cond);
+
+		snprintf(msg, sizeof(msg), "%s (%s)%s%s",
+		    cond ? cond : "undefined-condition",
+		    frame_get(f, FIELD_ERRTYPE) ? frame_get(f, FIELD_ERRTYPE)
+						: "cancel",
+		    text ? ": " : "", text ? text : "");
+		reply_error(x->io, x->fmt, status, hdr,
+		    frame_get(f, FIELD_ERRTYPE), cond,
+		    x->fmt == BODY_TEXT ? msg : (text ? text : cond), stanza);
+		return;
+	}
+	case OUTCOME_TIMEOUT:
+		fail(x, 504, hdr, "no reply within %lu s",
+		    (timeout_ms + 999) / 1000);
+		return;
+	case OUTCOME_UNAVAILABLE:
+		fail(x, 503, retry, "%s", text ? text : "XMPP session is down");
+		return;
+	case OUTCOME_BUSY:
+		fail(x, 503, retry, "bridge busy: %s", text ? text : "at a limit");
+		return;
+	case OUTCOME_REJECTED:
+		reply_error(x->io, x->fmt,
+		    cond ? reply_status_for_condition(cond) : 400, hdr, NULL,
+		    NULL, text ? text : "the bridge refused the request",
+		    NULL);
+		return;
+	case OUTCOME_COUNT:
+		break;
+	}
+	fail(x, 502, hdr, "the bridge gave an unknown outcome");
+}
+
+static void
+submit(struct ctx *x, const struct stanza *st)
+{
+	static uint32_t seq;
+	struct frame_out fo = { 0 };
+	struct frame f;
+	char err[XR_ERRLEN];
+	unsigned long timeout_ms;
+	const char *wait = "sent";
+	enum bridge_rc rc;
+
+	if (request_timeout(x, &timeout_ms) < 0)
+		return;
+	if (strcmp(st->kind, "iq") == 0)
+		wait = "reply";
+	else if (st->wants_receipt)
+		wait = "receipt";
+	if (seq == 0)
+		seq = xr_random_u32() | 1;
+	seq++;
+	frame_begin(&fo, FRAME_SUBMIT, seq);
+	frame_put_str(&fo, FIELD_KIND, st->kind);
+	frame_put_str(&fo, FIELD_ID, st->id);
+	frame_put_str(&fo, FIELD_TO, st->to);
+	frame_put_str(&fo, FIELD_FROM, st->from);
+	frame_put_str(&fo, FIELD_TYPE, st->type);
+	frame_put(&fo, FIELD_STANZA, st->xml, st->xml_len);
+	frame_put_uint(&fo, FIELD_TIMEOUT, timeout_ms);
+	frame_put_str(&fo, FIELD_WAIT, wait);
+	if (frame_finish(&fo, err, sizeof(err)) < 0) {
+		frame_out_free(&fo);
+		fail(x, 500, NULL, "%s", err);
+		return;
+	}
+	rc = bridge_call(x->c->socket, &fo, seq,
+	    (int)timeout_ms + BRIDGE_GRACE_MS, &f, err, sizeof(err));
+	frame_out_free(&fo);
+	switch (rc) {
+	case BRIDGE_OK:
+		respond_outcome(x, st, &f, timeout_ms);
+		frame_clear(&f);
+		return;
+	case BRIDGE_UNREACHABLE: {
+		char retry[64];
+
+		snprintf(retry, sizeof(retry), "Retry-After: %lu\r\n",
+		    x->c->retry_after);
+		log_warnx("bridge not running (%s)", err);
+		fail(x, 503, retry, "bridge not running (%s)", err);
+		return;
+	}
+	case BRIDGE_TIMEOUT:
+		fail(x, 504, NULL, "%s", err);
+		return;
+	case BRIDGE_BROKEN:
+		break;
+	}
+	log_warnx("bad answer from the bridge: %s", err);
+	fail(x, 502, NULL, "bad answer from the bridge: %s", err);
+}
+
+void
+request_serve(struct io *io, const struct conf *c, const char *conf_err)
+{
+	const char *method = io->param(io, "REQUEST_METHOD");
+	const char *ct = io->param(io, "CONTENT_TYPE");
+	struct ctx x = { io, c, reply_format(io->param(io, "HTTP_ACCEPT")) };
+	struct stanza_limits lim;
+	struct stanza st;
+	struct stanza_error se;
+	char why[XR_ERRLEN], *body = NULL;
+	size_t len = 0;
+	int status;
+
+	if (method != NULL && strcmp(method, "OPTIONS") == 0) {
+		reply_send(io, 204, ALLOW, NULL, NULL, 0);
+		return;
+	}
+	if (method == NULL || strcmp(method, "POST") != 0) {
+		fail(&x, 405, ALLOW, "method %s not allowed; use POST",
+		    method ? method : "(none)");
+		return;
+	}
+	if (c == NULL) {
+		log_warnx("%s", conf_err);
+		fail(&x, 500, NULL, "configuration error: %s", conf_err);
+		return;
+	}
+	if (ct == NULL || *ct == '\0') {
+		fail(&x, 415, NULL,
+		    "missing Content-Type; expected " MEDIA_TYPE);
+		return;
+	}
+	if (!media_type_ok(ct)) {
+		fail(&x, 415, NULL,
+		    "Content-Type must be " MEDIA_TYPE ", not '%.100s'", ct);
+		return;
+	}
+	if ((status = read_body(&x, &body, &len, why, sizeof(why))) != 0) {
+		fail(&x, status, NULL, "%s", why);
+		return;
+	}
+	lim.max_bytes = c->max_stanza_bytes;
+	lim.max_depth = c->max_stanza_depth;
+	lim.max_attrs = c->max_stanza_attributes;
+	if (stanza_parse(body, len, &lim, c->jid, &st, &se) < 0) {
+		free(body);
+		fail(&x, se.status, NULL, "%s", se.text);
+		return;
+	}
+	free(body);
+	submit(&x, &st);
+	stanza_free(&st);
+}

@@ -1,0 +1,303 @@
+/*
+ * The configuration file.  One table names every key, its type, default
+ * and range, so the sample file, the parser and the documentation can be
+ * checked against one list.  Lines longer than XR_CONF_LINE_MAX, unknown
+ * keys, repeated keys and out-of-range values are errors: a typo must
+ * stop the daemon, not be ignored.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "jid.h"
+#include "log.h"
+#include "util.h"
+
+enum conf_type { CONF_STR, CONF_UINT, CONF_LEVEL, CONF_TARGET };
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	const char *def; /* default as text; NULL for none */
+	unsigned long long min, max;
+};
+
+#define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
+
+static const struct conf_key conf_keys[] = {
+	{ "jid", CONF_STR, offsetof(struct conf, jid), NULL, 1, 1023 },
+	{ "server", CONF_STR, offsetof(struct conf, server), "127.0.0.1", 1,
+	    255 },
+	{ "port", CONF_UINT, offsetof(struct conf, port), "5347", 1, 65535 },
+	{ "secret", CONF_STR, offsetof(struct conf, secret), NULL, 1, 1023 },
+	{ "socket", CONF_STR, offsetof(struct conf, socket),
+	    "/run/xmpp-rest/bridge.sock", 1, SUN_PATH_MAX },
+	{ "iq_timeout", CONF_UINT, offsetof(struct conf, iq_timeout), "60", 1,
+	    86400 },
+	{ "iq_max_timeout", CONF_UINT, offsetof(struct conf, iq_max_timeout),
+	    "300", 1, 86400 },
+	{ "max_stanza_bytes", CONF_UINT,
+	    offsetof(struct conf, max_stanza_bytes), "196608", 256,
+	    512 * 1024 },
+	{ "max_stanza_depth", CONF_UINT,
+	    offsetof(struct conf, max_stanza_depth), "32", 2, 256 },
+	{ "max_stanza_attributes", CONF_UINT,
+	    offsetof(struct conf, max_stanza_attributes), "64", 4, 1024 },
+	/* libstrophe uses select(): every descriptor must stay below 1024. */
+	{ "max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512",
+	    1, 900 },
+	{ "reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min),
+	    "1", 1, 3600 },
+	{ "reconnect_max", CONF_UINT, offsetof(struct conf, reconnect_max),
+	    "60", 1, 3600 },
+	{ "retry_after", CONF_UINT, offsetof(struct conf, retry_after), "5", 1,
+	    3600 },
+	{ "log_level", CONF_LEVEL, offsetof(struct conf, log_level), "info", 0,
+	    0 },
+	{ "log_target", CONF_TARGET, offsetof(struct conf, log_syslog),
+	    "stderr", 0, 0 },
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+static const char *const level_names[] = { "error", "warn", "info",
+	"debug" };
+
+static int
+set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
+    size_t errlen)
+{
+	char *base = (char *)c;
+	unsigned long long n;
+
+	switch (k->type) {
+	case CONF_STR: {
+		size_t len = strlen(v);
+		char *copy, **slot = (char **)(void *)(base + k->offset);
+
+		if (len < k->min || len > k->max) {
+			snprintf(err, errlen,
+			    "%s must be %llu to %llu characters long", k->name,
+			    k->min, k->max);
+			return -1;
+		}
+		if ((copy = strdup(v)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*slot);
+		*slot = copy;
+		return 0;
+	}
+	case CONF_UINT:
+		if (xr_parse_uint(v, k->min, k->max, &n) < 0) {
+			snprintf(err, errlen,
+			    "%s must be a whole number from %llu to %llu, not "
+			    "'%s'",
+			    k->name, k->min, k->max, v);
+			return -1;
+		}
+		*(unsigned long *)(void *)(base + k->offset) =
+		    (unsigned long)n;
+		return 0;
+	case CONF_LEVEL:
+		for (int i = 0; i < 4; i++) {
+			if (strcmp(v, level_names[i]) == 0) {
+				*(int *)(void *)(base + k->offset) = i;
+				return 0;
+			}
+		}
+		snprintf(err, errlen,
+		    "log_level must be error, warn, info or debug, not '%.100s'", v);
+		return -1;
+	case CONF_TARGET:
+		if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0) {
+			*(int *)(void *)(base + k->offset) = v[1] == 'y';
+			return 0;
+		}
+		snprintf(err, errlen,
+		    "log_target must be stderr or syslog, not '%.100s'", v);
+		return -1;
+	}
+	snprintf(err, errlen, "internal: bad key type");
+	return -1;
+}
+
+int
+conf_defaults(struct conf *c)
+{
+	char err[XR_ERRLEN];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (conf_keys[i].def == NULL)
+			continue;
+		if (set_value(c, &conf_keys[i], conf_keys[i].def, err,
+			sizeof(err)) < 0) {
+			conf_free(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+conf_set(struct conf *c, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(conf_keys[i].name, key) == 0)
+			return set_value(c, &conf_keys[i], value, err, errlen);
+	}
+	snprintf(err, errlen, "unknown key '%.64s'", key);
+	return -1;
+}
+
+static size_t
+key_index(const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(conf_keys[i].name, key) == 0)
+			return i;
+	}
+	return NKEYS;
+}
+
+/* Splits "key value # comment" in place; key NULL for a blank line. */
+static int
+split_line(char *line, char **key, char **value, char *err, size_t errlen)
+{
+	char *p = line, *end;
+
+	*key = *value = NULL;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	*key = p;
+	while (*p && !isspace((unsigned char)*p))
+		p++;
+	if (*p)
+		*p++ = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	/* A '#' starts a comment only at the start of a word. */
+	for (end = p; *end; end++) {
+		if (*end == '#' && (end == p || isspace((unsigned char)end[-1])))
+			break;
+	}
+	*end = '\0';
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (*p == '\0') {
+		snprintf(err, errlen, "key '%.64s' has no value", *key);
+		return -1;
+	}
+	*value = p;
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	char line[XR_CONF_LINE_MAX + 2], why[XR_ERRLEN];
+	unsigned char seen[NKEYS] = { 0 };
+	unsigned long lineno = 0;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *key, *value;
+		size_t len = strlen(line), k;
+
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		else if (!feof(fp)) {
+			snprintf(why, sizeof(why), "line longer than %d bytes",
+			    XR_CONF_LINE_MAX);
+			goto fail;
+		}
+		if (split_line(line, &key, &value, why, sizeof(why)) < 0)
+			goto fail;
+		if (key == NULL)
+			continue;
+		if ((k = key_index(key)) < NKEYS && seen[k]) {
+			snprintf(why, sizeof(why), "key '%.64s' given twice", key);
+			goto fail;
+		}
+		if (conf_set(c, key, value, why, sizeof(why)) < 0)
+			goto fail;
+		seen[k] = 1;
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	if (c->jid == NULL) {
+		snprintf(err, errlen, "%s: 'jid' is not set", path);
+		return -1;
+	}
+	if (strpbrk(c->jid, "@/") != NULL) {
+		snprintf(err, errlen,
+		    "%s: jid must be the component's domain, not '%.100s'", path,
+		    c->jid);
+		return -1;
+	}
+	if (jid_check(c->jid, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: jid: %s", path, why);
+		return -1;
+	}
+	if (c->iq_timeout > c->iq_max_timeout) {
+		snprintf(err, errlen,
+		    "%s: iq_timeout (%lu) is larger than iq_max_timeout (%lu)",
+		    path, c->iq_timeout, c->iq_max_timeout);
+		return -1;
+	}
+	if (c->reconnect_min > c->reconnect_max) {
+		snprintf(err, errlen,
+		    "%s: reconnect_min (%lu) is larger than reconnect_max "
+		    "(%lu)",
+		    path, c->reconnect_min, c->reconnect_max);
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
+	fclose(fp);
+	return -1;
+}
+
+int
+conf_check_bridge(const struct conf *c, const char *path, char *err,
+    size_t errlen)
+{
+	if (c->secret == NULL) {
+		snprintf(err, errlen, "%s: 'secret' is not set", path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (conf_keys[i].type == CONF_STR) {
+			char **slot =
+			    (char **)(void *)((char *)c + conf_keys[i].offset);
+			free(*slot);
+			*slot = NULL;
+		}
+	}
+}

@@ -1,0 +1,57 @@
+/*
+ * The configuration file, shared by the responder and the bridge: lines
+ * of "key value", '#' starts a comment, blank lines are ignored.  One
+ * table in conf.c names every key with its type, default and range; an
+ * unknown key or a bad value is reported as "FILE:LINE: reason".
+ */
+#ifndef XR_CONF_H
+#define XR_CONF_H
+
+#include <stddef.h>
+
+#ifndef XR_CONF_DEFAULT
+#define XR_CONF_DEFAULT "/etc/xmpp-rest.conf"
+#endif
+
+#define XR_CONF_LINE_MAX 4096
+
+struct conf {
+	char *jid;    /* the component's domain; required */
+	char *server; /* XMPP server to connect to */
+	unsigned long port;
+	char *secret; /* component secret; required by the bridge */
+	char *socket; /* path of the bridge's UNIX socket */
+	unsigned long iq_timeout;     /* s, default wait for a reply */
+	unsigned long iq_max_timeout; /* s, what X-XMPP-Rest-Timeout may ask */
+	unsigned long max_stanza_bytes;
+	unsigned long max_stanza_depth;
+	unsigned long max_stanza_attributes;
+	unsigned long max_clients; /* concurrent responder connections */
+	unsigned long reconnect_min, reconnect_max; /* s, XMPP back-off */
+	unsigned long retry_after; /* s, sent with 503 */
+	int log_level;		   /* enum log_level */
+	int log_syslog;		   /* 0 stderr, 1 syslog */
+};
+
+/* Fills c with every default; strings are allocated (or NULL). */
+int conf_defaults(struct conf *c);
+
+/*
+ * Reads path into c (which conf_defaults filled).  0, or -1 with
+ * "FILE:LINE: reason" (or "FILE: reason") in err.  Checks keys the bridge
+ * and the responder both need ("jid"); the bridge also calls
+ * conf_check_bridge.
+ */
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Parses one "key value" assignment, as conf_load does for each line. */
+int conf_set(struct conf *c, const char *key, const char *value, char *err,
+    size_t errlen);
+
+/* 0 if the bridge has what it needs ("secret"); else -1 with a reason. */
+int conf_check_bridge(const struct conf *c, const char *path, char *err,
+    size_t errlen);
+
+void conf_free(struct conf *c);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * JID syntax checks (RFC 7622), without stringprep: we check what a
+ * gateway must, so that a bad address is refused with a reason before it
+ * reaches the XMPP server.
+ */
+#ifndef XR_JID_H
+#define XR_JID_H
+
+#include <stddef.h>
+
+#define XR_JID_PART_MAX 1023 /* bytes per localpart, domainpart, resource */
+
+/*
+ * 0 if s is a syntactically valid JID ([local@]domain[/resource]); else -1
+ * with a short reason in err ("empty domainpart", "localpart longer than
+ * 1023 bytes", "forbidden character '<' in localpart", ...).
+ */
+int jid_check(const char *s, char *err, size_t errlen);
+
+/*
+ * 1 if jid is domain itself or an address under it (local@domain,
+ * local@domain/res, domain/res); domains compare case-insensitively (ASCII).
+ */
+int jid_is_under(const char *jid, const char *domain);
+
+/*
+ * 1 if a and b name the same entity: equal after lower-casing the domain
+ * (ASCII) and, for the localpart, ASCII case folding; the resource is
+ * compared exactly.
+ */
+int jid_equal(const char *a, const char *b);
+
+#endif

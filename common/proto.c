@@ -1,0 +1,257 @@
+/*
+ * Frame encoding and decoding (the format is described in proto.h).  All
+ * integers are written byte by byte, so neither alignment nor the host's
+ * byte order matters; every length is checked against what is left of
+ * the buffer and against XR_FRAME_MAX before it is used.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#define FIELD_HDR 5 /* tag byte + u32 length */
+
+static const char *const outcome_names[OUTCOME_COUNT] = {
+	[OUTCOME_SENT] = "sent",
+	[OUTCOME_REPLY] = "reply",
+	[OUTCOME_ERROR] = "error",
+	[OUTCOME_TIMEOUT] = "timeout",
+	[OUTCOME_UNAVAILABLE] = "unavailable",
+	[OUTCOME_REJECTED] = "rejected",
+	[OUTCOME_BUSY] = "busy",
+};
+
+const char *
+outcome_name(enum outcome o)
+{
+	return (unsigned)o < OUTCOME_COUNT ? outcome_names[o] : "unknown";
+}
+
+int
+outcome_parse(const char *name, enum outcome *out)
+{
+	for (int i = 0; i < OUTCOME_COUNT; i++) {
+		if (strcmp(name, outcome_names[i]) == 0) {
+			*out = (enum outcome)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Makes room for n more bytes, refusing to grow past one full frame. */
+static int
+fo_reserve(struct frame_out *fo, size_t n)
+{
+	size_t want, cap;
+	uint8_t *nb;
+
+	if (fo->failed)
+		return -1;
+	if (n > XR_FRAME_HDR + XR_FRAME_MAX - fo->len) {
+		fo->failed = 2;
+		return -1;
+	}
+	want = fo->len + n;
+	if (want <= fo->cap)
+		return 0;
+	cap = fo->cap ? fo->cap : 512;
+	while (cap < want)
+		cap *= 2;
+	if ((nb = realloc(fo->buf, cap)) == NULL) {
+		fo->failed = 1;
+		return -1;
+	}
+	fo->buf = nb;
+	fo->cap = cap;
+	return 0;
+}
+
+void
+frame_begin(struct frame_out *fo, enum frame_type type, uint32_t seq)
+{
+	fo->len = 0;
+	fo->failed = 0;
+	if (fo_reserve(fo, XR_FRAME_HDR) < 0)
+		return;
+	fo->buf[0] = 'X';
+	fo->buf[1] = 'R';
+	fo->buf[2] = XR_PROTO_VERSION;
+	fo->buf[3] = (uint8_t)type;
+	put_u32(fo->buf + 4, seq);
+	put_u32(fo->buf + 8, 0);
+	fo->len = XR_FRAME_HDR;
+}
+
+void
+frame_put(struct frame_out *fo, enum field tag, const char *v, size_t n)
+{
+	if (n > XR_FRAME_MAX || fo_reserve(fo, FIELD_HDR + n) < 0) {
+		fo->failed = fo->failed ? fo->failed : 2;
+		return;
+	}
+	fo->buf[fo->len] = (uint8_t)tag;
+	put_u32(fo->buf + fo->len + 1, (uint32_t)n);
+	if (n > 0)
+		memcpy(fo->buf + fo->len + FIELD_HDR, v, n);
+	fo->len += FIELD_HDR + n;
+}
+
+void
+frame_put_str(struct frame_out *fo, enum field tag, const char *s)
+{
+	if (s != NULL)
+		frame_put(fo, tag, s, strlen(s));
+}
+
+void
+frame_put_uint(struct frame_out *fo, enum field tag, unsigned long v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%lu", v);
+
+	frame_put(fo, tag, num, (size_t)n);
+}
+
+int
+frame_finish(struct frame_out *fo, char *err, size_t errlen)
+{
+	if (fo->failed || fo->len < XR_FRAME_HDR) {
+		snprintf(err, errlen, "%s",
+		    fo->failed == 1 ? "out of memory"
+				    : "frame larger than the protocol limit");
+		return -1;
+	}
+	put_u32(fo->buf + 8, (uint32_t)(fo->len - XR_FRAME_HDR));
+	return 0;
+}
+
+void
+frame_out_free(struct frame_out *fo)
+{
+	free(fo->buf);
+	memset(fo, 0, sizeof(*fo));
+}
+
+/* Checks the field layout of a payload; fills f's pointers when f->data. */
+static int
+fields_walk(const uint8_t *p, size_t len, struct frame *f, char *err,
+    size_t errlen)
+{
+	size_t off = 0, out = 0;
+
+	while (off < len) {
+		uint8_t tag;
+		uint32_t flen;
+
+		if (len - off < FIELD_HDR) {
+			snprintf(err, errlen, "truncated field header");
+			return -1;
+		}
+		tag = p[off];
+		flen = get_u32(p + off + 1);
+		off += FIELD_HDR;
+		if (flen > len - off) {
+			snprintf(err, errlen,
+			    "field %u claims %u bytes; %zu remain", tag,
+			    (unsigned)flen, len - off);
+			return -1;
+		}
+		if (memchr(p + off, '\0', flen) != NULL) {
+			snprintf(err, errlen, "field %u contains a NUL byte",
+			    tag);
+			return -1;
+		}
+		if (tag > 0 && tag < FIELD_MAX) {
+			if (f->field[tag] != NULL) {
+				snprintf(err, errlen, "field %u repeated", tag);
+				return -1;
+			}
+			memcpy(f->data + out, p + off, flen);
+			f->data[out + flen] = '\0';
+			f->field[tag] = f->data + out;
+			f->flen[tag] = flen;
+			out += flen + 1;
+		}
+		off += flen;
+	}
+	return 0;
+}
+
+ssize_t
+frame_decode(const uint8_t *buf, size_t len, struct frame *f, char *err,
+    size_t errlen)
+{
+	uint32_t plen;
+
+	memset(f, 0, sizeof(*f));
+	/* Refuse garbage as soon as the first bytes show it. */
+	if ((len > 0 && buf[0] != 'X') || (len > 1 && buf[1] != 'R')) {
+		snprintf(err, errlen, "bad frame magic");
+		return -1;
+	}
+	if (len > 2 && buf[2] != XR_PROTO_VERSION) {
+		snprintf(err, errlen,
+		    "protocol version %u; this side speaks %u", buf[2],
+		    XR_PROTO_VERSION);
+		return -1;
+	}
+	if (len < XR_FRAME_HDR)
+		return 0;
+	if (buf[3] != FRAME_SUBMIT && buf[3] != FRAME_OUTCOME) {
+		snprintf(err, errlen, "unknown frame type %u", buf[3]);
+		return -1;
+	}
+	plen = get_u32(buf + 8);
+	if (plen > XR_FRAME_MAX) {
+		snprintf(err, errlen, "frame of %u bytes; limit is %u",
+		    (unsigned)plen, (unsigned)XR_FRAME_MAX);
+		return -1;
+	}
+	if (len - XR_FRAME_HDR < plen)
+		return 0;
+	/* Each field keeps its bytes plus a NUL: never more than plen + 1. */
+	if ((f->data = malloc((size_t)plen + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (fields_walk(buf + XR_FRAME_HDR, plen, f, err, errlen) < 0) {
+		frame_clear(f);
+		return -1;
+	}
+	f->type = buf[3];
+	f->seq = get_u32(buf + 4);
+	return (ssize_t)(XR_FRAME_HDR + plen);
+}
+
+const char *
+frame_get(const struct frame *f, enum field tag)
+{
+	if ((unsigned)tag >= FIELD_MAX)
+		return NULL;
+	return f->field[tag];
+}
+
+void
+frame_clear(struct frame *f)
+{
+	free(f->data);
+	memset(f, 0, sizeof(*f));
+}

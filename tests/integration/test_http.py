@@ -1,0 +1,956 @@
+"""The HTTP behaviour suite of xmpp-rest.
+
+One suite, run once per mode against the real lighttpd: "fcgi" (mod_fastcgi,
+Stack.url_fcgi) and "cgi" (mod_cgi, Stack.url_cgi).  Each check prints one
+line, TAP style:
+
+    ok 12 - [fcgi] message to alice: 202 with X-Stanza-Id, delivered ...
+    not ok 13 - [cgi] ...: detail
+
+A check that throws counts as failed and the suite goes on.  tests/integration/
+run.py starts the stack and the XMPP clients and calls run_suite().
+
+What the XMPP side received is checked with real clients (xmpp_client.py):
+alice@localhost/test answers the test namespaces; bob@localhost/test is a
+second account used for the forged-reply check.
+"""
+
+import http.client
+import json
+import re
+import shutil
+import subprocess
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+
+from xmpp_client import NS_ECHO, NS_FAIL, NS_SILENT, NS_PING, NS_RECEIPTS, NS_STANZAS
+
+CT = "application/xmpp+xml"
+ALLOW_405 = "POST, OPTIONS"
+COMPONENT = "rest.localhost"
+ALICE = "alice@localhost"
+ALICE_FULL = "alice@localhost/test"
+BOB_FULL = "bob@localhost/test"
+MAX_BYTES = 196608
+
+# stanza error condition -> HTTP status, for the conditions whose mapping
+# the contract (or RFC 6120 / XEP-0086) leaves no doubt about
+ERROR_STATUS = [
+    ("item-not-found", "cancel", 404),
+    ("feature-not-implemented", "cancel", 501),
+    ("forbidden", "auth", 403),
+    ("bad-request", "modify", 400),
+    ("service-unavailable", "cancel", 503),
+    ("conflict", "cancel", 409),
+    ("not-acceptable", "modify", 406),
+    ("internal-server-error", "wait", 500),
+]
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def tok():
+    return uuid.uuid4().hex[:12]
+
+
+def local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def ns_of(tag):
+    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+
+
+def one_line(s, n=200):
+    s = s.strip().replace("\r", "\\r").replace("\n", "\\n")
+    return s if len(s) <= n else s[:n] + "..."
+
+
+# ---- HTTP -----------------------------------------------------------------------
+
+class Resp:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    @property
+    def ctype(self):
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    def xml(self):
+        try:
+            return ET.fromstring(self.body)
+        except ET.ParseError as e:
+            raise TestFailure("body is not XML (%s): %s" % (e, one_line(self.text)))
+
+    def __str__(self):
+        return "%d %s [%s] %s" % (self.status, self.reason, self.headers.get("Content-Type"),
+                                  one_line(self.text))
+
+
+def request(method, url, body=None, headers=None, chunked=False, timeout=60):
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        path = u.path + ("?" + u.query if u.query else "")
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if chunked:
+            data = body or b""
+            parts = [data[i:i + 16384] for i in range(0, len(data), 16384)]
+            conn.request(method, path, body=iter(parts), headers=headers or {},
+                         encode_chunked=True)
+        else:
+            conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, r.reason, r.headers, data)
+    finally:
+        conn.close()
+
+
+def post(url, body, ctype=CT, headers=None, **kw):
+    h = {}
+    if ctype is not None:
+        h["Content-Type"] = ctype
+    h.update(headers or {})
+    return request("POST", url, body, h, **kw)
+
+
+def expect_status(r, status):
+    expect(r.status == status, "expected %d, got %s" % (status, r))
+
+
+def expect_names(r, *words):
+    """The body mentions at least one of words (case-insensitive)."""
+    low = r.text.lower()
+    expect(any(w.lower() in low for w in words),
+           "body should name %s: %s" % (" or ".join(repr(w) for w in words), one_line(r.text)))
+
+
+# ---- the suite --------------------------------------------------------------------
+
+TESTS = []
+
+
+def test(desc):
+    def deco(fn):
+        TESTS.append((desc, fn))
+        return fn
+    return deco
+
+
+class Ctx:
+    """What a test gets: the stack, the clients and the URL of this mode."""
+
+    def __init__(self, stack, alice, bob, mode, url):
+        self.stack = stack
+        self.alice = alice
+        self.bob = bob
+        self.mode = mode
+        self.url = url
+        self.notes = []
+
+    def note(self, s):
+        self.notes.append(s)
+
+    def msg_to_alice(self, text, extra_attrs="", to=ALICE):
+        return "<message to='%s'%s><body>%s</body></message>" % (to, extra_attrs, text)
+
+    def alice_gets(self, pred, timeout=10):
+        return self.alice.wait_for(pred, timeout)
+
+    def alice_gets_body(self, text, timeout=10):
+        return self.alice.wait_for(lambda r: r.kind == "message" and r.body == text, timeout)
+
+    def alice_never_got(self, text):
+        return self.alice.find(lambda r: text in r.xml) is None
+
+
+# -- methods ---------------------------------------------------------------------------
+
+@test("OPTIONS answers 204 with Allow listing POST and OPTIONS")
+def t_options(c):
+    r = request("OPTIONS", c.url)
+    expect_status(r, 204)
+    allow = [m.strip().upper() for m in (r.header("Allow") or "").split(",")]
+    expect("POST" in allow and "OPTIONS" in allow, "Allow is %r" % r.header("Allow"))
+
+
+def _method_405(method):
+    def fn(c):
+        r = request(method, c.url, body=b"" if method == "PUT" else None)
+        expect_status(r, 405)
+        expect((r.header("Allow") or "").replace(" ", "") == ALLOW_405.replace(" ", ""),
+               "Allow is %r, expected %r" % (r.header("Allow"), ALLOW_405))
+    return fn
+
+
+for _m in ("GET", "PUT", "DELETE"):
+    test("%s answers 405 with Allow: %s" % (_m, ALLOW_405))(_method_405(_m))
+
+
+# -- Content-Type ---------------------------------------------------------------------
+
+@test("POST without Content-Type answers 415")
+def t_no_ctype(c):
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t), ctype=None)
+    expect_status(r, 415)
+
+
+@test("POST with Content-Type text/plain answers 415")
+def t_text_plain(c):
+    r = post(c.url, c.msg_to_alice(tok()), ctype="text/plain")
+    expect_status(r, 415)
+    expect_names(r, "content-type", "application/xmpp+xml", "media type")
+
+
+@test("POST with Content-Type application/xmpp+xml; charset=utf-8 is accepted and delivered")
+def t_ctype_charset(c):
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t), ctype="application/xmpp+xml; charset=utf-8")
+    expect_status(r, 202)
+    c.alice_gets_body(t)
+
+
+# -- size ----------------------------------------------------------------------------------
+
+def _big_message(size, t=""):
+    head = "<message to='%s'><body>%s" % (ALICE, t)
+    tail = "</body></message>"
+    return head + "x" * (size - len(head) - len(tail)) + tail
+
+
+@test("a body of max_stanza_bytes + 1 answers 413 naming the limit")
+def t_too_big(c):
+    body = _big_message(MAX_BYTES + 1)
+    r = post(c.url, body)
+    expect_status(r, 413)
+    expect_names(r, str(MAX_BYTES), "max_stanza_bytes")
+
+
+@test("a body of exactly max_stanza_bytes is accepted and delivered")
+def t_max_size(c):
+    t = tok()
+    body = _big_message(MAX_BYTES, t)
+    assert len(body.encode()) == MAX_BYTES
+    r = post(c.url, body)
+    expect_status(r, 202)
+    rec = c.alice.wait_for(lambda r: r.kind == "message" and r.body and r.body.startswith(t), 15)
+    expect(rec.body == t + "x" * (len(rec.body) - len(t)) and len(body) - len(rec.body) < 100,
+           "body arrived damaged (%d bytes)" % len(rec.body))
+
+
+# lighttpd de-chunks a chunked upload and sets CONTENT_LENGTH for both
+# mod_fastcgi and mod_cgi, so "no Content-Length" can be sent to it; the
+# responder's read-to-EOF path (Apache mod_cgid) is not reached through
+# lighttpd.
+@test("a chunked upload (no Content-Length) is accepted and delivered")
+def t_chunked_ok(c):
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t), chunked=True)
+    expect_status(r, 202)
+    c.alice_gets_body(t)
+
+
+@test("a chunked upload (no Content-Length) over max_stanza_bytes answers 413")
+def t_chunked_big(c):
+    r = post(c.url, _big_message(MAX_BYTES + 1000), chunked=True)
+    expect_status(r, 413)
+    expect_names(r, str(MAX_BYTES), "max_stanza_bytes")
+
+
+# -- XML the parser must refuse (400) ----------------------------------------------------
+
+def _refused_400(body, *words):
+    def fn(c):
+        r = post(c.url, body)
+        expect_status(r, 400)
+        if words:
+            expect_names(r, *words)
+        expect(r.text.strip().count("\n") == 0 or r.ctype != "text/plain",
+               "text/plain error should be one line: %r" % r.text[:300])
+    return fn
+
+
+BILLION_LAUGHS = ("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
+                  "<!ENTITY lol1 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"
+                  "<!ENTITY lol2 '&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;'>"
+                  "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"
+                  "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>"
+                  "<!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>"
+                  "<!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>"
+                  "<!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>"
+                  "<!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>"
+                  "<!ENTITY lol9 '&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;'>"
+                  "]><message to='alice@localhost'><body>&lol9;</body></message>")
+
+test("a DOCTYPE answers 400 naming the DOCTYPE")(_refused_400(
+    "<!DOCTYPE message><message to='alice@localhost'><body>doctype</body></message>", "doctype"))
+test("billion laughs (internal entities) answers 400 naming the DOCTYPE/entity")(_refused_400(
+    BILLION_LAUGHS, "doctype", "entity", "dtd"))
+test("an undefined entity &nope; answers 400 naming the entity")(_refused_400(
+    "<message to='alice@localhost'><body>a &nope; b</body></message>", "entity", "nope"))
+test("a comment answers 400 naming the comment")(_refused_400(
+    "<message to='alice@localhost'><!-- hi --><body>c</body></message>", "comment"))
+test("a processing instruction answers 400 naming it")(_refused_400(
+    "<message to='alice@localhost'><?php echo 1 ?><body>c</body></message>",
+    "processing instruction", "processing-instruction"))
+test("two top-level elements <message/><iq/> answer 400")(_refused_400(
+    "<message to='alice@localhost'/><iq to='localhost' type='get'><ping xmlns='urn:xmpp:ping'/></iq>"))
+test("an empty body answers 400")(_refused_400(""))
+
+
+@test("an XXE external entity answers 400 naming the DOCTYPE/entity, and nothing leaks")
+def t_xxe(c):
+    t = tok()
+    body = ("<!DOCTYPE message [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>"
+            "<message to='alice@localhost'><body>%s &xxe;</body></message>" % t)
+    r = post(c.url, body)
+    expect_status(r, 400)
+    expect_names(r, "doctype", "entity", "dtd")
+    expect("root:" not in r.text, "the response contains /etc/passwd")
+    # a marker message after it: once it arrived, the XXE one would have too
+    m = tok()
+    expect_status(post(c.url, c.msg_to_alice(m)), 202)
+    c.alice_gets_body(m)
+    expect(c.alice_never_got(t), "alice received the XXE message")
+
+
+@test("not well-formed XML answers 400 with the parser's reason on one line")
+def t_not_wf(c):
+    r = post(c.url, "<message to='alice@localhost'><body>x</message>")
+    expect_status(r, 400)
+    text = r.text.strip()
+    expect(text and "\n" not in text, "reason should be one line: %r" % r.text[:300])
+    expect_names(r, "mismatch", "tag", "body")
+
+
+# -- what is not a stanza we send (422) ---------------------------------------------------------
+
+def _nested(levels):
+    """A message whose deepest element is at depth `levels` (the message
+    itself is depth 1)."""
+    inner = levels - 1
+    return ("<message to='alice@localhost'>" + "<x xmlns='urn:xmpp-rest:test:deep'>" * inner +
+            "</x>" * inner + "</message>")
+
+
+@test("33 levels of nesting answer 422 naming max_stanza_depth")
+def t_depth_33(c):
+    r = post(c.url, _nested(33))
+    expect_status(r, 422)
+    expect_names(r, "max_stanza_depth")
+
+
+@test("32 levels of nesting are accepted")
+def t_depth_32(c):
+    expect_status(post(c.url, _nested(32)), 202)
+
+
+@test("65 attributes on an element answer 422 naming max_stanza_attributes")
+def t_attrs_65(c):
+    attrs = " ".join("a%d='%d'" % (i, i) for i in range(65))
+    r = post(c.url, "<message to='alice@localhost'><x xmlns='urn:xmpp-rest:test:a' %s/></message>" % attrs)
+    expect_status(r, 422)
+    expect_names(r, "max_stanza_attributes")
+
+
+@test("<foo/> answers 422")
+def t_foo(c):
+    r = post(c.url, "<foo to='alice@localhost'/>")
+    expect_status(r, 422)
+    expect_names(r, "foo", "stanza")
+
+
+@test("a message in a wrong namespace answers 422")
+def t_wrong_ns(c):
+    r = post(c.url, "<message xmlns='urn:example:wrong' to='alice@localhost'><body>x</body></message>")
+    expect_status(r, 422)
+    expect_names(r, "namespace")
+
+
+@test("an invalid 'to' JID answers 422")
+def t_bad_to(c):
+    r = post(c.url, "<message to='@localhost'><body>x</body></message>")
+    expect_status(r, 422)
+    expect_names(r, "to", "jid")
+
+
+@test("an invalid 'from' JID answers 422")
+def t_bad_from(c):
+    r = post(c.url, "<message from='bot@rest.localhost/' to='alice@localhost'><body>x</body></message>")
+    expect_status(r, 422)
+    expect_names(r, "from", "jid")
+
+
+@test("an iq of type result answers 422")
+def t_iq_result(c):
+    r = post(c.url, "<iq type='result' to='%s' id='r1'/>" % ALICE_FULL)
+    expect_status(r, 422)
+    expect_names(r, "type")
+
+
+@test("an iq without a child answers 422")
+def t_iq_no_child(c):
+    r = post(c.url, "<iq type='get' to='localhost'/>")
+    expect_status(r, 422)
+
+
+@test("an iq with two children answers 422")
+def t_iq_two_children(c):
+    r = post(c.url, "<iq type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/>"
+                    "<ping xmlns='urn:xmpp:ping'/></iq>")
+    expect_status(r, 422)
+
+
+# -- from ------------------------------------------------------------------------------------
+
+@test("from='someone@elsewhere' answers 403")
+def t_from_elsewhere(c):
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t, " from='someone@elsewhere'"))
+    expect_status(r, 403)
+    expect_names(r, "from", COMPONENT)
+
+
+@test("from='bot@rest.localhost/x' is accepted and the client sees that from")
+def t_from_bot(c):
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t, " from='bot@rest.localhost/x'"))
+    expect_status(r, 202)
+    rec = c.alice_gets_body(t)
+    expect(rec.frm == "bot@rest.localhost/x", "client saw from=%r" % rec.frm)
+
+
+@test("without from the client sees from='rest.localhost'")
+def t_from_default(c):
+    t = tok()
+    expect_status(post(c.url, c.msg_to_alice(t)), 202)
+    rec = c.alice_gets_body(t)
+    expect(rec.frm == COMPONENT, "client saw from=%r" % rec.frm)
+
+
+# -- messages and presence ---------------------------------------------------------------------
+
+@test("a message to alice answers 202 with X-Stanza-Id; alice gets it with that id, body and from")
+def t_message(c):
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t))
+    expect_status(r, 202)
+    sid = r.header("X-Stanza-Id")
+    expect(sid, "no X-Stanza-Id header")
+    rec = c.alice_gets_body(t)
+    expect(rec.id == sid, "client saw id=%r, header said %r" % (rec.id, sid))
+    expect(rec.frm == COMPONENT, "from=%r" % rec.frm)
+    expect(rec.to == ALICE, "to=%r" % rec.to)
+
+
+@test("a message id given by the user is kept (header and client)")
+def t_message_id(c):
+    t = tok()
+    mid = "user-id-" + t
+    r = post(c.url, c.msg_to_alice(t, " id='%s'" % mid))
+    expect_status(r, 202)
+    expect(r.header("X-Stanza-Id") == mid, "X-Stanza-Id is %r" % r.header("X-Stanza-Id"))
+    rec = c.alice_gets_body(t)
+    expect(rec.id == mid, "client saw id=%r" % rec.id)
+
+
+@test("only from/to/id/type/xml:lang survive on the top element")
+def t_top_attrs(c):
+    t = tok()
+    body = ("<message to='%s' type='chat' xml:lang='de' bogus='1' xmlns:e='urn:example:e' e:extra='2'>"
+            "<body>%s</body></message>" % (ALICE, t))
+    r = post(c.url, body)
+    expect_status(r, 202)
+    rec = c.alice_gets_body(t)
+    extra = set(rec.attrs) - {"from", "to", "id", "type", "xml:lang"}
+    expect(not extra, "client saw extra attributes %s in %s" % (sorted(extra), rec.xml))
+    expect(rec.lang == "de", "client saw xml:lang=%r" % rec.lang)
+    expect(rec.type == "chat", "client saw type=%r" % rec.type)
+
+
+@test("a presence to alice answers 202 and alice receives it")
+def t_presence(c):
+    t = tok()
+    r = post(c.url, "<presence to='%s' id='p-%s'><status>%s</status></presence>" % (ALICE_FULL, t, t))
+    expect_status(r, 202)
+    rec = c.alice_gets(lambda r: r.kind == "presence" and r.id == "p-" + t)
+    expect(rec.frm == COMPONENT, "from=%r" % rec.frm)
+
+
+# -- receipts ------------------------------------------------------------------------------------
+
+@test("a message with a receipt request answers 200 with the <received> stanza")
+def t_receipt(c):
+    t = tok()
+    mid = "rq-" + t
+    r = post(c.url, "<message to='%s' id='%s'><body>%s</body><request xmlns='%s'/></message>" % (
+        ALICE_FULL, mid, t, NS_RECEIPTS))
+    expect_status(r, 200)
+    expect(r.ctype == CT, "Content-Type is %r" % r.header("Content-Type"))
+    x = r.xml()
+    expect(local(x.tag) == "message", "body is not a message: %s" % one_line(r.text))
+    rcv = [e for e in x if local(e.tag) == "received" and ns_of(e.tag) == NS_RECEIPTS]
+    expect(rcv and rcv[0].get("id") == mid, "no <received id='%s'/>: %s" % (mid, one_line(r.text)))
+    expect(x.get("from") == ALICE_FULL, "receipt from=%r" % x.get("from"))
+    c.alice_gets_body(t)
+
+
+@test("a receipt request answered with an error bounce gives 503 and the error stanza")
+def t_receipt_bounce(c):
+    t = tok()
+    mid = "rb-" + t
+    c.alice.receipt_mode = "bounce"
+    try:
+        r = post(c.url, "<message to='%s' id='%s'><body>%s</body><request xmlns='%s'/></message>" % (
+            ALICE_FULL, mid, t, NS_RECEIPTS), headers={"Accept": CT})
+    finally:
+        c.alice.receipt_mode = "receipt"
+    expect_status(r, 503)
+    x = r.xml()
+    expect(local(x.tag) == "message" and x.get("type") == "error",
+           "body is not the error message: %s" % one_line(r.text))
+    err = [e for e in x if local(e.tag) == "error"]
+    expect(err and any(local(k.tag) == "service-unavailable" and ns_of(k.tag) == NS_STANZAS
+                       for k in err[0]), "no service-unavailable in %s" % one_line(r.text))
+
+
+@test("a receipt request to nobody@localhost answers 503 (Prosody bounces)")
+def t_receipt_nobody(c):
+    r = post(c.url, "<message to='nobody@localhost' id='nb-%s'><body>x</body><request xmlns='%s'/></message>"
+             % (tok(), NS_RECEIPTS))
+    expect_status(r, 503)
+
+
+# -- iq --------------------------------------------------------------------------------------------
+
+@test("an iq get echo to alice's full JID answers 200 with the result and the echoed child")
+def t_iq_echo(c):
+    t = tok()
+    r = post(c.url, "<iq type='get' to='%s' id='e-%s'><echo xmlns='%s' token='%s'>%s</echo></iq>" % (
+        ALICE_FULL, t, NS_ECHO, t, t))
+    expect_status(r, 200)
+    expect(r.ctype == CT, "Content-Type is %r" % r.header("Content-Type"))
+    x = r.xml()
+    expect(local(x.tag) == "iq" and x.get("type") == "result", "not an iq result: %s" % one_line(r.text))
+    expect(x.get("id") == "e-" + t, "id=%r" % x.get("id"))
+    expect(x.get("from") == ALICE_FULL, "from=%r" % x.get("from"))
+    kids = list(x)
+    expect(len(kids) == 1 and ns_of(kids[0].tag) == NS_ECHO and local(kids[0].tag) == "echo"
+           and kids[0].get("token") == t and kids[0].text == t,
+           "echoed child missing or changed: %s" % one_line(r.text))
+
+
+@test("an iq set echo answers 200 and alice saw the iq with from rest.localhost")
+def t_iq_set_echo(c):
+    t = tok()
+    r = post(c.url, "<iq type='set' to='%s'><echo xmlns='%s' token='%s'/></iq>" % (ALICE_FULL, NS_ECHO, t))
+    expect_status(r, 200)
+    rec = c.alice_gets(lambda r: r.kind == "iq" and t in r.xml)
+    expect(rec.frm == COMPONENT and rec.type == "set", "alice saw %s" % rec.xml)
+    expect(r.header("X-Stanza-Id") in (None, rec.id), "X-Stanza-Id %r but alice saw id %r" % (
+        r.header("X-Stanza-Id"), rec.id))
+    expect(r.xml().get("id") == rec.id, "result id %r, request id %r" % (r.xml().get("id"), rec.id))
+
+
+@test("an iq ping to the server (to='localhost') answers 200")
+def t_iq_ping_server(c):
+    r = post(c.url, "<iq type='get' to='localhost' id='ps-%s'><ping xmlns='%s'/></iq>" % (tok(), NS_PING))
+    expect_status(r, 200)
+    x = r.xml()
+    expect(x.get("type") == "result" and x.get("from") == "localhost", "body: %s" % one_line(r.text))
+
+
+def _iq_fail(cond, etype, status):
+    def fn(c):
+        r = post(c.url, "<iq type='get' to='%s'><fail xmlns='%s' condition='%s' type='%s'/></iq>" % (
+            ALICE_FULL, NS_FAIL, cond, etype))
+        expect_status(r, status)
+        expect_names(r, cond)
+    return fn
+
+
+for _cond, _etype, _status in ERROR_STATUS:
+    test("an iq answered with %s/%s gives %d" % (_etype, _cond, _status))(_iq_fail(_cond, _etype, _status))
+
+
+@test("an iq in an unknown namespace (slixmpp's own feature-not-implemented) gives 501")
+def t_iq_unknown_ns(c):
+    r = post(c.url, "<iq type='get' to='%s'><query xmlns='urn:example:unknown'/></iq>" % ALICE_FULL)
+    expect_status(r, 501)
+    expect_names(r, "feature-not-implemented")
+
+
+@test("an iq to an offline full JID answers 503")
+def t_iq_offline(c):
+    r = post(c.url, "<iq type='get' to='bob@localhost/offline-%s'><echo xmlns='%s'/></iq>" % (tok(), NS_ECHO))
+    expect_status(r, 503)
+    expect_names(r, "service-unavailable")
+
+
+# -- error body formats -------------------------------------------------------------------------
+
+def _fail_iq(cond="item-not-found", etype="cancel", text=None):
+    return "<iq type='get' to='%s'><fail xmlns='%s' condition='%s' type='%s'%s/></iq>" % (
+        ALICE_FULL, NS_FAIL, cond, etype, " text='%s'" % text if text else "")
+
+
+@test("default error body: one line of text/plain naming the condition")
+def t_err_text(c):
+    r = post(c.url, _fail_iq())
+    expect_status(r, 404)
+    expect(r.ctype == "text/plain", "Content-Type is %r" % r.header("Content-Type"))
+    expect(r.text.strip() and "\n" not in r.text.strip(), "not one line: %r" % r.text[:300])
+    expect_names(r, "item-not-found")
+
+
+@test("Accept: application/json gives the JSON error object of an XMPP error")
+def t_err_json(c):
+    t = tok()
+    r = post(c.url, _fail_iq(text="why-" + t), headers={"Accept": "application/json"})
+    expect_status(r, 404)
+    expect(r.ctype == "application/json", "Content-Type is %r" % r.header("Content-Type"))
+    try:
+        j = json.loads(r.text)
+    except ValueError as e:
+        raise TestFailure("not JSON (%s): %s" % (e, one_line(r.text)))
+    expect(j.get("type") == "error", "type=%r" % j.get("type"))
+    expect(j.get("code") == r.status, "code=%r, status %d" % (j.get("code"), r.status))
+    e = j.get("error") or {}
+    expect(e.get("condition") == "item-not-found", "condition=%r" % e.get("condition"))
+    expect(e.get("type") == "cancel", "error type=%r" % e.get("type"))
+    expect("why-" + t in (e.get("text") or ""), "text=%r (the client's text is why-%s)" % (e.get("text"), t))
+
+
+@test("Accept: application/json gives the JSON error object of a local error (422)")
+def t_err_json_local(c):
+    r = post(c.url, "<foo/>", headers={"Accept": "application/json"})
+    expect_status(r, 422)
+    expect(r.ctype == "application/json", "Content-Type is %r" % r.header("Content-Type"))
+    try:
+        j = json.loads(r.text)
+    except ValueError as e:
+        raise TestFailure("not JSON (%s): %s" % (e, one_line(r.text)))
+    expect(j.get("type") == "error" and j.get("code") == 422, "body %s" % one_line(r.text))
+    e = j.get("error") or {}
+    expect(isinstance(e.get("condition"), str) and e.get("condition"), "condition=%r" % e.get("condition"))
+    expect(isinstance(e.get("text"), str) and "foo" in e.get("text"), "text=%r" % e.get("text"))
+
+
+def _stanza_error_el(x):
+    """The <error> element (x itself or a child) holding a condition in
+    the stanzas namespace; its condition's local name."""
+    cands = [x] if local(x.tag) == "error" else [e for e in x if local(e.tag) == "error"]
+    for err in cands:
+        for k in err:
+            if ns_of(k.tag) == NS_STANZAS and local(k.tag) != "text":
+                return err, local(k.tag)
+    return None, None
+
+
+@test("Accept: application/xmpp+xml gives the error stanza of an XMPP error")
+def t_err_xml(c):
+    r = post(c.url, _fail_iq(), headers={"Accept": CT})
+    expect_status(r, 404)
+    expect(r.ctype == CT, "Content-Type is %r" % r.header("Content-Type"))
+    x = r.xml()
+    expect(local(x.tag) == "iq" and x.get("type") == "error" and x.get("from") == ALICE_FULL,
+           "not alice's error iq: %s" % one_line(r.text))
+    err, cond = _stanza_error_el(x)
+    expect(cond == "item-not-found", "condition %r in %s" % (cond, one_line(r.text)))
+
+
+@test("Accept: application/xmpp+xml on a local error (422) gives an <error> with a stanzas condition")
+def t_err_xml_local(c):
+    r = post(c.url, "<foo/>", headers={"Accept": CT})
+    expect_status(r, 422)
+    expect(r.ctype == CT, "Content-Type is %r" % r.header("Content-Type"))
+    err, cond = _stanza_error_el(r.xml())
+    expect(err is not None, "no <error> with a urn:ietf:params:xml:ns:xmpp-stanzas condition: %s"
+           % one_line(r.text))
+
+
+# -- timeouts --------------------------------------------------------------------------------------
+
+@test("an unanswered iq with X-XMPP-Rest-Timeout: 1 answers 504")
+def t_iq_timeout(c):
+    t = tok()
+    r = post(c.url, "<iq type='get' to='%s' id='s-%s'><q xmlns='%s'/></iq>" % (ALICE_FULL, t, NS_SILENT),
+             headers={"X-XMPP-Rest-Timeout": "1"})
+    expect_status(r, 504)
+    c.alice_gets(lambda r: r.kind == "iq" and r.id == "s-" + t)
+
+
+# -- curl -----------------------------------------------------------------------------------------------
+
+def _curl(args):
+    if shutil.which("curl") is None:
+        raise TestFailure("curl is not installed")
+    return subprocess.run(["curl", "-sS"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=60)
+
+
+@test("curl: the documented example (curl -i --data-binary) answers 202 and alice gets it")
+def t_curl_example(c):
+    t = tok()
+    p = _curl(["-i", "-H", "Content-Type: application/xmpp+xml", "--data-binary",
+               "<message to='alice@localhost'><body>hello %s</body></message>" % t, c.url])
+    out = p.stdout.decode("utf-8", "replace")
+    expect(p.returncode == 0, "curl exit %d: %s" % (p.returncode, p.stderr.decode()[:200]))
+    expect(re.match(r"HTTP/1\.[01] 202", out), "curl printed %s" % one_line(out))
+    c.alice_gets_body("hello " + t)
+
+
+@test("curl --fail exits 22 on an iq error")
+def t_curl_fail(c):
+    p = _curl(["--fail", "-o", "/dev/null", "-H", "Content-Type: application/xmpp+xml", "--data-binary",
+               _fail_iq(), c.url])
+    expect(p.returncode == 22, "curl exit %d (%s)" % (p.returncode, p.stderr.decode()[:200]))
+
+
+# -- concurrency -------------------------------------------------------------------------------------
+
+@test("50 concurrent requests (messages and iq echoes) all get the right answers")
+def t_concurrent(c):
+    n = 50
+    barrier = threading.Barrier(n)
+    results = [None] * n
+    tokens = [tok() for _ in range(n)]
+
+    def worker(i):
+        t = tokens[i]
+        if i % 2:
+            body = "<iq type='get' to='%s'><echo xmlns='%s' token='%s'/></iq>" % (ALICE_FULL, NS_ECHO, t)
+        else:
+            body = c.msg_to_alice("conc-" + t)
+        try:
+            barrier.wait(30)
+            results[i] = post(c.url, body)
+        except Exception as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    problems = []
+    for i, r in enumerate(results):
+        t = tokens[i]
+        if isinstance(r, Exception) or r is None:
+            problems.append("#%d: %r" % (i, r))
+            continue
+        if i % 2:
+            if r.status != 200:
+                problems.append("#%d iq: %s" % (i, r))
+                continue
+            try:
+                x = ET.fromstring(r.body)
+                kid = list(x)[0]
+                if kid.get("token") != t:
+                    problems.append("#%d iq: got token %r, not %r" % (i, kid.get("token"), t))
+            except Exception as e:
+                problems.append("#%d iq: %s (%s)" % (i, e, one_line(r.text)))
+        else:
+            if r.status != 202:
+                problems.append("#%d message: %s" % (i, r))
+                continue
+            try:
+                rec = c.alice_gets_body("conc-" + t, 15)
+                if rec.id != r.header("X-Stanza-Id"):
+                    problems.append("#%d message: id %r, header %r" % (i, rec.id, r.header("X-Stanza-Id")))
+            except TimeoutError:
+                problems.append("#%d message: never reached alice" % i)
+    expect(not problems, "%d of %d wrong: %s" % (len(problems), n, "; ".join(problems[:5])))
+
+
+@test("a forged reply from another JID does not complete an iq; the real one does")
+def t_forged_reply(c):
+    # The iq goes to bob@localhost/test, which records it and stays silent.
+    # alice then sends an iq result with the same id to rest.localhost:
+    # it reaches the bridge first (a ping round trip from alice makes sure
+    # Prosody has routed it) but comes from the wrong JID.  Then bob sends
+    # the real result, which must be what the HTTP request returns.
+    t = tok()
+    iq_id = "forge-" + t
+    box = {}
+
+    def do_post():
+        try:
+            box["r"] = post(c.url, "<iq type='get' to='%s' id='%s'><q xmlns='%s'/></iq>" % (
+                BOB_FULL, iq_id, NS_SILENT), headers={"X-XMPP-Rest-Timeout": "10"})
+        except Exception as e:
+            box["r"] = e
+
+    th = threading.Thread(target=do_post)
+    th.start()
+    try:
+        rec = c.bob.wait_for(lambda r: r.kind == "iq" and r.id == iq_id, 10)
+        c.alice.send_raw("<iq type='result' to=%s id='%s'><q xmlns='%s' forged='yes'/></iq>" % (
+            "'%s'" % rec.frm, iq_id, NS_SILENT))
+        c.alice.ping_server()
+        c.bob.send_raw("<iq type='result' to='%s' id='%s'><q xmlns='%s' genuine='yes'/></iq>" % (
+            rec.frm, iq_id, NS_SILENT))
+    finally:
+        th.join(30)
+    r = box.get("r")
+    expect(isinstance(r, Resp), "request failed: %r" % (r,))
+    expect_status(r, 200)
+    x = r.xml()
+    expect(x.get("from") == BOB_FULL, "the reply is from %r: %s" % (x.get("from"), one_line(r.text)))
+    expect("genuine" in r.text and "forged" not in r.text, "wrong reply: %s" % one_line(r.text))
+
+
+# -- faults (run last in each mode; they restore the stack) ------------------------------------
+
+def _poll(fn, timeout, what):
+    """Calls fn() until it returns a true value (returned) or timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            v = fn()
+            if v:
+                return v
+        except Exception as e:
+            last = e
+        if time.monotonic() > deadline:
+            raise TestFailure("%s: not within %gs%s" % (what, timeout, " (%s)" % last if last else ""))
+        time.sleep(0.2)
+
+
+@test("bridge stopped: 503 with Retry-After, body says the bridge is not running; it recovers on restart")
+def t_bridge_down(c):
+    st = c.stack
+    rc = st.stop_bridge()
+    if rc not in (0, None):
+        c.note("the bridge exited with status %s on SIGTERM" % rc)
+    try:
+        r = post(c.url, c.msg_to_alice(tok()))
+        expect_status(r, 503)
+        expect(re.fullmatch(r"\d+", (r.header("Retry-After") or "").strip()),
+               "Retry-After is %r" % r.header("Retry-After"))
+        expect(r.header("Retry-After").strip() == "5",
+               "Retry-After is %r, conf retry_after is 5" % r.header("Retry-After"))
+        low = r.text.lower()
+        expect("bridge" in low and ("not running" in low or "is not" in low),
+               "body does not say the bridge is not running: %s" % one_line(r.text))
+    finally:
+        st.start_bridge()
+    t = tok()
+
+    def ok():
+        return post(c.url, c.msg_to_alice(t)).status == 202
+    _poll(ok, 10, "POST after restarting the bridge")
+    c.alice_gets_body(t)
+
+
+@test("Prosody stopped: 503 saying the XMPP session is down; 202 again after its restart")
+def t_prosody_down(c):
+    st = c.stack
+    st.stop_prosody()
+    seen = []
+    try:
+        def down():
+            r = post(c.url, "<iq type='get' to='localhost'><ping xmlns='%s'/></iq>" % NS_PING)
+            seen.append(r.status)
+            return r if r.status == 503 else None
+        r = _poll(down, 10, "503 while Prosody is down (statuses seen: %s)" % seen)
+        if seen[0] != 503:
+            c.note("first answer after stopping Prosody was %s" % seen[0])
+        low = r.text.lower()
+        expect("xmpp" in low and ("down" in low or "not connected" in low or "unavailable" in low),
+               "body does not say the XMPP session is down: %s" % one_line(r.text))
+        # a message is refused the same way
+        expect_status(post(c.url, c.msg_to_alice(tok())), 503)
+    finally:
+        st.start_prosody()
+    t = tok()
+
+    def ok():
+        return post(c.url, c.msg_to_alice("back-" + t)).status == 202
+    _poll(ok, 15, "POST answered 202 after restarting Prosody")
+    c.alice.wait_online(15)
+    c.bob.wait_online(15)
+
+
+# ---- runner ------------------------------------------------------------------------------------------
+
+class Runner:
+    def __init__(self, out=None):
+        import sys
+        self.out = out or sys.stdout
+        self.n = 0
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def line(self, s):
+        self.out.write(s + "\n")
+        self.out.flush()
+
+    def check(self, label, fn, *args):
+        self.n += 1
+        try:
+            fn(*args)
+        except TestFailure as e:
+            self._fail(label, str(e))
+        except Exception as e:
+            tb = traceback.extract_tb(e.__traceback__)
+            where = "%s:%d" % (tb[-1].filename.rsplit("/", 1)[-1], tb[-1].lineno) if tb else "?"
+            self._fail(label, "%s: %s (at %s)" % (type(e).__name__, e, where))
+        else:
+            self.passed += 1
+            self.line("ok %d - %s" % (self.n, label))
+
+    def _fail(self, label, detail):
+        self.failed += 1
+        detail = one_line(detail, 600)
+        self.failures.append((label, detail))
+        self.line("not ok %d - %s: %s" % (self.n, label, detail))
+
+    def summary(self):
+        return "%d passed, %d failed" % (self.passed, self.failed)
+
+
+def run_suite(runner, stack, alice, bob, mode, url, only=None):
+    ctx = Ctx(stack, alice, bob, mode, url)
+    for desc, fn in TESTS:
+        if only and not any(o.lower() in desc.lower() for o in only):
+            continue
+        # every test starts with everything up (a fault test may have failed
+        # to restore it)
+        for cl in (alice, bob):
+            if not cl.online:
+                try:
+                    cl.wait_online(15)
+                except TimeoutError:
+                    pass
+        before = len(ctx.notes)
+        runner.check("[%s] %s" % (mode, desc), fn, ctx)
+        for n in ctx.notes[before:]:
+            runner.line("# [%s] note: %s" % (mode, n))
+    return ctx

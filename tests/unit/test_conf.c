@@ -1,0 +1,142 @@
+/*
+ * The configuration parser: defaults, every value type, and the
+ * "FILE:LINE: reason" errors that stop the daemon.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+#include "t.h"
+
+static char path[64];
+
+/* Writes text to a temporary file and loads it; returns conf_load's rc. */
+static int
+load(const char *text, struct conf *c, char *err)
+{
+	FILE *fp;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/xr-conf-XXXXXX");
+	if ((fd = mkstemp(path)) < 0 || (fp = fdopen(fd, "w")) == NULL)
+		return -2;
+	fputs(text, fp);
+	fclose(fp);
+	conf_defaults(c);
+	int rc = conf_load(c, path, err, XR_ERRLEN);
+	unlink(path);
+	return rc;
+}
+
+static void
+test_defaults(void)
+{
+	struct conf c;
+	char err[XR_ERRLEN];
+
+	T_EQ_INT(load("jid rest.example\n", &c, err), 0, "minimal file");
+	T_EQ_STR(c.jid, "rest.example", "jid read");
+	T_EQ_STR(c.server, "127.0.0.1", "server default");
+	T_EQ_INT(c.port, 5347, "port default");
+	T_EQ_INT(c.iq_timeout, 60, "iq_timeout default");
+	T_EQ_INT(c.max_stanza_bytes, 196608, "max_stanza_bytes default");
+	T_EQ_INT(c.max_stanza_depth, 32, "max_stanza_depth default");
+	T_EQ_INT(c.max_stanza_attributes, 64, "max_stanza_attributes default");
+	T_OK(c.secret == NULL, "secret has no default");
+	T_EQ_INT(conf_check_bridge(&c, "f", err, sizeof(err)), -1,
+	    "the bridge needs a secret");
+	T_HAS(err, "secret", "and says so");
+	conf_free(&c);
+}
+
+static void
+test_values(void)
+{
+	struct conf c;
+	char err[XR_ERRLEN];
+
+	T_EQ_INT(load("# a comment\n\n  jid  rest.example  # trailing\n"
+		      "secret s3cr#t\nport 5348\nlog_level debug\n"
+		      "log_target syslog\nsocket /tmp/x.sock\n",
+		     &c, err),
+	    0, "comments, blank lines, spaces");
+	T_EQ_STR(c.jid, "rest.example", "value without trailing comment");
+	T_EQ_STR(c.secret, "s3cr#t", "'#' inside a word is kept");
+	T_EQ_INT(c.port, 5348, "port read");
+	T_EQ_INT(c.log_level, 3, "log_level debug");
+	T_EQ_INT(c.log_syslog, 1, "log_target syslog");
+	T_EQ_INT(conf_check_bridge(&c, "f", err, sizeof(err)), 0,
+	    "complete for the bridge");
+	conf_free(&c);
+}
+
+static void
+test_errors(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "jid a.b\nstanza_max 5\n", ":2: unknown key 'stanza_max'" },
+		{ "jid a.b\nport 0\n", ":2: port must be a whole number" },
+		{ "jid a.b\nport 65536\n", ":2: port must be" },
+		{ "jid a.b\nport 12ab\n", "not '12ab'" },
+		{ "jid a.b\nport -1\n", ":2: port" },
+		{ "jid a.b\niq_timeout\n", ":2: key 'iq_timeout' has no value" },
+		{ "jid a.b\nlog_level loud\n", ":2: log_level must be" },
+		{ "jid a.b\nlog_target file\n", ":2: log_target must be" },
+		{ "jid a.b\njid c.d\n", ":2: key 'jid' given twice" },
+		{ "port 5347\n", "'jid' is not set" },
+		{ "jid user@a.b\n", "jid must be the component's domain" },
+		{ "jid a.b\niq_timeout 100\niq_max_timeout 50\n",
+		    "iq_timeout (100) is larger than iq_max_timeout (50)" },
+		{ "jid a.b\nmax_stanza_bytes 99999999\n",
+		    ":2: max_stanza_bytes must be" },
+		{ "jid a.b\nsocket /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "\n",
+		    ":2: socket must be 1 to 107 characters long" },
+	};
+	struct conf c;
+	char err[XR_ERRLEN], what[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(what, sizeof(what), "refused: %s", cases[i].want);
+		T_EQ_INT(load(cases[i].text, &c, err), -1, what);
+		T_HAS(err, cases[i].want, "error text names file, line, reason");
+		conf_free(&c);
+	}
+	conf_defaults(&c);
+	T_EQ_INT(conf_load(&c, "/nonexistent/xr.conf", err, sizeof(err)), -1,
+	    "missing file");
+	T_HAS(err, "No such file", "missing file says why");
+	conf_free(&c);
+}
+
+static void
+test_long_line(void)
+{
+	struct conf c;
+	char err[XR_ERRLEN];
+	char *text = malloc(XR_CONF_LINE_MAX + 64);
+
+	snprintf(text, 32, "jid a.b\nsecret ");
+	size_t n = strlen(text);
+	memset(text + n, 'x', XR_CONF_LINE_MAX + 10);
+	text[n + XR_CONF_LINE_MAX + 10] = '\0';
+	T_EQ_INT(load(text, &c, err), -1, "overlong line refused");
+	T_HAS(err, ":2: line longer than", "and named");
+	conf_free(&c);
+	free(text);
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_values();
+	test_errors();
+	test_long_line();
+	return t_done();
+}

@@ -1,0 +1,660 @@
+#!/usr/bin/python3
+"""A complete local xmpp-rest stack for tests and for trying things out.
+
+Brings up, in a fresh temporary directory and on free ports of 127.0.0.1:
+
+  * Prosody: VirtualHost "localhost" (users alice and bob), Component
+    "rest.localhost" with a random secret, no TLS, no s2s, no HTTP;
+  * the bridge, bridge/xmpp-restd, with its own xmpp-rest.conf;
+  * lighttpd, serving the responder cgi/xmpp-rest.fcgi both through
+    mod_fastcgi at /xmpp and as a plain CGI at /cgi/xmpp-rest.cgi.
+
+Everything is stopped again by Stack.stop(), which is also called at exit
+and on SIGTERM/SIGHUP.  Only the standard library is used, so any Python 3.9+
+can run this file; the integration tests (which also need slixmpp) should be
+run with /usr/bin/python3 on Debian.
+
+    /usr/bin/python3 tools/stack.py run     # `make run`
+
+Environment:
+    XR_WRAP       command prefix for the bridge, e.g.
+                  "valgrind --error-exitcode=99 --leak-check=full"
+    XR_KEEP_TMP   if set (non-empty), the temporary directory is kept
+    XR_TMPDIR     parent directory for the temporary directory
+"""
+
+import atexit
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+DOMAIN = "localhost"
+COMPONENT = "rest.localhost"
+USERS = ("alice", "bob")
+PROSODY_USER = "prosody"
+
+# Prosody's mod_component logs this once per successful component login.
+_COMPONENT_AUTH = re.compile(
+    r"^\S.*\b" + re.escape(COMPONENT) + r":component\s+info\s+External component successfully authenticated",
+    re.M)
+# The bridge is free to word its log; a line saying it is connected (and
+# not "disconnected" / "not connected") also counts.
+_BRIDGE_CONNECTED = re.compile(r"(?<![a-z])(?<!not )connected\b", re.I)
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return "(%s: %s)" % (path, e.strerror)
+    text = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:]) if text else "(%s is empty)" % path
+
+
+def lua_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def lighttpd_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _Proc:
+    """A child process started in its own session, with its log file."""
+
+    def __init__(self, name, argv, log_path, **popen_kw):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab", buffering=0)
+        try:
+            self.p = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                close_fds=True, **popen_kw)
+        except OSError as e:
+            self.log.close()
+            raise StackError("cannot start %s (%s): %s" % (name, argv[0], e)) from e
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, timeout=10.0, group=True):
+        """SIGTERM (to the child's whole process group), then SIGKILL.
+        Returns the exit status (negative: killed by that signal)."""
+        if self.p.poll() is None:
+            # The leader first, so that it can stop its own children
+            # (lighttpd reaps its FastCGI processes) ...
+            self._signal(signal.SIGTERM, False)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL, group)
+                self.p.wait()
+        if group:
+            # ... then whatever is left in its process group.
+            self._signal(signal.SIGKILL, True)
+        self.log.close()
+        return self.p.returncode
+
+    def _signal(self, sig, group):
+        try:
+            if group:
+                os.killpg(self.p.pid, sig)   # our own session: pgid == pid
+            else:
+                self.p.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class Stack:
+    """The whole stack.  Typical use:
+
+        with Stack() as st:
+            ... st.url_fcgi, st.url_cgi, st.users['alice'], st.c2s_port ...
+
+    bridge_conf: extra or overriding keys for xmpp-rest.conf.
+    echo_bridge: also copy the bridge's output to our stderr.
+    """
+
+    def __init__(self, bridge_conf=None, echo_bridge=False, keep_tmp=None,
+                 bridge_bin=None, responder_bin=None, with_bridge=True,
+                 with_web=True, prosody_log_level="debug"):
+        self.repo = REPO
+        self.bridge_bin = bridge_bin or os.path.join(REPO, "bridge", "xmpp-restd")
+        self.responder_bin = responder_bin or os.path.join(REPO, "cgi", "xmpp-rest.fcgi")
+        self.extra_conf = dict(bridge_conf or {})
+        self.echo_bridge = echo_bridge
+        self.keep_tmp = bool(os.environ.get("XR_KEEP_TMP")) if keep_tmp is None else keep_tmp
+        self.with_bridge = with_bridge
+        self.with_web = with_web
+        self.prosody_log_level = prosody_log_level
+        self.wrap = shlex.split(os.environ.get("XR_WRAP", ""))
+
+        self.domain = DOMAIN
+        self.component = COMPONENT
+        self.secret = secrets.token_hex(16)
+        self.users = {u: secrets.token_urlsafe(12) for u in USERS}
+        self.tmp = None
+        self.c2s_port = self.component_port = self.http_port = None
+        self.prosody = self.bridge = self.lighttpd = None
+        self.bridge_exits = []      # exit statuses of every bridge we stopped
+        self._stopped = False
+        self._started = False
+        self._lock = threading.RLock()
+        self._echo_thread = None
+        self._echo_stop = threading.Event()
+        self._as_root = os.geteuid() == 0
+
+    # ---- paths and URLs ----------------------------------------------------
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    @property
+    def conf_path(self):
+        return self.path("xmpp-rest.conf")
+
+    @property
+    def socket_path(self):
+        return self.path("bridge.sock")
+
+    @property
+    def bridge_log(self):
+        return self.path("bridge.log")
+
+    @property
+    def prosody_log(self):
+        return self.path("prosody", "prosody.log")
+
+    @property
+    def lighttpd_log(self):
+        return self.path("lighttpd-error.log")
+
+    @property
+    def url_fcgi(self):
+        return "http://127.0.0.1:%d/xmpp" % self.http_port
+
+    @property
+    def url_cgi(self):
+        return "http://127.0.0.1:%d/cgi/xmpp-rest.cgi" % self.http_port
+
+    def jid(self, user, resource=None):
+        j = "%s@%s" % (user, DOMAIN)
+        return j + "/" + resource if resource else j
+
+    # ---- life cycle ----------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        if self._started:
+            raise StackError("Stack.start() called twice")
+        self._started = True
+        atexit.register(self.stop)
+        try:
+            for b, what in ((self.bridge_bin, "bridge"), (self.responder_bin, "responder")):
+                if (what == "bridge" and self.with_bridge) or (what == "responder" and self.with_web):
+                    if not os.access(b, os.X_OK):
+                        raise StackError("%s binary %s is missing or not executable (run make)" % (what, b))
+            parent = os.environ.get("XR_TMPDIR") or None
+            self.tmp = tempfile.mkdtemp(prefix="xmpp-rest-", dir=parent)
+            # The prosody user must be able to reach its directory inside.
+            os.chmod(self.tmp, 0o755)
+            self.c2s_port = free_port()
+            self.component_port = free_port()
+            while self.component_port == self.c2s_port:
+                self.component_port = free_port()
+            self._write_prosody_conf()
+            self._register_users()
+            self.start_prosody()
+            self._write_bridge_conf()
+            if self.with_bridge:
+                self.start_bridge()
+            if self.with_web:
+                self._write_lighttpd_conf()
+                self._start_lighttpd()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Stops everything we started; safe to call more than once."""
+        with self._lock:
+            if self._stopped or not self._started:
+                return
+            self._stopped = True
+            if self.lighttpd:
+                self.lighttpd.stop()
+                self.lighttpd = None
+            if self.bridge:
+                self.stop_bridge()
+            if self.prosody:
+                self.stop_prosody()
+            self._echo_stop.set()
+            if self.tmp and not self.keep_tmp:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            elif self.tmp:
+                print("stack: kept %s" % self.tmp, file=sys.stderr)
+
+    # ---- Prosody -------------------------------------------------------------
+
+    def _prosody_dir(self):
+        return self.path("prosody")
+
+    def _write_prosody_conf(self):
+        d = self._prosody_dir()
+        os.makedirs(os.path.join(d, "data"))
+        cfg = f"""-- written by tools/stack.py
+pidfile = {lua_str(os.path.join(d, "prosody.pid"))}
+data_path = {lua_str(os.path.join(d, "data"))}
+log = {{
+    {{ levels = {{ min = {lua_str(self.prosody_log_level)} }}, to = "file", filename = {lua_str(self.prosody_log)} }};
+}}
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+c2s_interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {self.c2s_port} }}
+c2s_direct_tls_ports = {{ }}
+component_interfaces = {{ "127.0.0.1" }}
+component_ports = {{ {self.component_port} }}
+s2s_ports = {{ }}
+s2s_direct_tls_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+legacy_ssl_ports = {{ }}
+
+modules_enabled = {{ "roster", "saslauth", "disco", "ping", "time", "version" }}
+-- "posix" is autoloaded; it must not be listed (see LIBRARIES.md 5)
+modules_disabled = {{ "s2s", "s2s_auth_certs", "dialback", "tls" }}
+
+c2s_require_encryption = false
+s2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_hashed"
+storage = "internal"
+allow_registration = false
+
+VirtualHost {lua_str(DOMAIN)}
+
+Component {lua_str(COMPONENT)}
+    component_secret = {lua_str(self.secret)}
+"""
+        with open(self.prosody_conf, "w") as f:
+            f.write(cfg)
+        if self._as_root:
+            import pwd
+            pw = pwd.getpwnam(PROSODY_USER)
+            for root, dirs, files in os.walk(d):
+                os.chown(root, pw.pw_uid, pw.pw_gid)
+                for n in files:
+                    os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+
+    @property
+    def prosody_conf(self):
+        return os.path.join(self._prosody_dir(), "prosody.cfg.lua")
+
+    def _as_prosody(self):
+        if not self._as_root:
+            return {}
+        return {"user": PROSODY_USER, "group": PROSODY_USER, "extra_groups": []}
+
+    def _prosody_env(self):
+        env = dict(os.environ)
+        if self._as_root:
+            import pwd
+            env["HOME"] = pwd.getpwnam(PROSODY_USER).pw_dir
+            env["USER"] = env["LOGNAME"] = PROSODY_USER
+        return env
+
+    def _register_users(self):
+        for user, pw in self.users.items():
+            r = subprocess.run(
+                ["prosodyctl", "--config", self.prosody_conf, "register", user, DOMAIN, pw],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                cwd=self._prosody_dir(), env=self._prosody_env(), timeout=60,
+                **self._as_prosody())
+            if r.returncode != 0:
+                raise StackError("prosodyctl register %s failed (%d):\n%s" % (
+                    user, r.returncode, r.stdout.decode("utf-8", "replace")))
+
+    def _component_auth_count(self):
+        try:
+            with open(self.prosody_log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return 0
+        return len(_COMPONENT_AUTH.findall(text))
+
+    def start_prosody(self, timeout=20.0):
+        with self._lock:
+            if self.prosody and self.prosody.alive():
+                raise StackError("prosody is already running")
+            self.prosody = _Proc(
+                "prosody", ["prosody", "--config", self.prosody_conf, "-F"],
+                os.path.join(self._prosody_dir(), "console.log"),
+                cwd=self._prosody_dir(), env=self._prosody_env(), **self._as_prosody())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.prosody.alive():
+                raise StackError("prosody exited with status %s:\n%s\n%s" % (
+                    self.prosody.p.returncode, tail(self.prosody.log_path),
+                    tail(self.prosody_log)))
+            if port_open(self.c2s_port) and port_open(self.component_port):
+                return
+            time.sleep(0.05)
+        raise StackError("prosody did not open ports %d and %d within %gs:\n%s" % (
+            self.c2s_port, self.component_port, timeout, tail(self.prosody_log)))
+
+    def stop_prosody(self):
+        with self._lock:
+            if self.prosody:
+                self.prosody.stop()
+                self.prosody = None
+
+    def wait_component(self, since_count, timeout=10.0, since_bridge_offset=None):
+        """Waits until Prosody has authenticated the component more than
+        since_count times (or the bridge logged that it is connected after
+        since_bridge_offset).  Returns True or False."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._component_auth_count() > since_count:
+                return True
+            if since_bridge_offset is not None and self._bridge_says_connected(since_bridge_offset):
+                return True
+            if self.bridge and not self.bridge.alive():
+                return False
+            time.sleep(0.05)
+        return False
+
+    # ---- the bridge ----------------------------------------------------------
+
+    def bridge_conf_values(self):
+        conf = {
+            "jid": COMPONENT,
+            "server": "127.0.0.1",
+            "port": str(self.component_port),
+            "secret": self.secret,
+            "socket": self.socket_path,
+            "iq_timeout": "5",
+            "iq_max_timeout": "10",
+            "max_stanza_bytes": "196608",
+            "log_level": "debug",
+            "reconnect_min": "1",
+            "reconnect_max": "2",
+            "retry_after": "5",
+        }
+        conf.update({k: str(v) for k, v in self.extra_conf.items()})
+        return conf
+
+    def _write_bridge_conf(self):
+        lines = ["# xmpp-rest.conf written by tools/stack.py"]
+        lines += ["%s %s" % kv for kv in self.bridge_conf_values().items()]
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # The responder (lighttpd's children) and the bridge both read it;
+        # both run as us, but keep it readable for a web user anyway.
+        os.chmod(self.conf_path, 0o644)
+
+    def _socket_id(self):
+        try:
+            st = os.stat(self.socket_path)
+        except OSError:
+            return None
+        if not stat.S_ISSOCK(st.st_mode):
+            return None
+        return (st.st_ino, st.st_ctime_ns)
+
+    def _bridge_says_connected(self, offset):
+        try:
+            with open(self.bridge_log, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return False
+        return any(_BRIDGE_CONNECTED.search(line) for line in text.splitlines())
+
+    def start_bridge(self, timeout=10.0):
+        """Starts the bridge and waits (up to timeout) until its socket
+        exists and the component is connected to Prosody."""
+        with self._lock:
+            if self.bridge and self.bridge.alive():
+                raise StackError("the bridge is already running")
+            old_sock = self._socket_id()
+            auth0 = self._component_auth_count()
+            try:
+                off0 = os.path.getsize(self.bridge_log)
+            except OSError:
+                off0 = 0
+            argv = self.wrap + [self.bridge_bin, "-c", self.conf_path]
+            self.bridge = _Proc("bridge", argv, self.bridge_log, cwd=self.tmp)
+            if self.echo_bridge and self._echo_thread is None:
+                self._echo_thread = threading.Thread(
+                    target=self._echo_log, args=(self.bridge_log, off0), daemon=True)
+                self._echo_thread.start()
+        deadline = time.monotonic() + timeout
+        have_sock = False
+        while time.monotonic() < deadline:
+            if not self.bridge.alive():
+                rc = self.bridge.p.returncode
+                self.bridge_exits.append(rc)
+                self.bridge.log.close()
+                self.bridge = None
+                raise StackError("the bridge exited with status %s during startup:\n%s" % (
+                    rc, tail(self.bridge_log)))
+            sid = self._socket_id()
+            have_sock = sid is not None and sid != old_sock
+            if have_sock and (self._component_auth_count() > auth0
+                              or self._bridge_says_connected(off0)):
+                return
+            time.sleep(0.05)
+        what = "its socket %s did not appear" % self.socket_path if not have_sock \
+            else "Prosody did not see the component connect"
+        raise StackError("bridge not ready after %gs: %s.\n--- bridge log:\n%s\n--- prosody log:\n%s" % (
+            timeout, what, tail(self.bridge_log), tail(self.prosody_log, 10)))
+
+    def stop_bridge(self):
+        """Stops the bridge (SIGTERM, then SIGKILL after 10 s); returns its
+        exit status, also appended to bridge_exits."""
+        with self._lock:
+            if not self.bridge:
+                return None
+            rc = self.bridge.stop(timeout=20.0 if self.wrap else 10.0)
+            self.bridge_exits.append(rc)
+            self.bridge = None
+            return rc
+
+    def _echo_log(self, path, offset):
+        """Copies what is appended to path onto our stderr (run mode)."""
+        with open(path, "rb") as f:
+            f.seek(offset)
+            while not self._echo_stop.is_set():
+                chunk = f.read(65536)
+                if chunk:
+                    sys.stderr.buffer.write(chunk)
+                    sys.stderr.buffer.flush()
+                else:
+                    time.sleep(0.1)
+
+    # ---- lighttpd ------------------------------------------------------------
+
+    def _write_lighttpd_conf(self):
+        self.http_port = free_port()
+        while self.http_port in (self.c2s_port, self.component_port):
+            self.http_port = free_port()
+        www = self.path("www")
+        os.makedirs(os.path.join(www, "cgi"))
+        os.makedirs(self.path("upload"))
+        os.symlink(self.responder_bin, os.path.join(www, "cgi", "xmpp-rest.cgi"))
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write("xmpp-rest test stack\n")
+        conf = self.conf_path
+        text = f"""# written by tools/stack.py
+server.modules = ( "mod_setenv", "mod_access", "mod_accesslog", "mod_fastcgi", "mod_cgi" )
+server.bind = "127.0.0.1"
+server.port = {self.http_port}
+server.document-root = {lighttpd_str(www)}
+server.errorlog = {lighttpd_str(self.lighttpd_log)}
+accesslog.filename = {lighttpd_str(self.path("lighttpd-access.log"))}
+server.upload-dirs = ( {lighttpd_str(self.path("upload"))} )
+server.max-request-size = 4096
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html" )
+
+# for the plain CGI (mod_fastcgi gets bin-environment below)
+setenv.add-environment = ( "XMPP_REST_CONF" => {lighttpd_str(conf)} )
+
+fastcgi.server = ( "/xmpp" => ((
+    "socket"          => {lighttpd_str(self.path("fcgi.sock"))},
+    "bin-path"        => {lighttpd_str(self.responder_bin)},
+    "check-local"     => "disable",
+    "max-procs"       => 2,
+    "bin-environment" => ( "XMPP_REST_CONF" => {lighttpd_str(conf)} ),
+)))
+
+$HTTP["url"] =~ "^/cgi/" {{
+    cgi.assign = ( ".cgi" => "" )
+}}
+"""
+        with open(self.path("lighttpd.conf"), "w") as f:
+            f.write(text)
+
+    def _start_lighttpd(self, timeout=10.0):
+        conf = self.path("lighttpd.conf")
+        r = subprocess.run(["lighttpd", "-tt", "-f", conf], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=30)
+        if r.returncode != 0:
+            raise StackError("lighttpd rejects %s:\n%s" % (conf, r.stdout.decode("utf-8", "replace")))
+        self.lighttpd = _Proc("lighttpd", ["lighttpd", "-D", "-f", conf],
+                              self.path("lighttpd-console.log"), cwd=self.tmp)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.lighttpd.alive():
+                raise StackError("lighttpd exited with status %s:\n%s\n%s" % (
+                    self.lighttpd.p.returncode, tail(self.lighttpd.log_path), tail(self.lighttpd_log)))
+            if port_open(self.http_port):
+                return
+            time.sleep(0.05)
+        raise StackError("lighttpd did not listen on %d within %gs:\n%s" % (
+            self.http_port, timeout, tail(self.lighttpd_log)))
+
+    # ---- diagnostics ---------------------------------------------------------
+
+    def check_alive(self):
+        """A list of problems: processes of the stack that have died."""
+        bad = []
+        for name in ("prosody", "bridge", "lighttpd"):
+            p = getattr(self, name)
+            if p is not None and not p.alive():
+                bad.append("%s exited with status %s" % (name, p.p.returncode))
+        return bad
+
+    def logs_tail(self, lines=20):
+        out = []
+        for title, p in (("bridge", self.bridge_log), ("lighttpd", self.lighttpd_log),
+                         ("prosody", self.prosody_log)):
+            out.append("--- %s (%s):\n%s" % (title, p, tail(p, lines)))
+        return "\n".join(out)
+
+
+def install_signal_handlers():
+    """SIGTERM and SIGHUP behave like Ctrl-C: the main thread raises
+    KeyboardInterrupt, so try/finally and `with Stack()` clean up."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, handler)
+
+
+def _run():
+    install_signal_handlers()
+    st = Stack(bridge_conf={"iq_timeout": 60, "iq_max_timeout": 300, "log_level": "info"},
+               echo_bridge=True, prosody_log_level="info")
+    try:
+        st.start()
+        url = st.url_fcgi
+        msg = "<message to='alice@localhost'><body>hello</body></message>"
+        print(f"""
+xmpp-rest is running (Ctrl-C stops everything; files in {st.tmp})
+
+  POST stanzas to   {url}
+  (plain CGI:       {st.url_cgi})
+
+  XMPP account      alice@localhost   password {st.users['alice']}
+                    bob@localhost     password {st.users['bob']}
+                    server 127.0.0.1 port {st.c2s_port} (c2s, no TLS; allow plain-text login in your client)
+  component         {COMPONENT} on port {st.component_port}, config {st.conf_path}
+
+  Try it (log in as alice first to see the message arrive):
+
+curl -i -H 'Content-Type: application/xmpp+xml' --data-binary "{msg}" {url}
+""", flush=True)
+        while True:
+            bad = st.check_alive()
+            if bad:
+                print("stack: " + "; ".join(bad) + ", stopping", file=sys.stderr)
+                print(st.logs_tail(), file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nstack: stopping", file=sys.stderr)
+        return 0
+    except StackError as e:
+        print("stack: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        st.stop()
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == "run":
+        return _run()
+    print("usage: %s run" % os.path.basename(argv[0]), file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
