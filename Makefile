@@ -24,7 +24,8 @@ WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 XR_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' \
   -DXR_CONF_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.conf"' -Icommon
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 2>/dev/null)
+BRIDGE_LIBS := $(shell pkg-config --libs libstrophe 2>/dev/null)
 OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 XR_CFLAGS  = -std=c11 $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
 XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -53,9 +54,9 @@ bridge/xmpp-restd: $(B)/xmpp-restd
 	cp $< $@
 
 $(B)/xmpp-rest.fcgi: $(CGI_OBJ) $(COMMON_OBJ)
-	@echo "  CC  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(CGI_LIBS)
 $(B)/xmpp-restd: $(BRIDGE_OBJ) $(COMMON_OBJ)
-	@echo "  CC  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(BRIDGE_LIBS)
 
 $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -64,7 +65,7 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(COMMON_OBJ) $(B)/cgi/stanza.o
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
-	  $(COMMON_OBJ) $(B)/cgi/stanza.o $(DEP_LIBS)
+	  $(COMMON_OBJ) $(B)/cgi/stanza.o $(CGI_LIBS)
 
 SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=undefined

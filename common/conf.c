@@ -289,6 +289,12 @@ conf_check_bridge(const struct conf *c, const char *path, char *err,
 	return 0;
 }
 
+const char *
+conf_key_name(size_t i)
+{
+	return i < NKEYS ? conf_keys[i].name : NULL;
+}
+
 void
 conf_free(struct conf *c)
 {

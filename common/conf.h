@@ -52,6 +52,9 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err,
 int conf_check_bridge(const struct conf *c, const char *path, char *err,
     size_t errlen);
 
+/* The name of key i of the table, or NULL past the last (for tests). */
+const char *conf_key_name(size_t i);
+
 void conf_free(struct conf *c);
 
 #endif

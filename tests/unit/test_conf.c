@@ -131,9 +131,43 @@ test_long_line(void)
 	free(text);
 }
 
+/* The sample shipped in etc/ must load and name every key. */
+static void
+test_sample(void)
+{
+	struct conf c;
+	char err[XR_ERRLEN];
+
+	conf_defaults(&c);
+	T_EQ_INT(conf_load(&c, "etc/xmpp-rest.conf", err, sizeof(err)), 0,
+	    "etc/xmpp-rest.conf loads");
+	T_EQ_INT(conf_check_bridge(&c, "etc/xmpp-rest.conf", err, sizeof(err)),
+	    0, "and is complete for the bridge");
+	conf_free(&c);
+
+	/* Every key of the table is documented there, set to something. */
+	FILE *fp = fopen("etc/xmpp-rest.conf", "r");
+	char text[16384], what[96];
+	size_t n = fp ? fread(text + 1, 1, sizeof(text) - 2, fp) : 0;
+
+	text[0] = '\n';
+	text[n + 1] = '\0';
+	if (fp)
+		fclose(fp);
+	for (size_t i = 0; conf_key_name(i) != NULL; i++) {
+		char needle[80];
+
+		snprintf(needle, sizeof(needle), "\n%s ", conf_key_name(i));
+		snprintf(what, sizeof(what), "sample documents '%s'",
+		    conf_key_name(i));
+		T_OK(strstr(text, needle) != NULL, what);
+	}
+}
+
 int
 main(void)
 {
+	test_sample();
 	test_defaults();
 	test_values();
 	test_errors();
