@@ -148,7 +148,7 @@ void
 listener_send_outcome(struct client *cl, uint32_t seq, enum outcome o,
     const char *condition, const char *text)
 {
-	struct frame_out fo = { 0 };
+	struct frame_out fo = {0};
 	char err[XR_ERRLEN];
 
 	frame_begin(&fo, FRAME_OUTCOME, seq);
@@ -180,8 +180,8 @@ client_parse(struct client *cl)
 
 	while (!cl->closing && off < cl->in_len) {
 		struct frame f;
-		ssize_t n = frame_decode(cl->in + off, cl->in_len - off, &f,
-		    err, sizeof(err));
+		ssize_t n = frame_decode(
+		    cl->in + off, cl->in_len - off, &f, err, sizeof(err));
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -228,8 +228,8 @@ client_read(struct client *cl)
 			cl->in = nb;
 			cl->in_cap = cap;
 		}
-		n = recv(cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len,
-		    0);
+		n = recv(
+		    cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -296,8 +296,8 @@ listener_io(int fd, short revents, void *ud)
 				    ACCEPT_PAUSE_MS);
 				loop_unwatch(lfd);
 				loop_timer_arm(&accept_pause,
-				    xr_now_ms() + ACCEPT_PAUSE_MS, accept_resume,
-				    NULL);
+				    xr_now_ms() + ACCEPT_PAUSE_MS,
+				    accept_resume, NULL);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				log_warn("accept");
 			}
@@ -305,13 +305,13 @@ listener_io(int fd, short revents, void *ud)
 		}
 		if (nclients >= lmax || cfd >= LOOP_FD_MAX ||
 		    (cl = calloc(1, sizeof(*cl))) == NULL) {
-			struct frame_out fo = { 0 };
+			struct frame_out fo = {0};
 			char err[XR_ERRLEN];
 
 			/* One small frame fits any socket buffer. */
 			frame_begin(&fo, FRAME_OUTCOME, 0);
-			frame_put_str(&fo, FIELD_OUTCOME,
-			    outcome_name(OUTCOME_BUSY));
+			frame_put_str(
+			    &fo, FIELD_OUTCOME, outcome_name(OUTCOME_BUSY));
 			frame_put_str(&fo, FIELD_TEXT,
 			    "bridge at max_clients concurrent requests");
 			if (frame_finish(&fo, err, sizeof(err)) == 0)
@@ -343,8 +343,8 @@ claim_path(const struct sockaddr_un *sa, char *err, size_t errlen)
 	if (lstat(sa->sun_path, &st) < 0)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket",
-		    sa->sun_path);
+		snprintf(
+		    err, errlen, "%s exists and is not a socket", sa->sun_path);
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {

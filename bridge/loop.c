@@ -66,8 +66,7 @@ loop_timer_cancel(struct loop_timer *t)
 }
 
 void
-loop_timer_arm(struct loop_timer *t, int64_t when, loop_timer_fn fn,
-    void *ud)
+loop_timer_arm(struct loop_timer *t, int64_t when, loop_timer_fn fn, void *ud)
 {
 	loop_timer_cancel(t);
 	t->when = when > 0 ? when : 1;

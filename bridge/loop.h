@@ -27,8 +27,8 @@ void loop_set_events(int fd, short events);
 void loop_unwatch(int fd);
 
 /* Arms t to fire once at when (ms, CLOCK_MONOTONIC); re-arming moves it. */
-void loop_timer_arm(struct loop_timer *t, int64_t when, loop_timer_fn fn,
-    void *ud);
+void loop_timer_arm(
+    struct loop_timer *t, int64_t when, loop_timer_fn fn, void *ud);
 void loop_timer_cancel(struct loop_timer *t);
 
 /*

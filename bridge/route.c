@@ -115,8 +115,9 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 		    "submit frame lacks kind, id, to, stanza or wait");
 		return;
 	}
-	if (tmo != NULL && xr_parse_uint(tmo, 1,
-			       cf->iq_max_timeout * 1000ULL, &timeout_ms) < 0)
+	if (tmo != NULL &&
+	    xr_parse_uint(tmo, 1, cf->iq_max_timeout * 1000ULL, &timeout_ms) <
+		0)
 		timeout_ms = cf->iq_max_timeout * 1000ULL;
 	waits = strcmp(wait, "sent") != 0;
 	if (waits && strcmp(wait, "receipt") == 0)
@@ -254,7 +255,7 @@ error_details(xmpp_stanza_t *st, struct stanza_err *se)
 		return;
 	se->type = xmpp_stanza_get_type(e);
 	for (xmpp_stanza_t *c = xmpp_stanza_get_children(e); c;
-	    c = xmpp_stanza_get_next(c)) {
+	     c = xmpp_stanza_get_next(c)) {
 		const char *name = xmpp_stanza_get_name(c);
 		const char *ns = xmpp_stanza_get_ns(c);
 
@@ -274,8 +275,8 @@ error_details(xmpp_stanza_t *st, struct stanza_err *se)
 static void
 answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 {
-	struct frame_out fo = { 0 };
-	struct stanza_err se = { 0 };
+	struct frame_out fo = {0};
+	struct stanza_err se = {0};
 	char err[XR_ERRLEN], *text = NULL;
 	size_t len = 0;
 
@@ -303,8 +304,8 @@ answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 	if (frame_finish(&fo, err, sizeof(err)) == 0)
 		listener_send(p->cl, &fo);
 	else
-		answer_text(p->cl, p->seq, OUTCOME_BUSY, "resource-constraint",
-		    err);
+		answer_text(
+		    p->cl, p->seq, OUTCOME_BUSY, "resource-constraint", err);
 	frame_out_free(&fo);
 	xmpp_free(xsess_ctx(), se.text);
 	xmpp_free(xsess_ctx(), text);
@@ -341,8 +342,8 @@ answer_iq_request(xmpp_stanza_t *st)
 	    strcmp(xmpp_stanza_get_type(st), "get") == 0) {
 		reply = xmpp_iq_new(ctx, "result", xmpp_stanza_get_id(st));
 	} else {
-		reply = xmpp_stanza_reply_error(st, "cancel",
-		    "service-unavailable", NULL);
+		reply = xmpp_stanza_reply_error(
+		    st, "cancel", "service-unavailable", NULL);
 	}
 	if (reply == NULL)
 		return;
@@ -369,20 +370,20 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 	if (name == NULL)
 		return;
 	if (strcmp(name, "iq") == 0) {
-		if (type && (strcmp(type, "get") == 0 ||
-				strcmp(type, "set") == 0)) {
+		if (type &&
+		    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
 			answer_iq_request(st);
 			return;
 		}
 		p = track_match(WAIT_IQ_REPLY, id, from);
 	} else if (strcmp(name, "message") == 0) {
-		p = track_match(WAIT_RECEIPT, is_error ? id : receipt_id(st),
-		    from);
+		p = track_match(
+		    WAIT_RECEIPT, is_error ? id : receipt_id(st), from);
 	}
 	if (p == NULL) {
 		/* Webhook delivery (a later step) will take these. */
-		log_debug("%s from %s (id %s) matches no waiting request",
-		    name, from ? from : "?", id ? id : "-");
+		log_debug("%s from %s (id %s) matches no waiting request", name,
+		    from ? from : "?", id ? id : "-");
 		return;
 	}
 	answer_with_stanza(p, st, is_error);
@@ -393,13 +394,13 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 int
 route_start(const struct conf *c, char *err, size_t errlen)
 {
-	static const struct listener_cbs lcbs = { on_frame, on_close };
-	static const struct xsess_cbs xcbs = { on_up, on_down, on_stanza,
-		on_written };
+	static const struct listener_cbs lcbs = {on_frame, on_close};
+	static const struct xsess_cbs xcbs = {
+	    on_up, on_down, on_stanza, on_written};
 
 	cf = c;
-	if (listener_open(c->socket, c->max_clients, &lcbs, NULL, err,
-		errlen) < 0)
+	if (listener_open(c->socket, c->max_clients, &lcbs, NULL, err, errlen) <
+	    0)
 		return -1;
 	if (xsess_start(c, &xcbs, NULL, err, errlen) < 0) {
 		listener_shutdown();

@@ -72,8 +72,8 @@ unlink_pending(struct pending *p)
 }
 
 int
-track_add(struct client *cl, uint32_t seq, enum wait_for what,
-    const char *id, const char *to, int64_t deadline)
+track_add(struct client *cl, uint32_t seq, enum wait_for what, const char *id,
+    const char *to, int64_t deadline)
 {
 	size_t b = bucket_of(id);
 	struct pending *p;
@@ -144,7 +144,7 @@ track_any(void)
 }
 
 void
-track_drop_client(struct client *cl)
+track_drop_client(const struct client *cl)
 {
 	struct pending *p = all, *next;
 

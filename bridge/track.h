@@ -17,8 +17,8 @@ struct pending {
 	uint32_t seq;
 	enum wait_for what;
 	char *id, *to;
-	int64_t deadline; /* CLOCK_MONOTONIC ms */
-	struct pending *hnext;	    /* hash chain */
+	int64_t deadline;            /* CLOCK_MONOTONIC ms */
+	struct pending *hnext;       /* hash chain */
 	struct pending *prev, *next; /* every pending request */
 };
 
@@ -28,15 +28,15 @@ int track_add(struct client *cl, uint32_t seq, enum wait_for what,
     const char *id, const char *to, int64_t deadline);
 
 /* Unlinks and returns the request a stanza answers, or NULL. */
-struct pending *track_match(enum wait_for what, const char *id,
-    const char *from);
+struct pending *track_match(
+    enum wait_for what, const char *id, const char *from);
 
 /* Unlinks and returns one request whose deadline is <= now, or NULL. */
 struct pending *track_expired(int64_t now);
 /* Unlinks and returns any one request (for shutdown), or NULL. */
 struct pending *track_any(void);
 /* Forgets every request of cl, which is going away. */
-void track_drop_client(struct client *cl);
+void track_drop_client(const struct client *cl);
 /* The earliest deadline, or 0 when nothing waits. */
 int64_t track_next_deadline(void);
 unsigned long track_count(void);

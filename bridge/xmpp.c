@@ -56,8 +56,7 @@ xsess_down_reason(void)
 }
 
 static void
-strophe_log(void *ud, xmpp_log_level_t level, const char *area,
-    const char *msg)
+strophe_log(void *ud, xmpp_log_level_t level, const char *area, const char *msg)
 {
 	(void)ud;
 	/* libstrophe's own info is chatter at our level: keep it at debug. */
@@ -67,7 +66,7 @@ strophe_log(void *ud, xmpp_log_level_t level, const char *area,
 		log_debug("libstrophe %s: %s", area, msg);
 }
 
-static const xmpp_log_t strophe_logger = { strophe_log, NULL };
+static const xmpp_log_t strophe_logger = {strophe_log, NULL};
 
 /*
  * libstrophe 0.12.2 (and its master as of 2025-10) only gives a
@@ -137,8 +136,8 @@ drop_send_queue(void)
 	/* Never let libstrophe replay, after a reconnect, a stanza whose
 	 * request was already answered "unavailable". */
 	while (xmpp_conn_send_queue_len(conn) > 0) {
-		char *s = xmpp_conn_send_queue_drop_element(conn,
-		    XMPP_QUEUE_OLDEST);
+		char *s =
+		    xmpp_conn_send_queue_drop_element(conn, XMPP_QUEUE_OLDEST);
 		if (s == NULL)
 			break;
 		xmpp_free(ctx, s);
@@ -235,10 +234,10 @@ start_connect(void *ud)
 		return;
 	give_component_sm_state();
 	xfd = -1;
-	if (xmpp_connect_component(conn, cf->server,
-		(unsigned short)cf->port, conn_cb, NULL) != XMPP_EOK) {
-		snprintf(down_why, sizeof(down_why),
-		    "cannot connect to %s:%lu", cf->server, cf->port);
+	if (xmpp_connect_component(conn, cf->server, (unsigned short)cf->port,
+		conn_cb, NULL) != XMPP_EOK) {
+		snprintf(down_why, sizeof(down_why), "cannot connect to %s:%lu",
+		    cf->server, cf->port);
 		log_debug("%s", down_why);
 		failures++;
 		loop_timer_arm(&retry_timer,
@@ -249,8 +248,8 @@ start_connect(void *ud)
 }
 
 int
-xsess_start(const struct conf *c, const struct xsess_cbs *callbacks,
-    void *ud, char *err, size_t errlen)
+xsess_start(const struct conf *c, const struct xsess_cbs *callbacks, void *ud,
+    char *err, size_t errlen)
 {
 	cf = c;
 	cbs = *callbacks;
@@ -320,8 +319,8 @@ xsess_stop(void)
 	loop_timer_cancel(&retry_timer);
 	if (!xmpp_conn_is_disconnected(conn)) {
 		xmpp_disconnect(conn);
-		while (!xmpp_conn_is_disconnected(conn) &&
-		    xr_now_ms() < deadline)
+		while (
+		    !xmpp_conn_is_disconnected(conn) && xr_now_ms() < deadline)
 			xmpp_run_once(ctx, 50);
 	}
 	if (watched_fd >= 0)

@@ -71,13 +71,13 @@ bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
 	if ((fd = connect_bridge(path, err, errlen)) < 0)
 		return BRIDGE_UNREACHABLE;
 	if (send_all(fd, submit->buf, submit->len) < 0) {
-		snprintf(err, errlen, "writing to %s: %s", path,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "writing to %s: %s", path, strerror(errno));
 		close(fd);
 		return BRIDGE_UNREACHABLE;
 	}
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int64_t left = deadline - xr_now_ms();
 		ssize_t n, used;
 
@@ -125,7 +125,8 @@ bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
 		/* seq 0 is the bridge speaking for the whole connection. */
 		if (out->type != FRAME_OUTCOME ||
 		    (out->seq != seq && out->seq != 0)) {
-			snprintf(err, errlen, "unexpected frame from the bridge");
+			snprintf(
+			    err, errlen, "unexpected frame from the bridge");
 			frame_clear(out);
 			break;
 		}

@@ -12,8 +12,8 @@
 enum bridge_rc {
 	BRIDGE_OK = 0,
 	BRIDGE_UNREACHABLE = -1, /* no bridge listening: 503 */
-	BRIDGE_TIMEOUT = -2,	 /* the bridge did not answer in time: 504 */
-	BRIDGE_BROKEN = -3	 /* the bridge answered nonsense: 502 */
+	BRIDGE_TIMEOUT = -2,     /* the bridge did not answer in time: 504 */
+	BRIDGE_BROKEN = -3       /* the bridge answered nonsense: 502 */
 };
 
 /*
@@ -21,7 +21,6 @@ enum bridge_rc {
  * and fills out with the outcome.  err describes any failure.
  */
 enum bridge_rc bridge_call(const char *path, const struct frame_out *submit,
-    uint32_t seq, int timeout_ms, struct frame *out, char *err,
-    size_t errlen);
+    uint32_t seq, int timeout_ms, struct frame *out, char *err, size_t errlen);
 
 #endif

@@ -87,13 +87,13 @@ main(void)
 		log_set_level((enum log_level)conf.log_level);
 
 	if (FCGX_IsCGI()) {
-		struct io io = { cgi_param, cgi_read, cgi_write, NULL };
+		struct io io = {cgi_param, cgi_read, cgi_write, NULL};
 
 		request_serve(&io, c, err);
 		fflush(stdout);
 	} else {
 		FCGX_Request req;
-		struct io io = { fcgi_param, fcgi_read, fcgi_write, &req };
+		struct io io = {fcgi_param, fcgi_read, fcgi_write, &req};
 
 		if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
 			log_warnx("cannot initialise libfcgi");

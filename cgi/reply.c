@@ -16,26 +16,26 @@ static const struct {
 	int code;
 	const char *phrase;
 } phrases[] = {
-	{ 200, "OK" },
-	{ 202, "Accepted" },
-	{ 204, "No Content" },
-	{ 400, "Bad Request" },
-	{ 401, "Unauthorized" },
-	{ 402, "Payment Required" },
-	{ 403, "Forbidden" },
-	{ 404, "Not Found" },
-	{ 405, "Method Not Allowed" },
-	{ 406, "Not Acceptable" },
-	{ 409, "Conflict" },
-	{ 410, "Gone" },
-	{ 413, "Content Too Large" },
-	{ 415, "Unsupported Media Type" },
-	{ 422, "Unprocessable Content" },
-	{ 500, "Internal Server Error" },
-	{ 501, "Not Implemented" },
-	{ 502, "Bad Gateway" },
-	{ 503, "Service Unavailable" },
-	{ 504, "Gateway Timeout" },
+    {200, "OK"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {402, "Payment Required"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
 };
 
 /* The contract's table (docs/API.md); anything else is 502. */
@@ -43,27 +43,27 @@ static const struct {
 	const char *condition;
 	int status;
 } condition_status[] = {
-	{ "bad-request", 400 },
-	{ "jid-malformed", 400 },
-	{ "unexpected-request", 400 },
-	{ "not-authorized", 403 },
-	{ "forbidden", 403 },
-	{ "registration-required", 403 },
-	{ "subscription-required", 403 },
-	{ "policy-violation", 403 },
-	{ "payment-required", 402 },
-	{ "item-not-found", 404 },
-	{ "not-allowed", 405 },
-	{ "not-acceptable", 406 },
-	{ "conflict", 409 },
-	{ "gone", 410 },
-	{ "resource-constraint", 503 },
-	{ "service-unavailable", 503 },
-	{ "recipient-unavailable", 503 },
-	{ "feature-not-implemented", 501 },
-	{ "internal-server-error", 500 },
-	{ "remote-server-not-found", 502 },
-	{ "remote-server-timeout", 504 },
+    {"bad-request", 400},
+    {"jid-malformed", 400},
+    {"unexpected-request", 400},
+    {"not-authorized", 403},
+    {"forbidden", 403},
+    {"registration-required", 403},
+    {"subscription-required", 403},
+    {"policy-violation", 403},
+    {"payment-required", 402},
+    {"item-not-found", 404},
+    {"not-allowed", 405},
+    {"not-acceptable", 406},
+    {"conflict", 409},
+    {"gone", 410},
+    {"resource-constraint", 503},
+    {"service-unavailable", 503},
+    {"recipient-unavailable", 503},
+    {"feature-not-implemented", 501},
+    {"internal-server-error", 500},
+    {"remote-server-not-found", 502},
+    {"remote-server-timeout", 504},
 };
 
 /* How our own refusals read as XMPP errors, for JSON and XML bodies. */
@@ -71,22 +71,22 @@ static const struct {
 	int status;
 	const char *type, *condition;
 } status_condition[] = {
-	{ 400, "modify", "bad-request" },
-	{ 402, "auth", "payment-required" },
-	{ 403, "auth", "forbidden" },
-	{ 404, "cancel", "item-not-found" },
-	{ 405, "cancel", "not-allowed" },
-	{ 406, "modify", "not-acceptable" },
-	{ 409, "cancel", "conflict" },
-	{ 410, "cancel", "gone" },
-	{ 413, "modify", "policy-violation" },
-	{ 415, "cancel", "feature-not-implemented" },
-	{ 422, "modify", "bad-request" },
-	{ 500, "wait", "internal-server-error" },
-	{ 501, "cancel", "feature-not-implemented" },
-	{ 502, "cancel", "remote-server-not-found" },
-	{ 503, "wait", "service-unavailable" },
-	{ 504, "wait", "remote-server-timeout" },
+    {400, "modify", "bad-request"},
+    {402, "auth", "payment-required"},
+    {403, "auth", "forbidden"},
+    {404, "cancel", "item-not-found"},
+    {405, "cancel", "not-allowed"},
+    {406, "modify", "not-acceptable"},
+    {409, "cancel", "conflict"},
+    {410, "cancel", "gone"},
+    {413, "modify", "policy-violation"},
+    {415, "cancel", "feature-not-implemented"},
+    {422, "modify", "bad-request"},
+    {500, "wait", "internal-server-error"},
+    {501, "cancel", "feature-not-implemented"},
+    {502, "cancel", "remote-server-not-found"},
+    {503, "wait", "service-unavailable"},
+    {504, "wait", "remote-server-timeout"},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -112,8 +112,8 @@ reply_status_for_condition(const char *condition)
 }
 
 void
-reply_condition_for_status(int status, const char **type,
-    const char **condition)
+reply_condition_for_status(
+    int status, const char **type, const char **condition)
 {
 	for (size_t i = 0; i < NELEM(status_condition); i++) {
 		if (status_condition[i].status == status) {
@@ -246,14 +246,14 @@ reply_error(struct io *io, enum body_format fmt, int status,
 		n = (size_t)snprintf(body, sizeof(body),
 		    "{\"type\":\"error\",\"error\":{\"type\":\"");
 		n = escape(body, sizeof(body), n, type, 1);
-		n += (size_t)snprintf(body + n, sizeof(body) - n,
-		    "\",\"condition\":\"");
+		n += (size_t)snprintf(
+		    body + n, sizeof(body) - n, "\",\"condition\":\"");
 		n = escape(body, sizeof(body), n, condition, 1);
-		n += (size_t)snprintf(body + n, sizeof(body) - n,
-		    "\",\"text\":\"");
+		n += (size_t)snprintf(
+		    body + n, sizeof(body) - n, "\",\"text\":\"");
 		n = escape(body, sizeof(body) - 32, n, text, 1);
-		n += (size_t)snprintf(body + n, sizeof(body) - n,
-		    "\"},\"code\":%d}\n", status);
+		n += (size_t)snprintf(
+		    body + n, sizeof(body) - n, "\"},\"code\":%d}\n", status);
 		reply_send(io, status, headers, "application/json", body, n);
 		return;
 	case BODY_XML:
@@ -269,10 +269,10 @@ reply_error(struct io *io, enum body_format fmt, int status,
 		n += (size_t)snprintf(body + n, sizeof(body) - n,
 		    " xmlns='" NS_STANZAS "'/><text xmlns='" NS_STANZAS "'>");
 		n = escape(body, sizeof(body) - 64, n, text, 0);
-		n += (size_t)snprintf(body + n, sizeof(body) - n,
-		    "</text></error>\n");
-		reply_send(io, status, headers, "application/xmpp+xml", body,
-		    n);
+		n += (size_t)snprintf(
+		    body + n, sizeof(body) - n, "</text></error>\n");
+		reply_send(
+		    io, status, headers, "application/xmpp+xml", body, n);
 		return;
 	case BODY_TEXT:
 		break;

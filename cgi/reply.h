@@ -18,8 +18,8 @@ enum body_format reply_format(const char *accept);
 int reply_status_for_condition(const char *condition);
 
 /* The XMPP error type and condition that describe one of our statuses. */
-void reply_condition_for_status(int status, const char **type,
-    const char **condition);
+void reply_condition_for_status(
+    int status, const char **type, const char **condition);
 
 /*
  * Writes a whole response.  headers holds extra "Name: value\r\n" lines

@@ -27,9 +27,8 @@ struct ctx {
 	enum body_format fmt;
 };
 
-static void
-fail(struct ctx *x, int status, const char *headers, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void fail(struct ctx *x, int status, const char *headers,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 fail(struct ctx *x, int status, const char *headers, const char *fmt, ...)
@@ -141,8 +140,8 @@ request_timeout(struct ctx *x, unsigned long *ms)
 }
 
 static void
-respond_outcome(struct ctx *x, const struct stanza *st,
-    const struct frame *f, unsigned long timeout_ms)
+respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
+    unsigned long timeout_ms)
 {
 	const char *name = frame_get(f, FIELD_OUTCOME);
 	const char *stanza = frame_get(f, FIELD_STANZA);
@@ -174,8 +173,9 @@ respond_outcome(struct ctx *x, const struct stanza *st,
 		return;
 	case OUTCOME_REPLY:
 		if (stanza == NULL) {
-			fail(x, 502, hdr, "the bridge sent a reply without a "
-					  "stanza");
+			fail(x, 502, hdr,
+			    "the bridge sent a reply without a "
+			    "stanza");
 			return;
 		}
 		reply_send(x->io, 200, hdr, "application/xmpp+xml", stanza,
@@ -202,13 +202,13 @@ respond_outcome(struct ctx *x, const struct stanza *st,
 		fail(x, 503, retry, "%s", text ? text : "XMPP session is down");
 		return;
 	case OUTCOME_BUSY:
-		fail(x, 503, retry, "bridge busy: %s", text ? text : "at a limit");
+		fail(x, 503, retry, "bridge busy: %s",
+		    text ? text : "at a limit");
 		return;
 	case OUTCOME_REJECTED:
 		reply_error(x->io, x->fmt,
 		    cond ? reply_status_for_condition(cond) : 400, hdr, NULL,
-		    NULL, text ? text : "the bridge refused the request",
-		    NULL);
+		    NULL, text ? text : "the bridge refused the request", NULL);
 		return;
 	case OUTCOME_COUNT:
 		break;
@@ -220,7 +220,7 @@ static void
 submit(struct ctx *x, const struct stanza *st)
 {
 	static uint32_t seq;
-	struct frame_out fo = { 0 };
+	struct frame_out fo = {0};
 	struct frame f;
 	char err[XR_ERRLEN];
 	unsigned long timeout_ms;
@@ -282,7 +282,7 @@ request_serve(struct io *io, const struct conf *c, const char *conf_err)
 {
 	const char *method = io->param(io, "REQUEST_METHOD");
 	const char *ct = io->param(io, "CONTENT_TYPE");
-	struct ctx x = { io, c, reply_format(io->param(io, "HTTP_ACCEPT")) };
+	struct ctx x = {io, c, reply_format(io->param(io, "HTTP_ACCEPT"))};
 	struct stanza_limits lim;
 	struct stanza st;
 	struct stanza_error se;

@@ -451,11 +451,13 @@ check_root(const xmlNode *root, const char *domain, struct stanza *st,
 {
 	const char *name = (const char *)root->name;
 	const xmlAttr *to, *from, *id, *type;
-	char jerr[XR_ERRLEN], buf[128];
+	char jerr[XR_ERRLEN];
 	unsigned long kids;
 
 	if (strcmp(name, "message") != 0 && strcmp(name, "presence") != 0 &&
 	    strcmp(name, "iq") != 0) {
+		char buf[128];
+
 		qname(root, buf, sizeof(buf));
 		fail_set(e, 422,
 		    "<%s> is not a stanza: expected message, presence or iq",

@@ -30,43 +30,39 @@ struct conf_key {
 #define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 
 static const struct conf_key conf_keys[] = {
-	{ "jid", CONF_STR, offsetof(struct conf, jid), NULL, 1, 1023 },
-	{ "server", CONF_STR, offsetof(struct conf, server), "127.0.0.1", 1,
-	    255 },
-	{ "port", CONF_UINT, offsetof(struct conf, port), "5347", 1, 65535 },
-	{ "secret", CONF_STR, offsetof(struct conf, secret), NULL, 1, 1023 },
-	{ "socket", CONF_STR, offsetof(struct conf, socket),
-	    "/run/xmpp-rest/bridge.sock", 1, SUN_PATH_MAX },
-	{ "iq_timeout", CONF_UINT, offsetof(struct conf, iq_timeout), "60", 1,
-	    86400 },
-	{ "iq_max_timeout", CONF_UINT, offsetof(struct conf, iq_max_timeout),
-	    "300", 1, 86400 },
-	{ "max_stanza_bytes", CONF_UINT,
-	    offsetof(struct conf, max_stanza_bytes), "196608", 256,
-	    512 * 1024 },
-	{ "max_stanza_depth", CONF_UINT,
-	    offsetof(struct conf, max_stanza_depth), "32", 2, 256 },
-	{ "max_stanza_attributes", CONF_UINT,
-	    offsetof(struct conf, max_stanza_attributes), "64", 4, 1024 },
-	/* libstrophe uses select(): every descriptor must stay below 1024. */
-	{ "max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512",
-	    1, 900 },
-	{ "reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min),
-	    "1", 1, 3600 },
-	{ "reconnect_max", CONF_UINT, offsetof(struct conf, reconnect_max),
-	    "60", 1, 3600 },
-	{ "retry_after", CONF_UINT, offsetof(struct conf, retry_after), "5", 1,
-	    3600 },
-	{ "log_level", CONF_LEVEL, offsetof(struct conf, log_level), "info", 0,
-	    0 },
-	{ "log_target", CONF_TARGET, offsetof(struct conf, log_syslog),
-	    "stderr", 0, 0 },
+    {"jid", CONF_STR, offsetof(struct conf, jid), NULL, 1, 1023},
+    {"server", CONF_STR, offsetof(struct conf, server), "127.0.0.1", 1, 255},
+    {"port", CONF_UINT, offsetof(struct conf, port), "5347", 1, 65535},
+    {"secret", CONF_STR, offsetof(struct conf, secret), NULL, 1, 1023},
+    {"socket", CONF_STR, offsetof(struct conf, socket),
+	"/run/xmpp-rest/bridge.sock", 1, SUN_PATH_MAX},
+    {"iq_timeout", CONF_UINT, offsetof(struct conf, iq_timeout), "60", 1,
+	86400},
+    {"iq_max_timeout", CONF_UINT, offsetof(struct conf, iq_max_timeout), "300",
+	1, 86400},
+    {"max_stanza_bytes", CONF_UINT, offsetof(struct conf, max_stanza_bytes),
+	"196608", 256, 512 * 1024},
+    {"max_stanza_depth", CONF_UINT, offsetof(struct conf, max_stanza_depth),
+	"32", 2, 256},
+    {"max_stanza_attributes", CONF_UINT,
+	offsetof(struct conf, max_stanza_attributes), "64", 4, 1024},
+    /* libstrophe uses select(): every descriptor must stay below 1024. */
+    {"max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512", 1,
+	900},
+    {"reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min), "1", 1,
+	3600},
+    {"reconnect_max", CONF_UINT, offsetof(struct conf, reconnect_max), "60", 1,
+	3600},
+    {"retry_after", CONF_UINT, offsetof(struct conf, retry_after), "5", 1,
+	3600},
+    {"log_level", CONF_LEVEL, offsetof(struct conf, log_level), "info", 0, 0},
+    {"log_target", CONF_TARGET, offsetof(struct conf, log_syslog), "stderr", 0,
+	0},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
-static const char *const level_names[] = { "error", "warn", "info",
-	"debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 static int
 set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
@@ -102,8 +98,7 @@ set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
 			    k->name, k->min, k->max, v);
 			return -1;
 		}
-		*(unsigned long *)(void *)(base + k->offset) =
-		    (unsigned long)n;
+		*(unsigned long *)(void *)(base + k->offset) = (unsigned long)n;
 		return 0;
 	case CONF_LEVEL:
 		for (int i = 0; i < 4; i++) {
@@ -113,7 +108,9 @@ set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
 			}
 		}
 		snprintf(err, errlen,
-		    "log_level must be error, warn, info or debug, not '%.100s'", v);
+		    "log_level must be error, warn, info or debug, not "
+		    "'%.100s'",
+		    v);
 		return -1;
 	case CONF_TARGET:
 		if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0) {
@@ -188,7 +185,8 @@ split_line(char *line, char **key, char **value, char *err, size_t errlen)
 		p++;
 	/* A '#' starts a comment only at the start of a word. */
 	for (end = p; *end; end++) {
-		if (*end == '#' && (end == p || isspace((unsigned char)end[-1])))
+		if (*end == '#' &&
+		    (end == p || isspace((unsigned char)end[-1])))
 			break;
 	}
 	*end = '\0';
@@ -206,7 +204,7 @@ int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	char line[XR_CONF_LINE_MAX + 2], why[XR_ERRLEN];
-	unsigned char seen[NKEYS] = { 0 };
+	unsigned char seen[NKEYS] = {0};
 	unsigned long lineno = 0;
 	FILE *fp;
 
@@ -231,7 +229,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		if (key == NULL)
 			continue;
 		if ((k = key_index(key)) < NKEYS && seen[k]) {
-			snprintf(why, sizeof(why), "key '%.64s' given twice", key);
+			snprintf(
+			    why, sizeof(why), "key '%.64s' given twice", key);
 			goto fail;
 		}
 		if (conf_set(c, key, value, why, sizeof(why)) < 0)
@@ -250,8 +249,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	}
 	if (strpbrk(c->jid, "@/") != NULL) {
 		snprintf(err, errlen,
-		    "%s: jid must be the component's domain, not '%.100s'", path,
-		    c->jid);
+		    "%s: jid must be the component's domain, not '%.100s'",
+		    path, c->jid);
 		return -1;
 	}
 	if (jid_check(c->jid, why, sizeof(why)) < 0) {
@@ -279,8 +278,8 @@ fail:
 }
 
 int
-conf_check_bridge(const struct conf *c, const char *path, char *err,
-    size_t errlen)
+conf_check_bridge(
+    const struct conf *c, const char *path, char *err, size_t errlen)
 {
 	if (c->secret == NULL) {
 		snprintf(err, errlen, "%s: 'secret' is not set", path);

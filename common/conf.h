@@ -19,18 +19,18 @@ struct conf {
 	char *jid;    /* the component's domain; required */
 	char *server; /* XMPP server to connect to */
 	unsigned long port;
-	char *secret; /* component secret; required by the bridge */
-	char *socket; /* path of the bridge's UNIX socket */
-	unsigned long iq_timeout;     /* s, default wait for a reply */
+	char *secret;             /* component secret; required by the bridge */
+	char *socket;             /* path of the bridge's UNIX socket */
+	unsigned long iq_timeout; /* s, default wait for a reply */
 	unsigned long iq_max_timeout; /* s, what X-XMPP-Rest-Timeout may ask */
 	unsigned long max_stanza_bytes;
 	unsigned long max_stanza_depth;
 	unsigned long max_stanza_attributes;
 	unsigned long max_clients; /* concurrent responder connections */
 	unsigned long reconnect_min, reconnect_max; /* s, XMPP back-off */
-	unsigned long retry_after; /* s, sent with 503 */
-	int log_level;		   /* enum log_level */
-	int log_syslog;		   /* 0 stderr, 1 syslog */
+	unsigned long retry_after;                  /* s, sent with 503 */
+	int log_level;                              /* enum log_level */
+	int log_syslog;                             /* 0 stderr, 1 syslog */
 };
 
 /* Fills c with every default; strings are allocated (or NULL). */
@@ -49,8 +49,8 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err,
     size_t errlen);
 
 /* 0 if the bridge has what it needs ("secret"); else -1 with a reason. */
-int conf_check_bridge(const struct conf *c, const char *path, char *err,
-    size_t errlen);
+int conf_check_bridge(
+    const struct conf *c, const char *path, char *err, size_t errlen);
 
 /* The name of key i of the table, or NULL past the last (for tests). */
 const char *conf_key_name(size_t i);

@@ -16,10 +16,8 @@ static const char *log_ident = "xmpp-rest";
 static int log_to_syslog;
 static enum log_level log_max = LOG_LVL_INFO;
 
-static const char *const level_names[] = { "error", "warning", "info",
-	"debug" };
-static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
-	LOG_DEBUG };
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
 void
 log_init(const char *ident, int use_syslog, enum log_level level)
@@ -57,8 +55,8 @@ log_emit(enum log_level level, const char *msg, const char *why)
 		fprintf(stderr, "%s: %s: %s: %s\n", log_ident,
 		    level_names[level], msg, why);
 	} else {
-		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level],
-		    msg);
+		fprintf(
+		    stderr, "%s: %s: %s\n", log_ident, level_names[level], msg);
 	}
 }
 

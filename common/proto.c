@@ -13,13 +13,13 @@
 #define FIELD_HDR 5 /* tag byte + u32 length */
 
 static const char *const outcome_names[OUTCOME_COUNT] = {
-	[OUTCOME_SENT] = "sent",
-	[OUTCOME_REPLY] = "reply",
-	[OUTCOME_ERROR] = "error",
-	[OUTCOME_TIMEOUT] = "timeout",
-	[OUTCOME_UNAVAILABLE] = "unavailable",
-	[OUTCOME_REJECTED] = "rejected",
-	[OUTCOME_BUSY] = "busy",
+    [OUTCOME_SENT] = "sent",
+    [OUTCOME_REPLY] = "reply",
+    [OUTCOME_ERROR] = "error",
+    [OUTCOME_TIMEOUT] = "timeout",
+    [OUTCOME_UNAVAILABLE] = "unavailable",
+    [OUTCOME_REJECTED] = "rejected",
+    [OUTCOME_BUSY] = "busy",
 };
 
 const char *
@@ -152,8 +152,8 @@ frame_out_free(struct frame_out *fo)
 
 /* Checks the field layout of a payload; fills f's pointers when f->data. */
 static int
-fields_walk(const uint8_t *p, size_t len, struct frame *f, char *err,
-    size_t errlen)
+fields_walk(
+    const uint8_t *p, size_t len, struct frame *f, char *err, size_t errlen)
 {
 	size_t off = 0, out = 0;
 
@@ -175,8 +175,8 @@ fields_walk(const uint8_t *p, size_t len, struct frame *f, char *err,
 			return -1;
 		}
 		if (memchr(p + off, '\0', flen) != NULL) {
-			snprintf(err, errlen, "field %u contains a NUL byte",
-			    tag);
+			snprintf(
+			    err, errlen, "field %u contains a NUL byte", tag);
 			return -1;
 		}
 		if (tag > 0 && tag < FIELD_MAX) {
@@ -196,8 +196,8 @@ fields_walk(const uint8_t *p, size_t len, struct frame *f, char *err,
 }
 
 ssize_t
-frame_decode(const uint8_t *buf, size_t len, struct frame *f, char *err,
-    size_t errlen)
+frame_decode(
+    const uint8_t *buf, size_t len, struct frame *f, char *err, size_t errlen)
 {
 	uint32_t plen;
 
@@ -209,14 +209,15 @@ frame_decode(const uint8_t *buf, size_t len, struct frame *f, char *err,
 	}
 	if (len > 2 && buf[2] != XR_PROTO_VERSION) {
 		snprintf(err, errlen,
-		    "protocol version %u; this side speaks %u", buf[2],
-		    XR_PROTO_VERSION);
+		    "protocol version %u; this side speaks %u",
+		    (unsigned)buf[2], (unsigned)XR_PROTO_VERSION);
 		return -1;
 	}
 	if (len < XR_FRAME_HDR)
 		return 0;
 	if (buf[3] != FRAME_SUBMIT && buf[3] != FRAME_OUTCOME) {
-		snprintf(err, errlen, "unknown frame type %u", buf[3]);
+		snprintf(
+		    err, errlen, "unknown frame type %u", (unsigned)buf[3]);
 		return -1;
 	}
 	plen = get_u32(buf + 8);

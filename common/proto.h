@@ -65,13 +65,13 @@ enum field {
 
 /* What became of a submitted stanza; carried as its name. */
 enum outcome {
-	OUTCOME_SENT,	     /* written to the XMPP stream */
-	OUTCOME_REPLY,	     /* the awaited reply (iq result, receipt) */
-	OUTCOME_ERROR,	     /* an XMPP error stanza came back */
+	OUTCOME_SENT,        /* written to the XMPP stream */
+	OUTCOME_REPLY,       /* the awaited reply (iq result, receipt) */
+	OUTCOME_ERROR,       /* an XMPP error stanza came back */
 	OUTCOME_TIMEOUT,     /* nothing came back in time */
 	OUTCOME_UNAVAILABLE, /* the XMPP session is down */
 	OUTCOME_REJECTED,    /* the bridge refused the frame */
-	OUTCOME_BUSY,	     /* the bridge is at a configured limit */
+	OUTCOME_BUSY,        /* the bridge is at a configured limit */
 	OUTCOME_COUNT
 };
 
@@ -108,8 +108,8 @@ struct frame {
  * err if the bytes can never become a valid frame.  On -1 and 0, f is
  * left empty.
  */
-ssize_t frame_decode(const uint8_t *buf, size_t len, struct frame *f,
-    char *err, size_t errlen);
+ssize_t frame_decode(
+    const uint8_t *buf, size_t len, struct frame *f, char *err, size_t errlen);
 /* The field's text, or NULL when the frame does not carry it. */
 const char *frame_get(const struct frame *f, enum field tag);
 void frame_clear(struct frame *f);

@@ -16,8 +16,8 @@
 size_t xr_strlcpy(char *dst, const char *src, size_t size);
 
 /* Parses a whole decimal string into [min, max]; -1 on anything else. */
-int xr_parse_uint(const char *s, unsigned long long min,
-    unsigned long long max, unsigned long long *out);
+int xr_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+    unsigned long long *out);
 
 /* Fills out with XR_ID_LEN unguessable characters and a NUL (getrandom). */
 int xr_random_id(char out[XR_ID_LEN + 1]);

@@ -607,6 +607,9 @@ def install_signal_handlers():
         raise KeyboardInterrupt("signal %d" % signum)
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, handler)
+    # A shell without job control starts background commands with SIGINT
+    # ignored; we still want `kill -INT` (and Ctrl-C) to stop us cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _run():

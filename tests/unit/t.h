@@ -11,17 +11,17 @@
 
 static int t_pass, t_fail;
 
-#define T_OK(cond, what)                                                     \
-	do {                                                                 \
-		if (cond) {                                                  \
-			t_pass++;                                            \
-			printf("ok %d - %s\n", t_pass + t_fail, (what));     \
-		} else {                                                     \
-			t_fail++;                                            \
-			printf("not ok %d - %s (%s:%d: %s)\n",              \
-			    t_pass + t_fail, (what), __FILE__, __LINE__,     \
-			    #cond);                                          \
-		}                                                            \
+#define T_OK(cond, what)                                                 \
+	do {                                                             \
+		if (cond) {                                              \
+			t_pass++;                                        \
+			printf("ok %d - %s\n", t_pass + t_fail, (what)); \
+		} else {                                                 \
+			t_fail++;                                        \
+			printf("not ok %d - %s (%s:%d: %s)\n",           \
+			    t_pass + t_fail, (what), __FILE__, __LINE__, \
+			    #cond);                                      \
+		}                                                        \
 	} while (0)
 
 #define T_EQ_INT(got, want, what)                                            \

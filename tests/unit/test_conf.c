@@ -78,25 +78,26 @@ test_errors(void)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "jid a.b\nstanza_max 5\n", ":2: unknown key 'stanza_max'" },
-		{ "jid a.b\nport 0\n", ":2: port must be a whole number" },
-		{ "jid a.b\nport 65536\n", ":2: port must be" },
-		{ "jid a.b\nport 12ab\n", "not '12ab'" },
-		{ "jid a.b\nport -1\n", ":2: port" },
-		{ "jid a.b\niq_timeout\n", ":2: key 'iq_timeout' has no value" },
-		{ "jid a.b\nlog_level loud\n", ":2: log_level must be" },
-		{ "jid a.b\nlog_target file\n", ":2: log_target must be" },
-		{ "jid a.b\njid c.d\n", ":2: key 'jid' given twice" },
-		{ "port 5347\n", "'jid' is not set" },
-		{ "jid user@a.b\n", "jid must be the component's domain" },
-		{ "jid a.b\niq_timeout 100\niq_max_timeout 50\n",
-		    "iq_timeout (100) is larger than iq_max_timeout (50)" },
-		{ "jid a.b\nmax_stanza_bytes 99999999\n",
-		    ":2: max_stanza_bytes must be" },
-		{ "jid a.b\nsocket /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		  "\n",
-		    ":2: socket must be 1 to 107 characters long" },
+	    {"jid a.b\nstanza_max 5\n", ":2: unknown key 'stanza_max'"},
+	    {"jid a.b\nport 0\n", ":2: port must be a whole number"},
+	    {"jid a.b\nport 65536\n", ":2: port must be"},
+	    {"jid a.b\nport 12ab\n", "not '12ab'"},
+	    {"jid a.b\nport -1\n", ":2: port"},
+	    {"jid a.b\niq_timeout\n", ":2: key 'iq_timeout' has no value"},
+	    {"jid a.b\nlog_level loud\n", ":2: log_level must be"},
+	    {"jid a.b\nlog_target file\n", ":2: log_target must be"},
+	    {"jid a.b\njid c.d\n", ":2: key 'jid' given twice"},
+	    {"port 5347\n", "'jid' is not set"},
+	    {"jid user@a.b\n", "jid must be the component's domain"},
+	    {"jid a.b\niq_timeout 100\niq_max_timeout 50\n",
+		"iq_timeout (100) is larger than iq_max_timeout (50)"},
+	    {"jid a.b\nmax_stanza_bytes 99999999\n",
+		":2: max_stanza_bytes must be"},
+	    {"jid a.b\nsocket "
+	     "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "\n",
+		":2: socket must be 1 to 107 characters long"},
 	};
 	struct conf c;
 	char err[XR_ERRLEN], what[128];
@@ -104,7 +105,8 @@ test_errors(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(what, sizeof(what), "refused: %s", cases[i].want);
 		T_EQ_INT(load(cases[i].text, &c, err), -1, what);
-		T_HAS(err, cases[i].want, "error text names file, line, reason");
+		T_HAS(
+		    err, cases[i].want, "error text names file, line, reason");
 		conf_free(&c);
 	}
 	conf_defaults(&c);

@@ -12,7 +12,7 @@
 static struct frame_out
 sample(void)
 {
-	struct frame_out fo = { 0 };
+	struct frame_out fo = {0};
 
 	frame_begin(&fo, FRAME_SUBMIT, 7);
 	frame_put_str(&fo, FIELD_KIND, "message");
@@ -56,7 +56,7 @@ test_round_trip(void)
 static void
 test_two_frames_in_one_read(void)
 {
-	struct frame_out a = sample(), b = { 0 };
+	struct frame_out a = sample(), b = {0};
 	struct frame f;
 	char err[XR_ERRLEN];
 	uint8_t *both;
@@ -72,8 +72,8 @@ test_two_frames_in_one_read(void)
 	n1 = frame_decode(both, a.len + b.len, &f, err, sizeof(err));
 	T_EQ_INT(n1, (long long)a.len, "first of two frames");
 	frame_clear(&f);
-	n2 = frame_decode(both + n1, a.len + b.len - (size_t)n1, &f, err,
-	    sizeof(err));
+	n2 = frame_decode(
+	    both + n1, a.len + b.len - (size_t)n1, &f, err, sizeof(err));
 	T_EQ_INT(n2, (long long)b.len, "second of two frames");
 	T_EQ_INT(f.seq, 8, "second frame's seq");
 	T_EQ_STR(frame_get(&f, FIELD_OUTCOME), "sent", "second frame's field");
@@ -87,8 +87,8 @@ static ssize_t
 decode_bytes(const char *bytes, size_t len, char *err)
 {
 	struct frame f;
-	ssize_t n = frame_decode((const uint8_t *)bytes, len, &f, err,
-	    XR_ERRLEN);
+	ssize_t n =
+	    frame_decode((const uint8_t *)bytes, len, &f, err, XR_ERRLEN);
 
 	frame_clear(&f);
 	return n;
@@ -111,28 +111,28 @@ test_refusals(void)
 	    -1, "a length over XR_FRAME_MAX is refused before reading it");
 	T_HAS(err, "limit", "the reason names the limit");
 	/* A field that claims more bytes than the frame holds. */
-	T_EQ_INT(decode_bytes("XR\x01\x01\0\0\0\0\0\0\0\x06\x01\0\0\0\x09z", 18,
-		     err),
+	T_EQ_INT(decode_bytes(
+		     "XR\x01\x01\0\0\0\0\0\0\0\x06\x01\0\0\0\x09z", 18, err),
 	    -1, "field longer than its frame");
 	T_EQ_INT(decode_bytes("XR\x01\x01\0\0\0\0\0\0\0\x03\x01\0\0", 15, err),
 	    -1, "truncated field header");
-	T_EQ_INT(decode_bytes("XR\x01\x01\0\0\0\0\0\0\0\x06\x01\0\0\0\x01\0",
-		     18, err),
+	T_EQ_INT(decode_bytes(
+		     "XR\x01\x01\0\0\0\0\0\0\0\x06\x01\0\0\0\x01\0", 18, err),
 	    -1, "NUL inside a field");
 	T_EQ_INT(decode_bytes("XR\x01\x01\0\0\0\0\0\0\0\x0c"
 			      "\x01\0\0\0\x01m\x01\0\0\0\x01n",
 		     24, err),
 	    -1, "repeated field");
 	T_HAS(err, "repeated", "the reason says repeated");
-	T_EQ_INT(decode_bytes("XR\x01\x01\0\0\0\0\0\0\0\x06\xc8\0\0\0\x01q", 18,
-		     err),
+	T_EQ_INT(decode_bytes(
+		     "XR\x01\x01\0\0\0\0\0\0\0\x06\xc8\0\0\0\x01q", 18, err),
 	    18, "an unknown tag is skipped (forward compatible)");
 }
 
 static void
 test_encoder_limit(void)
 {
-	struct frame_out fo = { 0 };
+	struct frame_out fo = {0};
 	char err[XR_ERRLEN];
 	char *big = malloc(XR_FRAME_MAX);
 
@@ -158,8 +158,8 @@ test_outcome_names(void)
 	T_EQ_INT(outcome_parse("timeout", &o), 0, "outcome name parses");
 	T_EQ_INT(o, OUTCOME_TIMEOUT, "to the right value");
 	T_EQ_INT(outcome_parse("nope", &o), -1, "unknown outcome refused");
-	T_EQ_STR(outcome_name(OUTCOME_UNAVAILABLE), "unavailable",
-	    "outcome name");
+	T_EQ_STR(
+	    outcome_name(OUTCOME_UNAVAILABLE), "unavailable", "outcome name");
 }
 
 int
