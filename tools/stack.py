@@ -275,6 +275,8 @@ class Stack:
             if self.prosody:
                 self.stop_prosody()
             self._echo_stop.set()
+            if self._echo_thread is not None:
+                self._echo_thread.join(2)
             if self.tmp and not self.keep_tmp:
                 shutil.rmtree(self.tmp, ignore_errors=True)
             elif self.tmp:
@@ -511,11 +513,13 @@ Component {lua_str(COMPONENT)}
         """Copies what is appended to path onto our stderr (run mode)."""
         with open(path, "rb") as f:
             f.seek(offset)
-            while not self._echo_stop.is_set():
+            while True:
                 chunk = f.read(65536)
                 if chunk:
                     sys.stderr.buffer.write(chunk)
                     sys.stderr.buffer.flush()
+                elif self._echo_stop.is_set():
+                    return
                 else:
                     time.sleep(0.1)
 
