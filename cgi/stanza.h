@@ -30,7 +30,7 @@ struct stanza {
 };
 
 struct stanza_error {
-	int status; /* 400, 403, 413 or 422 */
+	int status; /* 400, 403, 413, 422; 500 when out of memory */
 	char text[XR_ERRLEN];
 };
 

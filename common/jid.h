@@ -18,6 +18,8 @@
 int jid_check(const char *s, char *err, size_t errlen);
 
 /*
+ * These two only split, they do not check syntax: run jid_check first.
+ *
  * 1 if jid is domain itself or an address under it (local@domain,
  * local@domain/res, domain/res); domains compare case-insensitively (ASCII).
  */
