@@ -42,8 +42,9 @@ static const struct conf_key conf_keys[] = {
 	1, 86400},
     {"max_stanza_bytes", CONF_UINT, offsetof(struct conf, max_stanza_bytes),
 	"196608", 256, 512 * 1024},
+    /* libxml2 stops at depth 256 on its own; stay clear of it. */
     {"max_stanza_depth", CONF_UINT, offsetof(struct conf, max_stanza_depth),
-	"32", 2, 256},
+	"32", 2, 200},
     {"max_stanza_attributes", CONF_UINT,
 	offsetof(struct conf, max_stanza_attributes), "64", 4, 1024},
     /* libstrophe uses select(): every descriptor must stay below 1024. */
