@@ -280,11 +280,26 @@ answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 	char err[XR_ERRLEN], *text = NULL;
 	size_t len = 0;
 
-	restore_xml_lang(st);
+	/*
+	 * Edit a copy: libstrophe goes on reading the stanza's namespace
+	 * after our handler returns (to match further handlers), and
+	 * changing it in place left it a freed pointer (valgrind).
+	 */
+	xmpp_stanza_t *copy = xmpp_stanza_copy(st);
+	int rc;
+
+	if (copy == NULL) {
+		answer_text(p->cl, p->seq, OUTCOME_BUSY, "resource-constraint",
+		    "bridge out of memory");
+		return;
+	}
+	restore_xml_lang(copy);
 	/* Answers go out as jabber:client, whatever the component stream
 	 * called them. */
-	xmpp_stanza_set_ns(st, "jabber:client");
-	if (xmpp_stanza_to_text(st, &text, &len) != XMPP_EOK) {
+	xmpp_stanza_set_ns(copy, "jabber:client");
+	rc = xmpp_stanza_to_text(copy, &text, &len);
+	xmpp_stanza_release(copy);
+	if (rc != XMPP_EOK) {
 		answer_text(p->cl, p->seq, OUTCOME_BUSY, "resource-constraint",
 		    "bridge out of memory");
 		return;

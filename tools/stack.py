@@ -20,6 +20,8 @@ Environment:
     XR_WRAP       command prefix for the bridge, e.g.
                   "valgrind --error-exitcode=99 --leak-check=full"
     XR_KEEP_TMP   if set (non-empty), the temporary directory is kept
+    XR_BIN_DIR    take xmpp-restd and xmpp-rest.fcgi from this directory
+                  (e.g. build/asan) instead of bridge/ and cgi/
     XR_TMPDIR     parent directory for the temporary directory
 """
 
@@ -157,8 +159,13 @@ class Stack:
                  bridge_bin=None, responder_bin=None, with_bridge=True,
                  with_web=True, prosody_log_level="debug"):
         self.repo = REPO
-        self.bridge_bin = bridge_bin or os.path.join(REPO, "bridge", "xmpp-restd")
-        self.responder_bin = responder_bin or os.path.join(REPO, "cgi", "xmpp-rest.fcgi")
+        bin_dir = os.environ.get("XR_BIN_DIR")
+        if bin_dir:
+            bin_dir = os.path.abspath(bin_dir)
+        self.bridge_bin = os.path.abspath(bridge_bin or (
+            os.path.join(bin_dir, "xmpp-restd") if bin_dir else os.path.join(REPO, "bridge", "xmpp-restd")))
+        self.responder_bin = os.path.abspath(responder_bin or (
+            os.path.join(bin_dir, "xmpp-rest.fcgi") if bin_dir else os.path.join(REPO, "cgi", "xmpp-rest.fcgi")))
         self.extra_conf = dict(bridge_conf or {})
         self.echo_bridge = echo_bridge
         self.keep_tmp = bool(os.environ.get("XR_KEEP_TMP")) if keep_tmp is None else keep_tmp
@@ -261,10 +268,14 @@ class Stack:
             raise
         return self
 
-    def stop(self):
-        """Stops everything we started; safe to call more than once."""
+    def stop(self, cleanup=None):
+        """Stops everything we started; safe to call more than once.  The
+        temporary directory is removed unless cleanup is False (or None and
+        keep_tmp was asked for); cleanup() removes it later."""
         with self._lock:
             if self._stopped or not self._started:
+                if cleanup:
+                    self.cleanup()
                 return
             self._stopped = True
             if self.lighttpd:
@@ -277,10 +288,17 @@ class Stack:
             self._echo_stop.set()
             if self._echo_thread is not None:
                 self._echo_thread.join(2)
-            if self.tmp and not self.keep_tmp:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-            elif self.tmp:
+            if cleanup is None:
+                cleanup = not self.keep_tmp
+            if cleanup:
+                self.cleanup()
+            elif self.tmp and self.keep_tmp:
                 print("stack: kept %s" % self.tmp, file=sys.stderr)
+
+    def cleanup(self):
+        """Removes the temporary directory (after stop())."""
+        if self.tmp and os.path.isdir(self.tmp):
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     # ---- Prosody -------------------------------------------------------------
 
@@ -461,7 +479,10 @@ Component {lua_str(COMPONENT)}
 
     def start_bridge(self, timeout=10.0):
         """Starts the bridge and waits (up to timeout) until its socket
-        exists and the component is connected to Prosody."""
+        exists and the component is connected to Prosody (under XR_WRAP,
+        e.g. valgrind, three times as long)."""
+        if self.wrap:
+            timeout *= 3
         with self._lock:
             if self.bridge and self.bridge.alive():
                 raise StackError("the bridge is already running")

@@ -8,15 +8,19 @@ tests/integration/test_http.py against /xmpp (fcgi) and the plain CGI URL
 (cgi), stops everything and prints "N passed, M failed" as the last line.
 Exit status 0 only if nothing failed.
 
-    /usr/bin/python3 tests/integration/run.py [--mode fcgi|cgi] [-k WORDS]... [--keep]
+    /usr/bin/python3 tests/integration/run.py [--mode fcgi|cgi] [-k WORDS]...
+        [--bin-dir build/asan] [--keep]
 
 Works as root (Prosody then runs as the prosody user) and as a normal user.
 XR_WRAP="valgrind --error-exitcode=99 ..." runs the bridge under that prefix
-and adds a check that every bridge exited with status 0.
+and adds a check that every bridge exited with status 0.  Whatever the
+binaries, the logs of the bridge and of lighttpd (which gets the responder's
+stderr) are scanned at the end for AddressSanitizer/UBSan/valgrind reports.
 """
 
 import argparse
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,11 +49,16 @@ def main():
     ap.add_argument("-k", action="append", default=[], metavar="WORDS",
                     help="run only the checks whose description contains WORDS (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--bin-dir", metavar="DIR",
+                    help="take xmpp-restd and xmpp-rest.fcgi from DIR (e.g. build/asan)")
     args = ap.parse_args()
+    if args.bin_dir:
+        os.environ["XR_BIN_DIR"] = os.path.abspath(args.bin_dir)
 
     install_signal_handlers()
     runner = test_http.Runner()
     stack = Stack(keep_tmp=True if args.keep else None)
+    runner.line("# bridge %s, responder %s" % (stack.bridge_bin, stack.responder_bin))
     clients = []
     interrupted = False
     try:
@@ -96,7 +105,10 @@ def _finish(runner, stack, clients, interrupted=False):
             runner.line("# --- last lines of the %s (%s):" % (title, path))
             for ln in tail(path, 25).splitlines():
                 runner.line("#   " + ln)
-    stack.stop()
+    stack.stop(cleanup=False)
+    if stack.tmp and os.path.isdir(stack.tmp):
+        runner.check("no sanitizer or valgrind reports in the bridge and lighttpd logs",
+                     _no_memory_reports, stack)
     if stack.wrap and stack.bridge_exits:
         def exits_clean():
             bad = [rc for rc in stack.bridge_exits if rc != 0]
@@ -106,8 +118,35 @@ def _finish(runner, stack, clients, interrupted=False):
         runner.check("every bridge run under XR_WRAP exited with status 0", exits_clean)
     elif any(rc not in (0, None) for rc in stack.bridge_exits):
         runner.line("# note: bridge exit statuses on SIGTERM: %s" % stack.bridge_exits)
+    if stack.keep_tmp:
+        runner.line("# kept %s" % stack.tmp)
+    else:
+        stack.cleanup()
     runner.line(runner.summary())
     return 0 if runner.failed == 0 and runner.passed > 0 else 1
+
+
+_MEMORY_REPORT = re.compile(
+    r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|"
+    r"==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|"
+    r"Mismatched free|Source and destination overlap|\S.* definitely lost in)")
+
+
+def _no_memory_reports(stack):
+    found = []
+    for path in (stack.bridge_log, stack.lighttpd_log):
+        try:
+            with open(path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            continue
+        for i, ln in enumerate(lines):
+            if _MEMORY_REPORT.search(ln):
+                # the report line and its first frames, in short
+                ctx = " | ".join(x.strip() for x in lines[i:i + 4])
+                found.append("%s: %s" % (os.path.basename(path), ctx))
+    if found:
+        raise test_http.TestFailure("%d report(s); first: %s" % (len(found), found[0]))
 
 
 if __name__ == "__main__":
