@@ -37,7 +37,7 @@ COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/jid.
 CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c cgi/bridge_client.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c
-UNIT_TESTS = test_proto test_conf test_jid test_stanza
+UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -62,10 +62,12 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(COMMON_OBJ) $(B)/cgi/stanza.o
+# Unit tests link the common code plus the one module they test.
+UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o
+$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
-	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
-	  $(COMMON_OBJ) $(B)/cgi/stanza.o $(CGI_LIBS)
+	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
+	  $(UNIT_OBJ) $(CGI_LIBS)
 
 SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=undefined
@@ -101,7 +103,7 @@ unit: asan
 test: deps
 	@$(MAKE) --no-print-directory dev asan >build-test.log 2>&1 \
 	  || { cat build-test.log; echo "0 passed, 1 failed"; exit 1; }
-	@tests/run-all
+	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all
 
 lint:
 	cppcheck --std=c11 --enable=warning,style,performance,portability \
