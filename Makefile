@@ -43,7 +43,7 @@ COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
-.PHONY: all dev asan deps test unit integration lint format run install \
+.PHONY: all dev asan deps test unit integration lint format run bench install \
   uninstall clean check-format
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -118,6 +118,10 @@ format:
 
 run: deps all
 	@$(PYTHON) tools/stack.py run
+
+bench: deps all
+	@command -v wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
+	@$(PYTHON) bench/run.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
