@@ -617,6 +617,35 @@ $HTTP["url"] =~ "^/cgi/" {{
                 bad.append("%s exited with status %s" % (name, p.p.returncode))
         return bad
 
+    def revive(self):
+        """Restarts whichever process of the stack has died (a crash during a
+        test should fail that test, not every later one).  Returns what it
+        found, as check_alive() does."""
+        bad = self.check_alive()
+        if self.prosody is not None and not self.prosody.alive():
+            self.prosody.stop()
+            self.prosody = None
+            self.start_prosody()
+        if self.bridge is not None and not self.bridge.alive():
+            self.stop_bridge()          # records the exit status
+            self.start_bridge()
+        if self.lighttpd is not None and not self.lighttpd.alive():
+            self.lighttpd.stop()
+            self.lighttpd = None
+            self._start_lighttpd()
+        return bad
+
+    def crash_report(self, path=None, lines=400):
+        """The first sanitizer/valgrind/fatal line in the last lines of the
+        bridge log (or path), with the two lines after it; or None."""
+        text = tail(path or self.bridge_log, lines).splitlines()
+        pat = re.compile(r"ERROR: \w+Sanitizer|runtime error:|==\d+== (Invalid|Process terminating)|fatal",
+                         re.I)
+        for i, ln in enumerate(text):
+            if pat.search(ln):
+                return " | ".join(x.strip() for x in text[i:i + 3])
+        return None
+
     def logs_tail(self, lines=20):
         out = []
         for title, p in (("bridge", self.bridge_log), ("lighttpd", self.lighttpd_log),

@@ -936,6 +936,31 @@ class Runner:
         return "%d passed, %d failed" % (self.passed, self.failed)
 
 
+def _guarded(fn):
+    """fn, failing if a process of the stack died while it ran; the dead
+    process is restarted so that later checks still mean something."""
+    def run(c):
+        err = None
+        try:
+            fn(c)
+        except Exception as e:
+            err = e
+        dead = c.stack.check_alive()
+        if dead:
+            report = c.stack.crash_report()
+            try:
+                c.stack.revive()
+                restarted = "restarted"
+            except Exception as e:
+                restarted = "restart failed: %s" % e
+            raise TestFailure("%s (%s)%s%s" % (
+                "; ".join(dead), restarted, "; log: %s" % report if report else "",
+                "; the check itself: %s" % err if err else ""))
+        if err is not None:
+            raise err
+    return run
+
+
 def run_suite(runner, stack, alice, bob, mode, url, only=None):
     ctx = Ctx(stack, alice, bob, mode, url)
     for desc, fn in TESTS:
@@ -950,7 +975,7 @@ def run_suite(runner, stack, alice, bob, mode, url, only=None):
                 except TimeoutError:
                     pass
         before = len(ctx.notes)
-        runner.check("[%s] %s" % (mode, desc), fn, ctx)
+        runner.check("[%s] %s" % (mode, desc), _guarded(fn), ctx)
         for n in ctx.notes[before:]:
             runner.line("# [%s] note: %s" % (mode, n))
     return ctx
