@@ -14,7 +14,8 @@ PYTHON    ?= /usr/bin/python3
 
 # Debian packages: what the build needs, and what the tests run against.
 BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev
-TEST_DEBS  = prosody lighttpd python3-slixmpp curl libfcgi-bin spawn-fcgi cppcheck
+TEST_DEBS  = prosody lighttpd python3-slixmpp curl libfcgi-bin spawn-fcgi cppcheck \
+  clang-tidy clang-format bear valgrind
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
@@ -43,7 +44,7 @@ COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
-.PHONY: all dev asan deps test unit integration lint format run bench install \
+.PHONY: all dev asan deps test unit integration lint cppcheck tidy format run bench install \
   uninstall clean check-format
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -105,10 +106,24 @@ test: deps
 	  || { cat build-test.log; echo "0 passed, 1 failed"; exit 1; }
 	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all
 
-lint:
+TIDY_CHECKS = -*,bugprone-*,cert-*,clang-analyzer-*,misc-*,performance-*,portability-*,$\
+  -bugprone-easily-swappable-parameters,-cert-err33-c,-misc-unused-parameters,$\
+  -clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
+
+lint: cppcheck tidy check-format
+
+cppcheck:
 	cppcheck --std=c11 --enable=warning,style,performance,portability \
 	  --inline-suppr --error-exitcode=1 --suppress=missingIncludeSystem \
 	  --quiet -I common -I cgi -I bridge common cgi bridge
+
+# clang-tidy over the compile commands of a throwaway build (bear records them).
+tidy:
+	@rm -rf build/tidy && mkdir -p build/tidy
+	@bear --output build/tidy/compile_commands.json -- \
+	  $(MAKE) --no-print-directory B=build/tidy build/tidy/xmpp-rest.fcgi build/tidy/xmpp-restd >/dev/null
+	@run-clang-tidy -quiet -p build/tidy -checks='$(TIDY_CHECKS)' 2>/dev/null \
+	  | grep -E 'warning:|error:' && exit 1 || echo "clang-tidy: no warnings"
 
 check-format:
 	clang-format --dry-run --Werror common/*.[ch] cgi/*.[ch] bridge/*.[ch] tests/unit/*.[ch]

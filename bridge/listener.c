@@ -6,7 +6,7 @@
  * pauses for a second instead of spinning (as OpenBSD slowcgi does).
  */
 /* accept4(): one call instead of accept + two fcntl per responder. */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@
 #include "util.h"
 
 #define IN_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
-#define OUT_MAX (4 * (XR_FRAME_HDR + XR_FRAME_MAX))
+#define OUT_MAX (4UL * (XR_FRAME_HDR + XR_FRAME_MAX))
 #define ACCEPT_PAUSE_MS 1000
 
 struct client {

@@ -41,7 +41,7 @@ static const struct conf_key conf_keys[] = {
     {"iq_max_timeout", CONF_UINT, offsetof(struct conf, iq_max_timeout), "300",
 	1, 86400},
     {"max_stanza_bytes", CONF_UINT, offsetof(struct conf, max_stanza_bytes),
-	"196608", 256, 512 * 1024},
+	"196608", 256, 512ULL * 1024},
     /* libxml2 stops at depth 256 on its own; stay clear of it. */
     {"max_stanza_depth", CONF_UINT, offsetof(struct conf, max_stanza_depth),
 	"32", 2, 200},

@@ -43,7 +43,7 @@
 
 #define XR_PROTO_VERSION 1
 #define XR_FRAME_HDR 12
-#define XR_FRAME_MAX (1024 * 1024) /* payload bytes; hard limit */
+#define XR_FRAME_MAX (1024UL * 1024UL) /* payload bytes; hard limit */
 
 enum frame_type { FRAME_SUBMIT = 1, FRAME_OUTCOME = 2 };
 

@@ -17,15 +17,14 @@ test_matching(void)
 {
 	struct pending *p;
 
-	T_EQ_INT(track_add(A, 1, WAIT_IQ_REPLY, "q1", "alice@example/phone",
-		     1000),
+	T_EQ_INT(
+	    track_add(A, 1, WAIT_IQ_REPLY, "q1", "alice@example/phone", 1000),
 	    0, "add an iq to a full JID");
 	T_OK(track_match(WAIT_IQ_REPLY, "q1", "mallory@example/phone") == NULL,
 	    "a reply from another JID does not match");
 	T_OK(track_match(WAIT_IQ_REPLY, "q1", "alice@example") == NULL,
 	    "nor from the bare JID when a full JID was asked");
-	T_OK(track_match(WAIT_IQ_REPLY, "q1", NULL) == NULL,
-	    "nor from nobody");
+	T_OK(track_match(WAIT_IQ_REPLY, "q1", NULL) == NULL, "nor from nobody");
 	T_OK(track_match(WAIT_RECEIPT, "q1", "alice@example/phone") == NULL,
 	    "a receipt does not complete an iq");
 	p = track_match(WAIT_IQ_REPLY, "q1", "Alice@EXAMPLE/phone");
@@ -38,7 +37,8 @@ test_matching(void)
 
 	track_add(A, 2, WAIT_RECEIPT, "m1", "bob@example", 1000);
 	p = track_match(WAIT_RECEIPT, "m1", "bob@example/laptop");
-	T_OK(p != NULL, "a receipt from a resource of a bare addressee matches");
+	T_OK(
+	    p != NULL, "a receipt from a resource of a bare addressee matches");
 	pending_free(p);
 	track_add(A, 3, WAIT_IQ_REPLY, "q2", "bob@example/laptop", 1000);
 	T_OK(track_match(WAIT_IQ_REPLY, "q2", "bob@example/desk") == NULL,
