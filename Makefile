@@ -28,7 +28,7 @@ DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isyst
 CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 2>/dev/null)
 BRIDGE_LIBS := $(shell pkg-config --libs libstrophe 2>/dev/null)
 OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-XR_CFLAGS  = -std=c11 $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
+XR_CFLAGS  = -std=c11 -pthread $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
 XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 
 # B is the build directory: build/ for the release build, build/asan for
@@ -50,12 +50,12 @@ BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
 
 cgi/xmpp-rest.fcgi: $(B)/xmpp-rest.fcgi
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 bridge/xmpp-restd: $(B)/xmpp-restd
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(B)/xmpp-rest.fcgi: $(CGI_OBJ) $(COMMON_OBJ)
-	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(CGI_LIBS)
+	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -pthread -o $@ $^ $(CGI_LIBS)
 $(B)/xmpp-restd: $(BRIDGE_OBJ) $(COMMON_OBJ)
 	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(BRIDGE_LIBS)
 

@@ -10,6 +10,9 @@
  * no acknowledgements).
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +100,11 @@ give_component_sm_state(void)
 static int
 sockopt_cb(xmpp_conn_t *c, void *sock)
 {
+	int one = 1;
+
 	xfd = *(int *)sock;
+	/* Stanzas are small and each one is waited for: no Nagle delay. */
+	(void)setsockopt(xfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return xmpp_sockopt_cb_keepalive(c, sock);
 }
 

@@ -4,6 +4,7 @@
  * FCGX_Accept_r does not fall back to CGI by itself, so both paths are
  * ours, sharing one handler through struct io.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,60 @@ fcgi_write(struct io *io, const char *buf, int len)
 	return FCGX_PutStr(buf, len, io->req->out);
 }
 
+struct worker_args {
+	const struct conf *c;
+	const char *conf_err;
+};
+
+/* libfcgi's threaded example serialises accepts; some systems need it. */
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+fcgi_worker(void *arg)
+{
+	const struct worker_args *wa = arg;
+	FCGX_Request req;
+	struct io io = {fcgi_param, fcgi_read, fcgi_write, &req};
+
+	if (FCGX_InitRequest(&req, 0, 0) != 0) {
+		log_warnx("cannot initialise a libfcgi request");
+		return NULL;
+	}
+	for (;;) {
+		int rc;
+
+		pthread_mutex_lock(&accept_lock);
+		rc = FCGX_Accept_r(&req);
+		pthread_mutex_unlock(&accept_lock);
+		if (rc < 0)
+			break;
+		request_serve(&io, wa->c, wa->conf_err);
+		FCGX_Finish_r(&req);
+	}
+	return NULL;
+}
+
+/* Serves FastCGI with n threads (this one included) until shut down. */
+static void
+fcgi_serve(struct worker_args *wa, unsigned long n)
+{
+	pthread_t *tids = calloc(n, sizeof(*tids));
+	unsigned long started = 0;
+
+	if (FCGX_Init() != 0) {
+		log_warnx("cannot initialise libfcgi");
+		free(tids);
+		return;
+	}
+	while (tids != NULL && started + 1 < n &&
+	    pthread_create(&tids[started], NULL, fcgi_worker, wa) == 0)
+		started++;
+	fcgi_worker(wa);
+	for (unsigned long i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+}
+
 int
 main(void)
 {
@@ -92,17 +147,9 @@ main(void)
 		request_serve(&io, c, err);
 		fflush(stdout);
 	} else {
-		FCGX_Request req;
-		struct io io = {fcgi_param, fcgi_read, fcgi_write, &req};
+		struct worker_args wa = {c, err};
 
-		if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
-			log_warnx("cannot initialise libfcgi");
-			return 1;
-		}
-		while (FCGX_Accept_r(&req) == 0) {
-			request_serve(&io, c, err);
-			FCGX_Finish_r(&req);
-		}
+		fcgi_serve(&wa, c ? conf.responder_threads : 1);
 	}
 	conf_free(&conf);
 	return 0;

@@ -219,7 +219,7 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 static void
 submit(struct ctx *x, const struct stanza *st)
 {
-	static uint32_t seq;
+	static _Thread_local uint32_t seq; /* one sequence per worker */
 	struct frame_out fo = {0};
 	struct frame f;
 	char err[XR_ERRLEN];

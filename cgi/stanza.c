@@ -113,6 +113,8 @@ stanza_global_init(void)
 	 * server that is its error log.
 	 */
 	xmlSetGenericErrorFunc(NULL, quiet);
+	/* The handler is per thread: the FastCGI workers start with this. */
+	xmlThrDefSetGenericErrorFunc(NULL, quiet);
 }
 
 void

@@ -47,6 +47,8 @@ static const struct conf_key conf_keys[] = {
 	"32", 2, 200},
     {"max_stanza_attributes", CONF_UINT,
 	offsetof(struct conf, max_stanza_attributes), "64", 4, 1024},
+    {"responder_threads", CONF_UINT, offsetof(struct conf, responder_threads),
+	"16", 1, 256},
     /* libstrophe uses select(): every descriptor must stay below 1024. */
     {"max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512", 1,
 	900},

@@ -27,6 +27,8 @@ struct conf {
 	unsigned long max_stanza_depth;
 	unsigned long max_stanza_attributes;
 	unsigned long max_clients; /* concurrent responder connections */
+	unsigned long
+	    responder_threads; /* requests one FastCGI process serves at once */
 	unsigned long reconnect_min, reconnect_max; /* s, XMPP back-off */
 	unsigned long retry_after;                  /* s, sent with 503 */
 	int log_level;                              /* enum log_level */
