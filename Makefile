@@ -44,7 +44,8 @@ COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
-.PHONY: all dev asan deps test unit integration lint cppcheck tidy format run bench install \
+
+.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench install \
   uninstall clean check-format
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -59,7 +60,15 @@ $(B)/xmpp-rest.fcgi: $(CGI_OBJ) $(COMMON_OBJ)
 $(B)/xmpp-restd: $(BRIDGE_OBJ) $(COMMON_OBJ)
 	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $^ $(BRIDGE_LIBS)
 
-$(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile
+# The flags (and with them the compiled-in paths) are recorded, so that
+# `make install PREFIX=/usr` after a plain `make` rebuilds what it must.
+FLAGS_NOW = $(CC) $(XR_CPPFLAGS) $(XR_CFLAGS) $(XR_LDFLAGS)
+$(B)/flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+FORCE:
+
+$(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
 

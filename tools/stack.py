@@ -20,8 +20,9 @@ Environment:
     XR_WRAP       command prefix for the bridge, e.g.
                   "valgrind --error-exitcode=99 --leak-check=full"
     XR_KEEP_TMP   if set (non-empty), the temporary directory is kept
-    XR_BIN_DIR    take xmpp-restd and xmpp-rest.fcgi from this directory
-                  (e.g. build/asan) instead of bridge/ and cgi/
+    XR_BRIDGE     the bridge binary (default bridge/xmpp-restd)
+    XR_RESPONDER  the responder binary (default cgi/xmpp-rest.fcgi)
+    XR_BIN_DIR    or: take both from this directory (e.g. build/asan)
     XR_TMPDIR     parent directory for the temporary directory
 """
 
@@ -162,9 +163,9 @@ class Stack:
         bin_dir = os.environ.get("XR_BIN_DIR")
         if bin_dir:
             bin_dir = os.path.abspath(bin_dir)
-        self.bridge_bin = os.path.abspath(bridge_bin or (
+        self.bridge_bin = os.path.abspath(bridge_bin or os.environ.get("XR_BRIDGE") or (
             os.path.join(bin_dir, "xmpp-restd") if bin_dir else os.path.join(REPO, "bridge", "xmpp-restd")))
-        self.responder_bin = os.path.abspath(responder_bin or (
+        self.responder_bin = os.path.abspath(responder_bin or os.environ.get("XR_RESPONDER") or (
             os.path.join(bin_dir, "xmpp-rest.fcgi") if bin_dir else os.path.join(REPO, "cgi", "xmpp-rest.fcgi")))
         self.extra_conf = dict(bridge_conf or {})
         self.echo_bridge = echo_bridge
@@ -248,8 +249,9 @@ class Stack:
                         raise StackError("%s binary %s is missing or not executable (run make)" % (what, b))
             parent = os.environ.get("XR_TMPDIR") or None
             self.tmp = tempfile.mkdtemp(prefix="xmpp-rest-", dir=parent)
-            # The prosody user must be able to reach its directory inside.
-            os.chmod(self.tmp, 0o755)
+            # The prosody user must be able to reach its directory inside;
+            # nobody else needs to list it (the secrets are in there).
+            os.chmod(self.tmp, 0o711)
             self.c2s_port = free_port()
             self.component_port = free_port()
             while self.component_port == self.c2s_port:
@@ -345,9 +347,10 @@ Component {lua_str(COMPONENT)}
 """
         with open(self.prosody_conf, "w") as f:
             f.write(cfg)
+        os.chmod(d, 0o700)
+        os.chmod(self.prosody_conf, 0o600)
         if self._as_root:
-            import pwd
-            pw = pwd.getpwnam(PROSODY_USER)
+            pw = self._prosody_pw()
             for root, dirs, files in os.walk(d):
                 os.chown(root, pw.pw_uid, pw.pw_gid)
                 for n in files:
@@ -357,6 +360,14 @@ Component {lua_str(COMPONENT)}
     def prosody_conf(self):
         return os.path.join(self._prosody_dir(), "prosody.cfg.lua")
 
+    def _prosody_pw(self):
+        import pwd
+        try:
+            return pwd.getpwnam(PROSODY_USER)
+        except KeyError:
+            raise StackError("running as root, but there is no user %r to run Prosody as "
+                             "(install Debian's prosody package)" % PROSODY_USER) from None
+
     def _as_prosody(self):
         if not self._as_root:
             return {}
@@ -365,8 +376,7 @@ Component {lua_str(COMPONENT)}
     def _prosody_env(self):
         env = dict(os.environ)
         if self._as_root:
-            import pwd
-            env["HOME"] = pwd.getpwnam(PROSODY_USER).pw_dir
+            env["HOME"] = self._prosody_pw().pw_dir
             env["USER"] = env["LOGNAME"] = PROSODY_USER
         return env
 
@@ -455,9 +465,9 @@ Component {lua_str(COMPONENT)}
         lines += ["%s %s" % kv for kv in self.bridge_conf_values().items()]
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
-        # The responder (lighttpd's children) and the bridge both read it;
-        # both run as us, but keep it readable for a web user anyway.
-        os.chmod(self.conf_path, 0o644)
+        # The responder (lighttpd's children) and the bridge both read it,
+        # and both run as us.
+        os.chmod(self.conf_path, 0o600)
 
     def _socket_id(self):
         try:
@@ -608,30 +618,37 @@ $HTTP["url"] =~ "^/cgi/" {{
 
     # ---- diagnostics ---------------------------------------------------------
 
-    def check_alive(self):
-        """A list of problems: processes of the stack that have died."""
+    def check_alive(self, expect_all=False):
+        """A list of problems: processes of the stack that have died (and,
+        with expect_all, those that are not running at all)."""
         bad = []
+        wanted = {"prosody": True, "bridge": self.with_bridge, "lighttpd": self.with_web}
         for name in ("prosody", "bridge", "lighttpd"):
             p = getattr(self, name)
             if p is not None and not p.alive():
                 bad.append("%s exited with status %s" % (name, p.p.returncode))
+            elif p is None and expect_all and wanted[name]:
+                bad.append("%s is not running" % name)
         return bad
 
     def revive(self):
         """Restarts whichever process of the stack has died (a crash during a
         test should fail that test, not every later one).  Returns what it
         found, as check_alive() does."""
-        bad = self.check_alive()
+        bad = self.check_alive(expect_all=True)
         if self.prosody is not None and not self.prosody.alive():
             self.prosody.stop()
             self.prosody = None
+        if self.prosody is None:
             self.start_prosody()
         if self.bridge is not None and not self.bridge.alive():
             self.stop_bridge()          # records the exit status
+        if self.bridge is None and self.with_bridge:
             self.start_bridge()
         if self.lighttpd is not None and not self.lighttpd.alive():
             self.lighttpd.stop()
             self.lighttpd = None
+        if self.lighttpd is None and self.with_web:
             self._start_lighttpd()
         return bad
 

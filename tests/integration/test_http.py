@@ -48,6 +48,15 @@ ERROR_STATUS = [
     ("conflict", "cancel", 409),
     ("not-acceptable", "modify", 406),
     ("internal-server-error", "wait", 500),
+    # the rest of the table in docs/API.md
+    ("jid-malformed", "modify", 400),
+    ("not-authorized", "auth", 403),
+    ("not-allowed", "cancel", 405),
+    ("gone", "cancel", 410),
+    ("remote-server-not-found", "cancel", 502),
+    ("undefined-condition", "cancel", 502),
+    ("resource-constraint", "wait", 503),
+    ("remote-server-timeout", "wait", 504),
 ]
 
 
@@ -139,6 +148,19 @@ def post(url, body, ctype=CT, headers=None, **kw):
 
 def expect_status(r, status):
     expect(r.status == status, "expected %d, got %s" % (status, r))
+
+
+def expect_stanza_ns_consistent(r):
+    """A stanza returned to the HTTP user: the component stream's namespace
+    (jabber:component:accept) must not leak into it, and the stanza's own
+    children (<error/>, <body/>, ...) share the stanza's namespace."""
+    expect("jabber:component:accept" not in r.text,
+           "the component namespace leaks into the body: %s" % one_line(r.text, 400))
+    x = r.xml()
+    for k in x:
+        if local(k.tag) in ("error", "body", "subject", "thread"):
+            expect(ns_of(k.tag) == ns_of(x.tag), "<%s> is in namespace %r but the stanza in %r: %s" % (
+                local(k.tag), ns_of(k.tag), ns_of(x.tag), one_line(r.text, 400)))
 
 
 def expect_names(r, *words):
@@ -516,6 +538,7 @@ def t_receipt(c):
     rcv = [e for e in x if local(e.tag) == "received" and ns_of(e.tag) == NS_RECEIPTS]
     expect(rcv and rcv[0].get("id") == mid, "no <received id='%s'/>: %s" % (mid, one_line(r.text)))
     expect(x.get("from") == ALICE_FULL, "receipt from=%r" % x.get("from"))
+    expect_stanza_ns_consistent(r)
     c.alice_gets_body(t)
 
 
@@ -536,6 +559,7 @@ def t_receipt_bounce(c):
     err = [e for e in x if local(e.tag) == "error"]
     expect(err and any(local(k.tag) == "service-unavailable" and ns_of(k.tag) == NS_STANZAS
                        for k in err[0]), "no service-unavailable in %s" % one_line(r.text))
+    expect_stanza_ns_consistent(r)
 
 
 @test("a receipt request to nobody@localhost answers 503 (Prosody bounces)")
@@ -557,11 +581,13 @@ def t_iq_echo(c):
     x = r.xml()
     expect(local(x.tag) == "iq" and x.get("type") == "result", "not an iq result: %s" % one_line(r.text))
     expect(x.get("id") == "e-" + t, "id=%r" % x.get("id"))
+    expect(r.header("X-Stanza-Id") == "e-" + t, "X-Stanza-Id is %r" % r.header("X-Stanza-Id"))
     expect(x.get("from") == ALICE_FULL, "from=%r" % x.get("from"))
     kids = list(x)
     expect(len(kids) == 1 and ns_of(kids[0].tag) == NS_ECHO and local(kids[0].tag) == "echo"
            and kids[0].get("token") == t and kids[0].text == t,
            "echoed child missing or changed: %s" % one_line(r.text))
+    expect_stanza_ns_consistent(r)
 
 
 @test("an iq set echo answers 200 and alice saw the iq with from rest.localhost")
@@ -656,7 +682,8 @@ def t_err_json_local(c):
         raise TestFailure("not JSON (%s): %s" % (e, one_line(r.text)))
     expect(j.get("type") == "error" and j.get("code") == 422, "body %s" % one_line(r.text))
     e = j.get("error") or {}
-    expect(isinstance(e.get("condition"), str) and e.get("condition"), "condition=%r" % e.get("condition"))
+    expect(e.get("condition") == "bad-request" and e.get("type") == "modify",
+           "expected modify/bad-request (docs/API.md), got %r/%r" % (e.get("type"), e.get("condition")))
     expect(isinstance(e.get("text"), str) and "foo" in e.get("text"), "text=%r" % e.get("text"))
 
 
@@ -681,6 +708,7 @@ def t_err_xml(c):
            "not alice's error iq: %s" % one_line(r.text))
     err, cond = _stanza_error_el(x)
     expect(cond == "item-not-found", "condition %r in %s" % (cond, one_line(r.text)))
+    expect_stanza_ns_consistent(r)
 
 
 @test("Accept: application/xmpp+xml on a local error (422) gives an <error> with a stanzas condition")
@@ -691,6 +719,7 @@ def t_err_xml_local(c):
     err, cond = _stanza_error_el(r.xml())
     expect(err is not None, "no <error> with a urn:ietf:params:xml:ns:xmpp-stanzas condition: %s"
            % one_line(r.text))
+    expect(cond == "bad-request", "condition %r, docs/API.md says bad-request" % cond)
 
 
 # -- timeouts --------------------------------------------------------------------------------------
@@ -724,11 +753,102 @@ def t_curl_example(c):
     c.alice_gets_body("hello " + t)
 
 
-@test("curl --fail exits 22 on an iq error")
+@test("curl --fail exits 22 on an iq error (README: ping to an offline resource)")
 def t_curl_fail(c):
     p = _curl(["--fail", "-o", "/dev/null", "-H", "Content-Type: application/xmpp+xml", "--data-binary",
-               _fail_iq(), c.url])
+               "<iq type='get' to='alice@localhost/offline'><ping xmlns='urn:xmpp:ping'/></iq>", c.url])
     expect(p.returncode == 22, "curl exit %d (%s)" % (p.returncode, p.stderr.decode()[:200]))
+    p = _curl(["--fail", "-o", "/dev/null", "-H", "Content-Type: application/xmpp+xml", "--data-binary",
+               _fail_iq(), c.url])
+    expect(p.returncode == 22, "on item-not-found: curl exit %d (%s)" % (
+        p.returncode, p.stderr.decode()[:200]))
+
+
+# -- more of docs/API.md ------------------------------------------------------------------------
+
+@test("an XML declaration is accepted (and dropped)")
+def t_xml_decl(c):
+    t = tok()
+    r = post(c.url, "<?xml version='1.0' encoding='UTF-8'?>" + c.msg_to_alice(t))
+    expect_status(r, 202)
+    c.alice_gets_body(t)
+
+
+@test("a message without 'to' answers 422")
+def t_no_to(c):
+    r = post(c.url, "<message><body>x</body></message>")
+    expect_status(r, 422)
+    expect_names(r, "to")
+
+
+@test("a message of an unknown type answers 422")
+def t_bad_msg_type(c):
+    r = post(c.url, c.msg_to_alice(tok(), " type='bogus'"))
+    expect_status(r, 422)
+    expect_names(r, "type")
+
+
+@test("X-XMPP-Rest-Timeout that is not a whole number from 1 up answers 400")
+def t_bad_timeout_header(c):
+    for v in ("0", "abc", "-1", "1.5"):
+        r = post(c.url, "<iq type='get' to='localhost'><ping xmlns='%s'/></iq>" % NS_PING,
+                 headers={"X-XMPP-Rest-Timeout": v})
+        expect(r.status == 400, "X-XMPP-Rest-Timeout: %s gave %s" % (v, r))
+
+
+@test("a 202 with Accept: application/json is {\"type\":\"sent\",\"id\":...}")
+def t_sent_json(c):
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t), headers={"Accept": "application/json"})
+    expect_status(r, 202)
+    try:
+        j = json.loads(r.text)
+    except ValueError as e:
+        raise TestFailure("not JSON (%s): %s" % (e, one_line(r.text)))
+    expect(j.get("type") == "sent" and j.get("id") == r.header("X-Stanza-Id"),
+           "body %s, X-Stanza-Id %r" % (one_line(r.text), r.header("X-Stanza-Id")))
+    rec = c.alice_gets_body(t)
+    expect(rec.id == j.get("id"), "alice saw id %r" % rec.id)
+
+
+@test("a receipt request to the bare JID is answered by the full JID's receipt (200)")
+def t_receipt_bare(c):
+    t = tok()
+    mid = "rbare-" + t
+    r = post(c.url, "<message to='%s' id='%s'><body>%s</body><request xmlns='%s'/></message>" % (
+        ALICE, mid, t, NS_RECEIPTS))
+    expect_status(r, 200)
+    x = r.xml()
+    rcv = [e for e in x if local(e.tag) == "received"]
+    expect(rcv and rcv[0].get("id") == mid and x.get("from") == ALICE_FULL,
+           "not alice's receipt: %s" % one_line(r.text))
+
+
+@test("a receipt that never comes answers 504 after X-XMPP-Rest-Timeout")
+def t_receipt_timeout(c):
+    t = tok()
+    c.alice.receipt_mode = "silent"
+    try:
+        r = post(c.url, "<message to='%s' id='rs-%s'><body>%s</body><request xmlns='%s'/></message>" % (
+            ALICE_FULL, t, t, NS_RECEIPTS), headers={"X-XMPP-Rest-Timeout": "1"})
+    finally:
+        c.alice.receipt_mode = "receipt"
+    expect_status(r, 504)
+    expect(r.header("X-Stanza-Id") == "rs-" + t, "X-Stanza-Id is %r" % r.header("X-Stanza-Id"))
+    c.alice_gets_body(t)
+
+
+@test("XMPP side: the bridge answers a client's ping, and other iqs with service-unavailable")
+def t_bridge_answers_iq(c):
+    t = tok()
+    c.alice.send_raw("<iq type='get' to='%s' id='bp-%s'><ping xmlns='%s'/></iq>" % (COMPONENT, t, NS_PING))
+    rec = c.alice.wait_for(lambda r: r.kind == "iq" and r.id == "bp-" + t)
+    expect(rec.type == "result" and rec.frm == COMPONENT, "ping answer: %s" % rec.xml)
+    c.alice.send_raw("<iq type='get' to='%s' id='bq-%s'><query xmlns='urn:example:x'/></iq>" % (COMPONENT, t))
+    rec = c.alice.wait_for(lambda r: r.kind == "iq" and r.id == "bq-" + t)
+    err = rec.element.find("{jabber:client}error")
+    expect(rec.type == "error" and err is not None and err.find("{%s}service-unavailable" % NS_STANZAS)
+           is not None, "answer: %s" % rec.xml)
 
 
 # -- concurrency -------------------------------------------------------------------------------------
@@ -838,6 +958,8 @@ def _poll(fn, timeout, what):
         except Exception as e:
             last = e
         if time.monotonic() > deadline:
+            if callable(what):
+                what = what()
             raise TestFailure("%s: not within %gs%s" % (what, timeout, " (%s)" % last if last else ""))
         time.sleep(0.2)
 
@@ -878,12 +1000,14 @@ def t_prosody_down(c):
             r = post(c.url, "<iq type='get' to='localhost'><ping xmlns='%s'/></iq>" % NS_PING)
             seen.append(r.status)
             return r if r.status == 503 else None
-        r = _poll(down, 10, "503 while Prosody is down (statuses seen: %s)" % seen)
+        r = _poll(down, 10, lambda: "503 while Prosody is down (statuses seen: %s)" % seen)
         if seen[0] != 503:
             c.note("first answer after stopping Prosody was %s" % seen[0])
         low = r.text.lower()
         expect("xmpp" in low and ("down" in low or "not connected" in low or "unavailable" in low),
                "body does not say the XMPP session is down: %s" % one_line(r.text))
+        expect((r.header("Retry-After") or "").strip() == "5",
+               "Retry-After is %r (docs/API.md: 503 with Retry-After)" % r.header("Retry-After"))
         # a message is refused the same way
         expect_status(post(c.url, c.msg_to_alice(tok())), 503)
     finally:
@@ -916,6 +1040,9 @@ class Runner:
         self.n += 1
         try:
             fn(*args)
+        except KeyboardInterrupt:
+            self._fail(label, "interrupted")
+            raise
         except TestFailure as e:
             self._fail(label, str(e))
         except Exception as e:
@@ -945,7 +1072,7 @@ def _guarded(fn):
             fn(c)
         except Exception as e:
             err = e
-        dead = c.stack.check_alive()
+        dead = c.stack.check_alive(expect_all=True)
         if dead:
             report = c.stack.crash_report()
             try:
