@@ -239,6 +239,43 @@ restore_xml_lang(xmpp_stanza_t *st)
 	}
 }
 
+/*
+ * Answers go out in jabber:client, whatever the component stream called
+ * them: libstrophe gives the stanza and each child that inherited the
+ * stream's default namespace an explicit jabber:component:accept, which
+ * would otherwise be serialized.  Iterative, with an explicit stack: the
+ * stanza came from the server, but its depth is not ours to trust.
+ */
+#define NS_COMPONENT "jabber:component:accept"
+#define NS_WALK_DEPTH 64
+
+static void
+client_namespace(xmpp_stanza_t *top)
+{
+	xmpp_stanza_t *stack[NS_WALK_DEPTH];
+	int depth = 0;
+
+	xmpp_stanza_set_ns(top, "jabber:client");
+	stack[depth++] = xmpp_stanza_get_children(top);
+	while (depth > 0) {
+		xmpp_stanza_t *c = stack[depth - 1];
+		const char *ns;
+
+		if (c == NULL) {
+			depth--;
+			continue;
+		}
+		stack[depth - 1] = xmpp_stanza_get_next(c);
+		if (!xmpp_stanza_is_tag(c))
+			continue;
+		ns = xmpp_stanza_get_ns(c);
+		if (ns != NULL && strcmp(ns, NS_COMPONENT) == 0)
+			xmpp_stanza_set_ns(c, "jabber:client");
+		if (depth < NS_WALK_DEPTH)
+			stack[depth++] = xmpp_stanza_get_children(c);
+	}
+}
+
 /* Type, condition and text of an error stanza's <error/>, as found. */
 struct stanza_err {
 	const char *type, *condition;
@@ -294,9 +331,7 @@ answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 		return;
 	}
 	restore_xml_lang(copy);
-	/* Answers go out as jabber:client, whatever the component stream
-	 * called them. */
-	xmpp_stanza_set_ns(copy, "jabber:client");
+	client_namespace(copy);
 	rc = xmpp_stanza_to_text(copy, &text, &len);
 	xmpp_stanza_release(copy);
 	if (rc != XMPP_EOK) {

@@ -32,7 +32,7 @@ static const struct conf *cf;
 static struct xsess_cbs cbs;
 static void *cbs_ud;
 static int xfd = -1, watched_fd = -1;
-static int up;
+static int up, stopping;
 static unsigned failures;
 static unsigned long queued; /* raw sends libstrophe still holds */
 static char down_why[XR_ERRLEN] = "connecting to the XMPP server";
@@ -77,17 +77,19 @@ static const xmpp_log_t strophe_logger = {strophe_log, NULL};
  * then dereferences the NULL state on its first send or receive and
  * crashes.  A client connection whose connect fails at once (empty host:
  * no network traffic) does allocate one, which we hand to the component
- * connection.  Called before every connect; if the connection already
- * owns a state, the borrowed one is freed.  Every integration test that
+ * connection.  Called before connecting; if the connection already owns
+ * a state, the borrowed one is freed.  Every integration test that
  * sends or receives through the bridge exercises this.
  */
 static void
 give_component_sm_state(void)
 {
-	xmpp_conn_t *dummy = xmpp_conn_new(ctx);
+	static int given;
+	xmpp_conn_t *dummy;
 	xmpp_sm_state_t *sm;
 
-	if (dummy == NULL)
+	/* The connection keeps the state across reconnects: once will do. */
+	if (given || (dummy = xmpp_conn_new(ctx)) == NULL)
 		return;
 	xmpp_conn_set_jid(dummy, "dummy@invalid");
 	(void)xmpp_connect_client(dummy, "", 1, NULL, NULL);
@@ -95,6 +97,8 @@ give_component_sm_state(void)
 	xmpp_conn_release(dummy);
 	if (sm != NULL && xmpp_conn_set_sm_state(conn, sm) != XMPP_EOK)
 		xmpp_free_sm_state(sm);
+	else if (sm != NULL)
+		given = 1;
 }
 
 static int
@@ -210,7 +214,9 @@ conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
 		return;
 	describe_down(error, se);
 	drop_send_queue();
-	if (up)
+	if (stopping)
+		log_info("XMPP stream closed");
+	else if (up)
 		log_warnx("%s", down_why);
 	else
 		log_debug("%s", down_why);
@@ -324,6 +330,7 @@ xsess_stop(void)
 	if (ctx == NULL)
 		return;
 	loop_timer_cancel(&retry_timer);
+	stopping = 1;
 	if (!xmpp_conn_is_disconnected(conn)) {
 		xmpp_disconnect(conn);
 		while (

@@ -181,8 +181,15 @@ reply_send(struct io *io, int status, const char *headers, const char *ctype,
 	char head[1024];
 	int n;
 
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s", status,
-	    phrase_of(status), headers ? headers : "");
+	/* RFC 9110 §15.5.6: every 405 names the allowed methods, also when
+	 * it maps an XMPP not-allowed error. */
+	if (status == 405 && (headers == NULL || !strstr(headers, "Allow:")))
+		n = snprintf(head, sizeof(head),
+		    "Status: %d %s\r\nAllow: POST, OPTIONS\r\n%s", status,
+		    phrase_of(status), headers ? headers : "");
+	else
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s", status,
+		    phrase_of(status), headers ? headers : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		n = snprintf(head, sizeof(head), "Status: %d %s\r\n", status,
 		    phrase_of(status));
