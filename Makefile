@@ -111,8 +111,8 @@ unit: asan
 	@for t in $(UNIT_TESTS); do build/asan/tests/$$t || exit 1; done
 
 test: deps
-	@$(MAKE) --no-print-directory dev asan >build-test.log 2>&1 \
-	  || { cat build-test.log; echo "0 passed, 1 failed"; exit 1; }
+	@mkdir -p build; $(MAKE) --no-print-directory dev asan >build/test-build.log 2>&1 \
+	  || { cat build/test-build.log; echo "0 passed, 1 failed"; exit 1; }
 	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all
 
 TIDY_CHECKS = -*,bugprone-*,cert-*,clang-analyzer-*,misc-*,performance-*,portability-*,$\
@@ -158,4 +158,4 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/xmpp-restd $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi
 
 clean:
-	rm -rf build build-test.log cgi/xmpp-rest.fcgi bridge/xmpp-restd
+	rm -rf build cgi/xmpp-rest.fcgi bridge/xmpp-restd
