@@ -41,6 +41,7 @@ except ImportError:
 from stack import Stack, StackError, install_signal_handlers, tail  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
 import test_http  # noqa: E402
+import test_process  # noqa: E402
 
 
 def main():
@@ -84,6 +85,8 @@ def main():
             for problem in stack.check_alive():
                 runner.check("[%s] the stack is still running" % mode, _raise,
                              test_http.TestFailure(problem))
+        if not args.k:
+            test_process.run_suite(runner, stack, alice)
     except KeyboardInterrupt:
         interrupted = True
         runner.check("the suite ran to its end", _raise, test_http.TestFailure("interrupted"))
