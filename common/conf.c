@@ -11,13 +11,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "jid.h"
 #include "log.h"
 #include "util.h"
 
-enum conf_type { CONF_STR, CONF_UINT, CONF_LEVEL, CONF_TARGET };
+enum conf_type {
+	CONF_STR,
+	CONF_UINT,
+	CONF_LEVEL,
+	CONF_TARGET,
+	CONF_KINDS,
+	CONF_ADDRS,
+	CONF_URL
+};
+
+/* Names of the bits of a CONF_KINDS or CONF_ADDRS set, in bit order. */
+static const char *const kind_names[] = {"message", "presence", "iq", NULL};
+static const char *const addr_names[] = {"bare", "full", "host", NULL};
 
 struct conf_key {
 	const char *name;
@@ -51,7 +64,25 @@ static const struct conf_key conf_keys[] = {
 	"16", 1, 256},
     /* libstrophe uses select(): every descriptor must stay below 1024. */
     {"max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512", 1,
-	900},
+	800},
+    {"callback_url", CONF_URL, offsetof(struct conf, callback_url), NULL, 8,
+	2047},
+    {"callback_stanzas", CONF_KINDS, offsetof(struct conf, callback_stanzas),
+	"message,presence,iq", 0, 0},
+    {"callback_addresses", CONF_ADDRS,
+	offsetof(struct conf, callback_addresses), "bare,full,host", 0, 0},
+    {"callback_timeout", CONF_UINT, offsetof(struct conf, callback_timeout),
+	"10", 1, 300},
+    /* Each delivery in flight is a child and a pipe: see max_clients. */
+    {"callback_max_inflight", CONF_UINT,
+	offsetof(struct conf, callback_max_inflight), "32", 1, 128},
+    {"callback_queue_max", CONF_UINT, offsetof(struct conf, callback_queue_max),
+	"1024", 0, 100000},
+    {"callback_max_response_bytes", CONF_UINT,
+	offsetof(struct conf, callback_max_response_bytes), "65536", 1024,
+	512ULL * 1024},
+    {"callback_ca_file", CONF_STR, offsetof(struct conf, callback_ca_file),
+	NULL, 1, 4095},
     {"reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min), "1", 1,
 	3600},
     {"reconnect_max", CONF_UINT, offsetof(struct conf, reconnect_max), "60", 1,
@@ -67,6 +98,106 @@ static const struct conf_key conf_keys[] = {
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
+/* Parses "a,b,c" (names from names[]) into a bit set; none is an error. */
+static int
+set_names(const struct conf_key *k, const char *const *names, const char *v,
+    unsigned long *out, char *err, size_t errlen)
+{
+	unsigned long bits = 0;
+	const char *p = v;
+
+	while (*p) {
+		size_t n = strcspn(p, ", \t");
+		size_t i;
+
+		for (i = 0; n > 0 && names[i]; i++) {
+			if (strlen(names[i]) == n &&
+			    strncmp(p, names[i], n) == 0)
+				break;
+		}
+		if (n > 0 && names[i] == NULL) {
+			snprintf(err, errlen,
+			    "%s: unknown item '%.*s'; use %s%s%s", k->name,
+			    (int)(n > 64 ? 64 : n), p, names[0],
+			    names[1] ? ", " : "", names[1] ? "..." : "");
+			return -1;
+		}
+		if (n > 0)
+			bits |= 1UL << i;
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	if (bits == 0) {
+		snprintf(err, errlen, "%s names nothing", k->name);
+		return -1;
+	}
+	*out = bits;
+	return 0;
+}
+
+/* An http(s) URL whose only {placeholders} are the four we fill in. */
+static int
+check_url_template(const char *v, char *err, size_t errlen)
+{
+	static const char *const holders[] = {
+	    "{kind}", "{type}", "{to}", "{from}", NULL};
+	const char *p;
+
+	if (strncasecmp(v, "http://", 7) != 0 &&
+	    strncasecmp(v, "https://", 8) != 0) {
+		snprintf(err, errlen,
+		    "callback_url must start with http:// or https://");
+		return -1;
+	}
+	for (p = v; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(err, errlen,
+			    "callback_url contains a space or control "
+			    "character");
+			return -1;
+		}
+		if (*p == '{') {
+			size_t i;
+
+			for (i = 0; holders[i]; i++) {
+				if (strncmp(
+					p, holders[i], strlen(holders[i])) == 0)
+					break;
+			}
+			if (holders[i] == NULL) {
+				snprintf(err, errlen,
+				    "callback_url: unknown placeholder at "
+				    "'%.20s'; "
+				    "use {kind}, {type}, {to} or {from}",
+				    p);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+set_string(const struct conf_key *k, const char *v, char **slot, char *err,
+    size_t errlen)
+{
+	size_t len = strlen(v);
+	char *copy;
+
+	if (len < k->min || len > k->max) {
+		snprintf(err, errlen, "%s must be %llu to %llu characters long",
+		    k->name, k->min, k->max);
+		return -1;
+	}
+	if ((copy = strdup(v)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
 static int
 set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
     size_t errlen)
@@ -75,24 +206,9 @@ set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
 	unsigned long long n;
 
 	switch (k->type) {
-	case CONF_STR: {
-		size_t len = strlen(v);
-		char *copy, **slot = (char **)(void *)(base + k->offset);
-
-		if (len < k->min || len > k->max) {
-			snprintf(err, errlen,
-			    "%s must be %llu to %llu characters long", k->name,
-			    k->min, k->max);
-			return -1;
-		}
-		if ((copy = strdup(v)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*slot);
-		*slot = copy;
-		return 0;
-	}
+	case CONF_STR:
+		return set_string(
+		    k, v, (char **)(void *)(base + k->offset), err, errlen);
 	case CONF_UINT:
 		if (xr_parse_uint(v, k->min, k->max, &n) < 0) {
 			snprintf(err, errlen,
@@ -123,6 +239,16 @@ set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
 		snprintf(err, errlen,
 		    "log_target must be stderr or syslog, not '%.100s'", v);
 		return -1;
+	case CONF_KINDS:
+	case CONF_ADDRS:
+		return set_names(k,
+		    k->type == CONF_KINDS ? kind_names : addr_names, v,
+		    (unsigned long *)(void *)(base + k->offset), err, errlen);
+	case CONF_URL:
+		if (check_url_template(v, err, errlen) < 0)
+			return -1;
+		return set_string(
+		    k, v, (char **)(void *)(base + k->offset), err, errlen);
 	}
 	snprintf(err, errlen, "internal: bad key type");
 	return -1;
@@ -301,7 +427,8 @@ void
 conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (conf_keys[i].type == CONF_STR) {
+		if (conf_keys[i].type == CONF_STR ||
+		    conf_keys[i].type == CONF_URL) {
 			char **slot =
 			    (char **)(void *)((char *)c + conf_keys[i].offset);
 			free(*slot);

@@ -15,6 +15,14 @@
 
 #define XR_CONF_LINE_MAX 4096
 
+/* Bits of callback_stanzas and callback_addresses. */
+#define CONF_KIND_MESSAGE 1UL
+#define CONF_KIND_PRESENCE 2UL
+#define CONF_KIND_IQ 4UL
+#define CONF_ADDR_BARE 1UL
+#define CONF_ADDR_FULL 2UL
+#define CONF_ADDR_HOST 4UL
+
 struct conf {
 	char *jid;    /* the component's domain; required */
 	char *server; /* XMPP server to connect to */
@@ -31,8 +39,17 @@ struct conf {
 	    responder_threads; /* requests one FastCGI process serves at once */
 	unsigned long reconnect_min, reconnect_max; /* s, XMPP back-off */
 	unsigned long retry_after;                  /* s, sent with 503 */
-	int log_level;                              /* enum log_level */
-	int log_syslog;                             /* 0 stderr, 1 syslog */
+	/* Webhook delivery of incoming stanzas (bridge only). */
+	char *callback_url;               /* NULL: no delivery */
+	unsigned long callback_stanzas;   /* CONF_KIND_* bits */
+	unsigned long callback_addresses; /* CONF_ADDR_* bits */
+	unsigned long callback_timeout;   /* s */
+	unsigned long callback_max_inflight;
+	unsigned long callback_queue_max;
+	unsigned long callback_max_response_bytes;
+	char *callback_ca_file; /* NULL: the system CA store */
+	int log_level;          /* enum log_level */
+	int log_syslog;         /* 0 stderr, 1 syslog */
 };
 
 /* Fills c with every default; strings are allocated (or NULL). */

@@ -45,7 +45,9 @@
 #define XR_FRAME_HDR 12
 #define XR_FRAME_MAX (1024UL * 1024UL) /* payload bytes; hard limit */
 
-enum frame_type { FRAME_SUBMIT = 1, FRAME_OUTCOME = 2 };
+/* FRAME_DELIVERY never crosses the socket: a webhook child reports its
+ * result to the bridge over a pipe with it (see bridge/webhook.c). */
+enum frame_type { FRAME_SUBMIT = 1, FRAME_OUTCOME = 2, FRAME_DELIVERY = 3 };
 
 enum field {
 	FIELD_KIND = 1,
@@ -60,6 +62,10 @@ enum field {
 	FIELD_ERRTYPE,
 	FIELD_CONDITION,
 	FIELD_TEXT,
+	FIELD_STATUS, /* FRAME_DELIVERY: HTTP status, reason, content type */
+	FIELD_REASON,
+	FIELD_CTYPE,
+	FIELD_TRUNCATED,
 	FIELD_MAX /* one past the last known tag */
 };
 

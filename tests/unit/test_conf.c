@@ -70,6 +70,31 @@ test_values(void)
 	T_EQ_INT(conf_check_bridge(&c, "f", err, sizeof(err)), 0,
 	    "complete for the bridge");
 	conf_free(&c);
+
+	T_EQ_INT(
+	    load("jid a.b\ncallback_url HTTPS://h/{kind}/{to}?f={from}&t={type}"
+		 "\ncallback_stanzas iq, message\n"
+		 "callback_addresses host\ncallback_ca_file /x.pem\n",
+		&c, err),
+	    0, "webhook keys");
+	T_EQ_STR(c.callback_url, "HTTPS://h/{kind}/{to}?f={from}&t={type}",
+	    "callback_url kept as written");
+	T_EQ_INT(c.callback_stanzas, CONF_KIND_IQ | CONF_KIND_MESSAGE,
+	    "callback_stanzas as a set");
+	T_EQ_INT(c.callback_addresses, CONF_ADDR_HOST, "callback_addresses");
+	T_EQ_STR(c.callback_ca_file, "/x.pem", "callback_ca_file");
+	conf_free(&c);
+	T_EQ_INT(load("jid a.b\n", &c, err), 0, "webhook defaults");
+	T_OK(c.callback_url == NULL, "no callback_url by default");
+	T_EQ_INT(c.callback_stanzas,
+	    CONF_KIND_MESSAGE | CONF_KIND_PRESENCE | CONF_KIND_IQ,
+	    "every kind by default");
+	T_EQ_INT(c.callback_addresses,
+	    CONF_ADDR_BARE | CONF_ADDR_FULL | CONF_ADDR_HOST,
+	    "every address form by default");
+	T_EQ_INT(c.callback_timeout, 10, "callback_timeout default");
+	T_EQ_INT(c.callback_max_inflight, 32, "callback_max_inflight default");
+	conf_free(&c);
 }
 
 static void
@@ -91,6 +116,18 @@ test_errors(void)
 	    {"jid user@a.b\n", "jid must be the component's domain"},
 	    {"jid a.b\niq_timeout 100\niq_max_timeout 50\n",
 		"iq_timeout (100) is larger than iq_max_timeout (50)"},
+	    {"jid a.b\ncallback_url ftp://x/\n",
+		":2: callback_url must start with http:// or https://"},
+	    {"jid a.b\ncallback_url http://x/{nope}\n",
+		":2: callback_url: unknown placeholder at '{nope}'"},
+	    {"jid a.b\ncallback_url http://x/a\x01b\n",
+		":2: callback_url contains a space"},
+	    {"jid a.b\ncallback_stanzas message,iqq\n",
+		":2: callback_stanzas: unknown item 'iqq'"},
+	    {"jid a.b\ncallback_addresses ,\n",
+		":2: callback_addresses names nothing"},
+	    {"jid a.b\ncallback_max_inflight 0\n",
+		":2: callback_max_inflight must be"},
 	    {"jid a.b\nmax_stanza_bytes 99999999\n",
 		":2: max_stanza_bytes must be"},
 	    {"jid a.b\nsocket "
@@ -156,13 +193,18 @@ test_sample(void)
 	text[n + 1] = '\0';
 	if (fp)
 		fclose(fp);
+	/* ... or shown commented out, for keys that are unset by default. */
 	for (size_t i = 0; conf_key_name(i) != NULL; i++) {
-		char needle[80];
+		char needle[80], commented[80];
 
 		snprintf(needle, sizeof(needle), "\n%s ", conf_key_name(i));
+		snprintf(
+		    commented, sizeof(commented), "\n#%s ", conf_key_name(i));
 		snprintf(what, sizeof(what), "sample documents '%s'",
 		    conf_key_name(i));
-		T_OK(strstr(text, needle) != NULL, what);
+		T_OK(strstr(text, needle) != NULL ||
+			strstr(text, commented) != NULL,
+		    what);
 	}
 }
 
