@@ -14,8 +14,8 @@ PYTHON    ?= /usr/bin/python3
 
 # Debian packages: what the build needs, and what the tests run against.
 BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev
-TEST_DEBS  = prosody lighttpd python3-slixmpp curl libfcgi-bin spawn-fcgi cppcheck \
-  clang-tidy clang-format bear valgrind
+TEST_DEBS  = prosody lighttpd python3-slixmpp curl openssl libfcgi-bin spawn-fcgi cppcheck \
+  clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
@@ -26,7 +26,7 @@ XR_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' \
   -DXR_CONF_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.conf"' -Icommon
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 2>/dev/null)
-BRIDGE_LIBS := $(shell pkg-config --libs libstrophe 2>/dev/null)
+BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl 2>/dev/null)
 OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 XR_CFLAGS  = -std=c11 -pthread $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
 XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -37,15 +37,17 @@ B ?= build
 COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/jid.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c cgi/bridge_client.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
-  bridge/track.c bridge/route.c
-UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track
+  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
+  bridge/urltmpl.c bridge/rules.c
+UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
+  test_rules test_http
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
 
-.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench install \
+.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench install fuzz-smoke \
   uninstall clean check-format
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -73,11 +75,12 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
 
 # Unit tests link the common code plus the one module they test.
-UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o
+UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
+  $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
-	  $(UNIT_OBJ) $(CGI_LIBS)
+	  $(UNIT_OBJ) $(CGI_LIBS) $(BRIDGE_LIBS)
 
 SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=undefined
@@ -89,6 +92,28 @@ asan:
 
 dev:
 	$(MAKE) WERROR=1 all
+
+# libFuzzer targets (clang 14 from Debian).  fuzz-smoke runs each for
+# FUZZ_SECONDS with its seed corpus; new inputs go to build/fuzz only.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
+  -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
+FUZZ_TARGETS  = fuzz_http_resp
+build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+
+fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+	  c=$${t#fuzz_}; rm -rf build/fuzz/new-$$c; mkdir -p build/fuzz/new-$$c; \
+	  echo "$$t: $(FUZZ_SECONDS) s"; \
+	  d=; [ -f tests/fuzz/$$c.dict ] && d=-dict=tests/fuzz/$$c.dict; \
+	  build/fuzz/$$t $$d -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$t- build/fuzz/new-$$c tests/fuzz/corpus/$$c \
+	    >build/fuzz/$$t.log 2>&1 || { tail -n 60 build/fuzz/$$t.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$t.log; \
+	done
 
 # Installs the build and test dependencies when run as root; otherwise
 # names exactly what is missing.

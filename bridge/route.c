@@ -9,17 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "jid.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
 #include "route.h"
+#include "rules.h"
 #include "track.h"
+#include "urltmpl.h"
 #include "util.h"
+#include "webhook.h"
+#include "wire.h"
 #include "xmpp.h"
 
-#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
-#define NS_RECEIPTS "urn:xmpp:receipts"
 #define NS_PING "urn:xmpp:ping"
 
 /* One stanza handed to libstrophe; cl is NULL when nobody waits for the
@@ -222,60 +225,6 @@ sweep(void *ud)
 	arm_sweep();
 }
 
-/* Restores xml:lang, which libstrophe's parser reports as "lang". */
-static void
-restore_xml_lang(xmpp_stanza_t *st)
-{
-	const char *lang = xmpp_stanza_get_attribute(st, "lang");
-
-	if (lang != NULL) {
-		char *copy = strdup(lang);
-
-		if (copy == NULL)
-			return;
-		xmpp_stanza_del_attribute(st, "lang");
-		xmpp_stanza_set_attribute(st, "xml:lang", copy);
-		free(copy);
-	}
-}
-
-/*
- * Answers go out in jabber:client, whatever the component stream called
- * them: libstrophe gives the stanza and each child that inherited the
- * stream's default namespace an explicit jabber:component:accept, which
- * would otherwise be serialized.  Iterative, with an explicit stack: the
- * stanza came from the server, but its depth is not ours to trust.
- */
-#define NS_COMPONENT "jabber:component:accept"
-#define NS_WALK_DEPTH 64
-
-static void
-client_namespace(xmpp_stanza_t *top)
-{
-	xmpp_stanza_t *stack[NS_WALK_DEPTH];
-	int depth = 0;
-
-	xmpp_stanza_set_ns(top, "jabber:client");
-	stack[depth++] = xmpp_stanza_get_children(top);
-	while (depth > 0) {
-		xmpp_stanza_t *c = stack[depth - 1];
-		const char *ns;
-
-		if (c == NULL) {
-			depth--;
-			continue;
-		}
-		stack[depth - 1] = xmpp_stanza_get_next(c);
-		if (!xmpp_stanza_is_tag(c))
-			continue;
-		ns = xmpp_stanza_get_ns(c);
-		if (ns != NULL && strcmp(ns, NS_COMPONENT) == 0)
-			xmpp_stanza_set_ns(c, "jabber:client");
-		if (depth < NS_WALK_DEPTH)
-			stack[depth++] = xmpp_stanza_get_children(c);
-	}
-}
-
 /* Type, condition and text of an error stanza's <error/>, as found. */
 struct stanza_err {
 	const char *type, *condition;
@@ -314,27 +263,10 @@ answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 {
 	struct frame_out fo = {0};
 	struct stanza_err se = {0};
-	char err[XR_ERRLEN], *text = NULL;
+	char err[XR_ERRLEN], *text;
 	size_t len = 0;
 
-	/*
-	 * Edit a copy: libstrophe goes on reading the stanza's namespace
-	 * after our handler returns (to match further handlers), and
-	 * changing it in place left it a freed pointer (valgrind).
-	 */
-	xmpp_stanza_t *copy = xmpp_stanza_copy(st);
-	int rc;
-
-	if (copy == NULL) {
-		answer_text(p->cl, p->seq, OUTCOME_BUSY, "resource-constraint",
-		    "bridge out of memory");
-		return;
-	}
-	restore_xml_lang(copy);
-	client_namespace(copy);
-	rc = xmpp_stanza_to_text(copy, &text, &len);
-	xmpp_stanza_release(copy);
-	if (rc != XMPP_EOK) {
+	if ((text = wire_text(st, &len)) == NULL) {
 		answer_text(p->cl, p->seq, OUTCOME_BUSY, "resource-constraint",
 		    "bridge out of memory");
 		return;
@@ -358,7 +290,7 @@ answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 		    p->cl, p->seq, OUTCOME_BUSY, "resource-constraint", err);
 	frame_out_free(&fo);
 	xmpp_free(xsess_ctx(), se.text);
-	xmpp_free(xsess_ctx(), text);
+	free(text);
 }
 
 /* The id a receipt acknowledges: <received id='…'/>, else its own id. */
@@ -375,14 +307,34 @@ receipt_id(xmpp_stanza_t *st)
 	return id && *id ? id : xmpp_stanza_get_id(st);
 }
 
-/* An iq get/set for the component itself: answer it, as RFC 6120 §8.2.3
- * requires.  Pings get a result; nothing else is served here yet. */
+/* ---- incoming stanzas to the webhook ---- */
+
+/* Sends a stanza we built, and releases it. */
+static void
+send_answer(xmpp_stanza_t *st)
+{
+	if (send_recorded(NULL, 0, NULL, 0, st) < 0)
+		log_warnx("an answer to %s was lost: XMPP session down",
+		    xmpp_stanza_get_to(st) ? xmpp_stanza_get_to(st) : "?");
+	xmpp_stanza_release(st);
+}
+
+static void
+send_error(xmpp_stanza_t *orig, const char *type, const char *condition,
+    const char *text)
+{
+	xmpp_stanza_t *e = rules_error(orig, type, condition, text);
+
+	if (e != NULL)
+		send_answer(e);
+}
+
+/* An iq get/set for the component itself that no webhook takes: answer
+ * it, as RFC 6120 §8.2.3 requires.  Pings get a result, the rest
+ * service-unavailable. */
 static void
 answer_iq_request(xmpp_stanza_t *st)
 {
-	xmpp_ctx_t *ctx = xsess_ctx();
-	xmpp_stanza_t *reply;
-	const char *from = xmpp_stanza_get_from(st);
 	xmpp_stanza_t *child = xmpp_stanza_get_children(st);
 
 	while (child && !xmpp_stanza_is_tag(child))
@@ -390,20 +342,94 @@ answer_iq_request(xmpp_stanza_t *st)
 	if (child && xmpp_stanza_get_ns(child) &&
 	    strcmp(xmpp_stanza_get_ns(child), NS_PING) == 0 &&
 	    strcmp(xmpp_stanza_get_type(st), "get") == 0) {
-		reply = xmpp_iq_new(ctx, "result", xmpp_stanza_get_id(st));
-	} else {
-		reply = xmpp_stanza_reply_error(
-		    st, "cancel", "service-unavailable", NULL);
-	}
-	if (reply == NULL)
+		xmpp_stanza_t *res = rules_result(xsess_ctx(), st);
+
+		if (res != NULL)
+			send_answer(res);
 		return;
-	if (from)
-		xmpp_stanza_set_to(reply, from);
-	if (xmpp_stanza_get_to(st))
-		xmpp_stanza_set_from(reply, xmpp_stanza_get_to(st));
-	if (send_recorded(NULL, 0, NULL, 0, reply) < 0)
-		log_warnx("could not answer an iq from %s", from ? from : "?");
-	xmpp_stanza_release(reply);
+	}
+	send_error(st, "cancel", "service-unavailable", NULL);
+}
+
+/* Do callback_stanzas and callback_addresses let st through? */
+static int
+deliverable(xmpp_stanza_t *st)
+{
+	const char *name = xmpp_stanza_get_name(st);
+	const char *to = xmpp_stanza_get_to(st);
+	unsigned long kind = 0, form;
+
+	if (cf->callback_url == NULL || name == NULL)
+		return 0;
+	if (strcmp(name, "message") == 0)
+		kind = CONF_KIND_MESSAGE;
+	else if (strcmp(name, "presence") == 0)
+		kind = CONF_KIND_PRESENCE;
+	else if (strcmp(name, "iq") == 0)
+		kind = CONF_KIND_IQ;
+	if (to == NULL || strchr(to, '@') == NULL)
+		form = CONF_ADDR_HOST;
+	else
+		form = strchr(to, '/') ? CONF_ADDR_FULL : CONF_ADDR_BARE;
+	return (cf->callback_stanzas & kind) && (cf->callback_addresses & form);
+}
+
+static void
+deliver(xmpp_stanza_t *st)
+{
+	const char *name = xmpp_stanza_get_name(st);
+	const char *type = xmpp_stanza_get_type(st);
+	struct urltmpl_values v;
+	char url[4096], *text;
+	size_t len = 0;
+	xmpp_stanza_t *job;
+
+	/* RFC 6120 defaults, so a URL never gets an empty {type}. */
+	if (type == NULL)
+		type = strcmp(name, "message") == 0
+		    ? "normal"
+		    : (strcmp(name, "presence") == 0 ? "available" : "");
+	v.kind = name;
+	v.type = type;
+	v.to = xmpp_stanza_get_to(st);
+	v.from = xmpp_stanza_get_from(st);
+	if (urltmpl_expand(cf->callback_url, &v, url, sizeof(url)) < 0) {
+		log_warnx("callback_url too long once filled in for %s",
+		    v.from ? v.from : "?");
+		send_error(st, "wait", "internal-server-error",
+		    "callback URL too long");
+		return;
+	}
+	if ((text = wire_text(st, &len)) == NULL) {
+		send_error(st, "wait", "resource-constraint", "out of memory");
+		return;
+	}
+	job = xmpp_stanza_clone(st);
+	if (wh_submit(url, text, len, job) < 0) {
+		xmpp_stanza_release(job);
+		log_warnx("delivery queue full (callback_queue_max %lu): "
+			  "refusing a %s from %s",
+		    cf->callback_queue_max, name, v.from ? v.from : "?");
+		send_error(st, "wait", "resource-constraint",
+		    "too many deliveries waiting");
+	}
+}
+
+static void
+on_delivered(void *job, const char *delivery_id, const struct wh_result *r)
+{
+	xmpp_stanza_t *out[RULES_MAX_ANSWERS];
+	int n = rules_answer(xsess_ctx(), job, r, cf->jid, out);
+
+	(void)delivery_id;
+	for (int i = 0; i < n; i++)
+		send_answer(out[i]);
+}
+
+static void
+free_job(void *job)
+{
+	xmpp_stanza_release(job);
 }
 
 static void
@@ -422,7 +448,10 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 	if (strcmp(name, "iq") == 0) {
 		if (type &&
 		    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
-			answer_iq_request(st);
+			if (deliverable(st))
+				deliver(st);
+			else
+				answer_iq_request(st);
 			return;
 		}
 		p = track_match(WAIT_IQ_REPLY, id, from);
@@ -431,14 +460,35 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 		    WAIT_RECEIPT, is_error ? id : receipt_id(st), from);
 	}
 	if (p == NULL) {
-		/* Webhook delivery (a later step) will take these. */
-		log_debug("%s from %s (id %s) matches no waiting request", name,
-		    from ? from : "?", id ? id : "-");
+		if (deliverable(st))
+			deliver(st);
+		else
+			log_debug("%s from %s (id %s): no waiting request, "
+				  "not delivered",
+			    name, from ? from : "?", id ? id : "-");
 		return;
 	}
 	answer_with_stanza(p, st, is_error);
 	pending_free(p);
 	arm_sweep();
+}
+
+/* Checks once that callback_url makes a URL our client can use. */
+static int
+check_callback_url(const struct conf *c, char *err, size_t errlen)
+{
+	static const struct urltmpl_values sample = {
+	    "message", "chat", "user@example.org/res", "user@example.org/res"};
+	char url[4096], why[XR_ERRLEN];
+	struct http_url u;
+
+	if (urltmpl_expand(c->callback_url, &sample, url, sizeof(url)) < 0 ||
+	    http_url_parse(url, &u, why, sizeof(why)) < 0) {
+		snprintf(
+		    err, errlen, "callback_url: %s", url[0] ? why : "too long");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -449,6 +499,10 @@ route_start(const struct conf *c, char *err, size_t errlen)
 	    on_up, on_down, on_stanza, on_written};
 
 	cf = c;
+	if (c->callback_url != NULL &&
+	    (check_callback_url(c, err, errlen) < 0 ||
+		wh_init(c, on_delivered, free_job, err, errlen) < 0))
+		return -1;
 	if (listener_open(c->socket, c->max_clients, &lcbs, NULL, err, errlen) <
 	    0)
 		return -1;
@@ -473,6 +527,8 @@ route_stop(void)
 	/* Give the answers a moment to reach the responders. */
 	for (int i = 0; i < 5 && listener_nclients() > 0; i++)
 		loop_run_once(20);
+	/* Deliveries hold stanzas of libstrophe's context: first. */
+	wh_shutdown();
 	xsess_stop();
 	while ((w = wq_pop()) != NULL)
 		free(w);

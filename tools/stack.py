@@ -442,7 +442,7 @@ Component {lua_str(COMPONENT)}
 
     # ---- the bridge ----------------------------------------------------------
 
-    def bridge_conf_values(self):
+    def bridge_conf_values(self, overrides=None):
         conf = {
             "jid": COMPONENT,
             "server": "127.0.0.1",
@@ -458,11 +458,17 @@ Component {lua_str(COMPONENT)}
             "retry_after": "5",
         }
         conf.update({k: str(v) for k, v in self.extra_conf.items()})
+        # None removes a key (back to the bridge's default)
+        for k, v in (overrides or {}).items():
+            if v is None:
+                conf.pop(k, None)
+            else:
+                conf[k] = str(v)
         return conf
 
-    def _write_bridge_conf(self):
+    def _write_bridge_conf(self, overrides=None):
         lines = ["# xmpp-rest.conf written by tools/stack.py"]
-        lines += ["%s %s" % kv for kv in self.bridge_conf_values().items()]
+        lines += ["%s %s" % kv for kv in self.bridge_conf_values(overrides).items()]
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
         # The responder (lighttpd's children) and the bridge both read it,
@@ -539,6 +545,38 @@ Component {lua_str(COMPONENT)}
             self.bridge_exits.append(rc)
             self.bridge = None
             return rc
+
+    def restart_bridge(self, extra_conf=None):
+        """Stops the bridge, rewrites xmpp-rest.conf with the stack's keys
+        plus extra_conf (keys added or overridden; a value None removes the
+        key) and starts it again.  restart_bridge() with no argument goes
+        back to the configuration the stack started with.  Returns the old
+        bridge's exit status (also appended to bridge_exits)."""
+        with self._lock:
+            rc = self.stop_bridge()
+            self._write_bridge_conf(extra_conf)
+            self.start_bridge()
+            return rc
+
+    def bridge_children(self):
+        """[(pid, state)] of the processes whose parent is the bridge (state
+        as in /proc/PID/stat: R, S, Z, ...); [] when no bridge runs."""
+        if not self.bridge:
+            return []
+        parent = self.bridge.pid
+        found = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d, "rb") as f:
+                    data = f.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            fields = data.rsplit(")", 1)[-1].split()
+            if len(fields) >= 2 and fields[1] == str(parent):
+                found.append((int(d), fields[0]))
+        return found
 
     def _echo_log(self, path, offset):
         """Copies what is appended to path onto our stderr (run mode)."""

@@ -5,7 +5,10 @@ Starts the whole stack once (tools/stack.py: Prosody, bridge/xmpp-restd,
 lighttpd with cgi/xmpp-rest.fcgi as FastCGI and as plain CGI), logs in two
 real XMPP clients (alice@localhost/test and bob@localhost/test), runs
 tests/integration/test_http.py against /xmpp (fcgi) and the plain CGI URL
-(cgi), stops everything and prints "N passed, M failed" as the last line.
+(cgi), then tests/integration/test_process.py and, once, the webhook suite
+tests/integration/test_webhook.py (which restarts the bridge with callback
+settings and with the stack's configuration at its end), stops everything
+and prints "N passed, M failed" as the last line.
 Exit status 0 only if nothing failed.
 
     /usr/bin/python3 tests/integration/run.py [--mode fcgi|cgi] [-k WORDS]...
@@ -42,6 +45,7 @@ from stack import Stack, StackError, install_signal_handlers, tail  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
 import test_http  # noqa: E402
 import test_process  # noqa: E402
+import test_webhook  # noqa: E402
 
 
 def main():
@@ -87,6 +91,12 @@ def main():
                              test_http.TestFailure(problem))
         if not args.k:
             test_process.run_suite(runner, stack, alice)
+        # once per run, not per mode: it restarts the bridge with callback
+        # settings, and with the stack's configuration again at its end
+        test_webhook.run_suite(runner, stack, alice, bob, only=args.k)
+        for problem in stack.check_alive():
+            runner.check("[webhook] the stack is still running", _raise,
+                         test_http.TestFailure(problem))
     except KeyboardInterrupt:
         interrupted = True
         runner.check("the suite ran to its end", _raise, test_http.TestFailure("interrupted"))

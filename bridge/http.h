@@ -1,0 +1,72 @@
+/*
+ * The project's minimal HTTP/1.1 client for webhook deliveries: one POST
+ * per connection (Connection: close), http or https (OpenSSL: TLS 1.2+,
+ * certificate and host name verified, SNI), no redirects, every read and
+ * write bounded by a deadline and every size by a cap.  It blocks: it runs
+ * in a forked child of the bridge, never in the bridge itself.
+ */
+#ifndef XR_HTTP_H
+#define XR_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_HEAD_MAX (16UL * 1024UL) /* status line + headers */
+#define HTTP_HEADERS_MAX 100          /* header lines */
+
+struct http_url {
+	int tls;         /* https */
+	char host[256];  /* name or IP literal, without brackets */
+	unsigned port;   /* 80 / 443 unless given */
+	char path[2048]; /* path and query, at least "/" */
+};
+
+/* Parses an absolute http:// or https:// URL; 0, or -1 with a reason. */
+int http_url_parse(
+    const char *url, struct http_url *u, char *err, size_t errlen);
+
+struct http_response {
+	int status;       /* 100..599 */
+	char reason[128]; /* reason phrase, may be empty */
+	char content_type[128];
+	char *body; /* malloc'd, NUL-terminated; may be NULL */
+	size_t body_len;
+	int body_truncated; /* the body was larger than the cap */
+};
+
+/*
+ * Parses a complete or partial response held in buf.  eof says whether
+ * the peer has closed the connection (needed when the body has neither a
+ * Content-Length nor chunked encoding).  Returns 1 when the response is
+ * complete (r filled; free r->body), 0 when more bytes are needed, -1
+ * with a reason in err when the bytes can never be a valid response.  A
+ * body over max_body is cut to max_body and flagged, not refused.
+ */
+int http_parse_response(const char *buf, size_t len, int eof, size_t max_body,
+    struct http_response *r, char *err, size_t errlen);
+
+struct http_request {
+	const struct http_url *url;
+	const char *ca_file; /* NULL: the system CA store */
+	const char *headers; /* extra "Name: value\r\n" lines, or NULL */
+	const char *content_type;
+	const char *body;
+	size_t body_len;
+	size_t max_response_bytes;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC, as xr_now_ms() */
+};
+
+enum http_rc {
+	HTTP_OK = 0,           /* a response was parsed */
+	HTTP_UNREACHABLE = -1, /* DNS, connect, TLS or I/O failure */
+	HTTP_TIMEOUT = -2,     /* the deadline passed */
+	HTTP_BAD_RESPONSE = -3 /* the peer answered something not HTTP */
+};
+
+/* Performs the POST; on HTTP_OK, r holds the response (free r->body). */
+enum http_rc http_post(const struct http_request *req, struct http_response *r,
+    char *err, size_t errlen);
+
+void http_response_free(struct http_response *r);
+
+#endif

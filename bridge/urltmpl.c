@@ -1,0 +1,76 @@
+/*
+ * callback_url expansion.  The template was checked when the
+ * configuration was read (only the four placeholders, http or https).
+ */
+#include <string.h>
+
+#include "urltmpl.h"
+
+static int
+unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
+/* Appends s percent-encoded at out[*n]; -1 when it does not fit. */
+static int
+put_encoded(const char *s, char *out, size_t outlen, size_t *n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		if (unreserved(*p)) {
+			if (*n + 1 >= outlen)
+				return -1;
+			out[(*n)++] = (char)*p;
+		} else {
+			if (*n + 3 >= outlen)
+				return -1;
+			out[(*n)++] = '%';
+			out[(*n)++] = hex[*p >> 4];
+			out[(*n)++] = hex[*p & 15];
+		}
+	}
+	return 0;
+}
+
+int
+urltmpl_expand(
+    const char *tmpl, const struct urltmpl_values *v, char *out, size_t outlen)
+{
+	const struct {
+		const char *name;
+		const char *value;
+	} holders[] = {
+	    {"{kind}", v->kind},
+	    {"{type}", v->type},
+	    {"{to}", v->to},
+	    {"{from}", v->from},
+	};
+	size_t n = 0;
+
+	if (outlen == 0)
+		return -1;
+	while (*tmpl) {
+		size_t i, hn = 0;
+
+		for (i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
+			hn = strlen(holders[i].name);
+			if (strncmp(tmpl, holders[i].name, hn) == 0)
+				break;
+		}
+		if (i < sizeof(holders) / sizeof(holders[0])) {
+			if (put_encoded(holders[i].value, out, outlen, &n) < 0)
+				return -1;
+			tmpl += hn;
+			continue;
+		}
+		if (n + 1 >= outlen)
+			return -1;
+		out[n++] = *tmpl++;
+	}
+	out[n] = '\0';
+	return 0;
+}

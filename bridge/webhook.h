@@ -1,0 +1,51 @@
+/*
+ * Webhook deliveries: each one a forked child that POSTs with our HTTP
+ * client and reports back over a pipe.  At most callback_max_inflight
+ * children run at once; more deliveries wait in a bounded FIFO.  The
+ * children never touch libstrophe and keep no descriptor but their pipe.
+ */
+#ifndef XR_WEBHOOK_H
+#define XR_WEBHOOK_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "util.h"
+
+enum wh_kind {
+	WH_RESPONSE,    /* the URL answered (any status) */
+	WH_UNREACHABLE, /* it could not be reached or spoke no HTTP */
+	WH_TIMEOUT      /* callback_timeout passed */
+};
+
+struct wh_result {
+	enum wh_kind kind;
+	int status;
+	const char *reason;       /* reason phrase ("" if none) */
+	const char *content_type; /* "" if none */
+	const char *body;         /* NULL when empty or unusable */
+	size_t body_len;
+	const char *error; /* why, for WH_UNREACHABLE and WH_TIMEOUT */
+};
+
+/* job is the caller's; done is called once per submitted delivery. */
+typedef void (*wh_done_fn)(
+    void *job, const char *delivery_id, const struct wh_result *r);
+typedef void (*wh_free_fn)(void *job);
+
+int wh_init(const struct conf *c, wh_done_fn done, wh_free_fn free_job,
+    char *err, size_t errlen);
+
+/*
+ * Queues a POST of body to url.  Takes ownership of body (malloc'd) and,
+ * on success, of job.  -1 when the queue is full: body is freed, job is
+ * still the caller's.
+ */
+int wh_submit(const char *url, char *body, size_t len, void *job);
+
+/* Kills the children, frees every job (free_job) without calling done. */
+void wh_shutdown(void);
+
+unsigned long wh_inflight(void);
+
+#endif
