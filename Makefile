@@ -171,6 +171,7 @@ run: deps all
 bench: deps all
 	@command -v wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	@$(PYTHON) bench/run.py
+	@$(PYTHON) bench/webhook.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)

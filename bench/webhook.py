@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Webhook deliveries per second: one XMPP client sends N messages to the
+bridge, the bridge POSTs each to a receiver that answers 204 at once.
+
+    /usr/bin/python3 bench/webhook.py [--messages 2000] [--runs 3] [--inflight 32]
+
+The receiver is a minimal asyncio HTTP/1.1 server (one request per
+connection, as the bridge sends them), so that it is not what is
+measured.  Prints the median of --runs runs; everything on 127.0.0.1.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+
+from stack import Stack  # noqa: E402
+from xmpp_client import TestClient  # noqa: E402
+
+
+class Receiver:
+    """Counts POSTs; answers each with 204 and closes."""
+
+    def __init__(self):
+        self.count = 0
+        self.last = 0.0
+        self.cond = threading.Condition()
+        self.port = None
+        ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        ready.wait()
+
+    def _run(self, ready):
+        asyncio.set_event_loop(self.loop)
+        srv = self.loop.run_until_complete(
+            asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024))
+        self.port = srv.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    async def _serve(self, reader, writer):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+        with self.cond:
+            self.count += 1
+            self.last = time.monotonic()
+            self.cond.notify_all()
+
+    def wait(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.count < n and time.monotonic() < deadline:
+                self.cond.wait(0.5)
+            return self.count
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=2000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--inflight", type=int, default=32)
+    args = ap.parse_args()
+
+    rx = Receiver()
+    stack = Stack(bridge_conf={
+        "log_level": "warn",
+        "callback_url": "http://127.0.0.1:%d/hook" % rx.port,
+        "callback_max_inflight": str(args.inflight),
+        "callback_queue_max": str(args.messages + 100)})
+    stack.start()
+    alice = None
+    rates = []
+    try:
+        alice = TestClient(stack.jid("alice"), stack.users["alice"],
+                           "127.0.0.1", stack.c2s_port, resource="bench")
+        alice.start()
+        for run in range(args.runs):
+            start_count = rx.count
+            t0 = time.monotonic()
+            for i in range(args.messages):
+                alice.send_raw("<message to='bot@rest.localhost' type='chat' "
+                               "id='b%d-%d'><body>message %d</body></message>"
+                               % (run, i, i))
+            got = rx.wait(start_count + args.messages, 120) - start_count
+            took = rx.last - t0
+            rate = got / took if took > 0 else 0.0
+            rates.append(rate)
+            print("run %d: %d of %d delivered in %.2f s: %.0f deliveries/s"
+                  % (run + 1, got, args.messages, took, rate), flush=True)
+        print("median: %.0f deliveries/s (%d messages, callback_max_inflight %d)"
+              % (statistics.median(rates), args.messages, args.inflight))
+    finally:
+        if alice:
+            alice.stop()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
