@@ -15,7 +15,7 @@ PYTHON    ?= /usr/bin/python3
 # Debian packages: what the build needs, and what the tests run against.
 BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev
 TEST_DEBS  = prosody lighttpd python3-slixmpp curl openssl libfcgi-bin spawn-fcgi cppcheck \
-  clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev
+  clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev systemd groff-base
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
@@ -48,7 +48,7 @@ BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
 
 .PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench install fuzz-smoke \
-  uninstall clean check-format
+  uninstall clean check-format dist distcheck
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
 
@@ -173,15 +173,70 @@ bench: deps all
 	@$(PYTHON) bench/run.py
 	@$(PYTHON) bench/webhook.py
 
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/xmpp-rest
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MANPAGES    = man/xmpp-restd.8 man/xmpp-rest.fcgi.8 man/xmpp-rest.conf.5
+UNITS       = etc/xmpp-restd.service etc/xmpp-rest-fcgi.socket etc/xmpp-rest-fcgi.service
+# The units and snippets name /usr/local paths; installed, they name ours.
+FIX_PATHS   = sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
+  -e 's|/usr/local/lib/cgi-bin|$(LIBEXECDIR)|g' -e 's|/usr/local/etc|$(SYSCONFDIR)|g'
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR) \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
+	  $(DESTDIR)$(UNITDIR)
 	install -m 0755 bridge/xmpp-restd $(DESTDIR)$(SBINDIR)/xmpp-restd
+	install -m 0755 etc/xmpp-restd-supervise $(DESTDIR)$(SBINDIR)/xmpp-restd-supervise
 	install -m 0755 cgi/xmpp-rest.fcgi $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp-rest.conf || \
 	  install -m 0640 etc/xmpp-rest.conf $(DESTDIR)$(SYSCONFDIR)/xmpp-rest.conf
+	install -m 0644 man/xmpp-restd.8 man/xmpp-rest.fcgi.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/xmpp-rest.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in $(UNITS); do $(FIX_PATHS) $$u > $(DESTDIR)$(UNITDIR)/$${u#etc/}; \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#etc/}; done
+	install -m 0644 README.md INSTALL docs/API.md $(DESTDIR)$(DOCDIR)/
+	install -m 0755 examples/echo-bot.cgi $(DESTDIR)$(DOCDIR)/examples/
+	for f in etc/*; do case $$f in *.service|*.socket|*/xmpp-rest.conf|*-supervise) ;; \
+	  *) $(FIX_PATHS) $$f > $(DESTDIR)$(DOCDIR)/examples/$${f#etc/};; esac; done
 
+# The configuration file is the administrator's: uninstall leaves it.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/xmpp-restd $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi
+	rm -f $(DESTDIR)$(SBINDIR)/xmpp-restd $(DESTDIR)$(SBINDIR)/xmpp-restd-supervise \
+	  $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi $(DESTDIR)$(MANDIR)/man8/xmpp-restd.8 $(DESTDIR)$(MANDIR)/man8/xmpp-rest.fcgi.8 \
+	  $(DESTDIR)$(MANDIR)/man5/xmpp-rest.conf.5
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u#etc/}; done
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# A release tarball of what git tracks; distcheck proves it builds,
+# installs into a DESTDIR, uninstalls cleanly and passes its unit tests
+# and static checks (the integration suites run from the work tree).
+DIST = xmpp-rest-$(VERSION)
+dist:
+	@mkdir -p build
+	@# what is committed plus tracked changes (git stash create), never untracked files
+	git archive --format=tar.gz --prefix=$(DIST)/ -o build/$(DIST).tar.gz \
+	  $$(git stash create 2>/dev/null | grep . || echo HEAD)
+	@echo "build/$(DIST).tar.gz"
+
+distcheck: dist
+	rm -rf build/distcheck && mkdir -p build/distcheck
+	tar -xzf build/$(DIST).tar.gz -C build/distcheck
+	cd build/distcheck/$(DIST) && $(MAKE) --no-print-directory WERROR=1 all >/dev/null
+	cd build/distcheck/$(DIST) && $(MAKE) --no-print-directory install \
+	  DESTDIR=$(CURDIR)/build/distcheck/root PREFIX=/usr >/dev/null
+	test -x build/distcheck/root/usr/sbin/xmpp-restd
+	test -x build/distcheck/root/usr/lib/cgi-bin/xmpp-rest.fcgi
+	test -f build/distcheck/root/etc/xmpp-rest.conf
+	test -f build/distcheck/root/usr/share/man/man5/xmpp-rest.conf.5
+	grep -q 'ExecStart=/usr/sbin/xmpp-restd' build/distcheck/root/usr/lib/systemd/system/xmpp-restd.service
+	build/distcheck/root/usr/sbin/xmpp-restd -n -c build/distcheck/root/etc/xmpp-rest.conf
+	strings build/distcheck/root/usr/sbin/xmpp-restd | grep -qx /etc/xmpp-rest.conf
+	cd build/distcheck/$(DIST) && $(MAKE) --no-print-directory uninstall \
+	  DESTDIR=$(CURDIR)/build/distcheck/root PREFIX=/usr >/dev/null
+	test -z "$$(find build/distcheck/root -type f ! -name xmpp-rest.conf)"
+	cd build/distcheck/$(DIST) && $(MAKE) --no-print-directory unit cppcheck check-format
+	@echo "$(DIST).tar.gz: builds, installs, uninstalls, passes its unit tests"
 
 clean:
 	rm -rf build cgi/xmpp-rest.fcgi bridge/xmpp-restd

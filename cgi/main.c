@@ -118,6 +118,28 @@ fcgi_serve(struct worker_args *wa, unsigned long n)
 	free(tids);
 }
 
+/*
+ * systemd socket activation passes the listening socket as descriptor 3
+ * (LISTEN_FDS=1, LISTEN_PID=us); libfcgi expects it as descriptor 0.
+ * StandardInput=socket would do the same; this way either unit works.
+ */
+static void
+adopt_systemd_socket(void)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	unsigned long long n, p;
+
+	if (fds == NULL || pid == NULL || xr_parse_uint(fds, 1, 1, &n) < 0 ||
+	    xr_parse_uint(pid, 1, ~0ULL, &p) < 0 ||
+	    p != (unsigned long long)getpid())
+		return;
+	if (dup2(3, 0) == 0)
+		close(3);
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+}
+
 int
 main(void)
 {
@@ -125,6 +147,7 @@ main(void)
 	struct conf conf, *c = &conf;
 	char err[XR_ERRLEN * 2] = "";
 
+	adopt_systemd_socket();
 	if (path == NULL || *path == '\0')
 		path = XR_CONF_DEFAULT;
 	log_init("xmpp-rest.fcgi", 0, LOG_LVL_WARN);

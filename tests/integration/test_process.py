@@ -11,9 +11,11 @@ Each check is run once (they do not depend on the web server's mode).
 """
 
 import os
+import shutil
 import socket
 import struct
 import subprocess
+import time
 import uuid
 
 from test_http import TestFailure, expect
@@ -149,7 +151,176 @@ def t_bridge_socket_taken(ctx):
     expect(f.get(FIELD_OUTCOME) == "reply", "the first bridge: %r" % f)
 
 
+def fcgi_request(sock_path, body):
+    """One FastCGI request through cgi-fcgi (libfcgi-bin), as a web server
+    would send it; returns (status, headers, body)."""
+    env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
+           "CONTENT_LENGTH": str(len(body.encode()))}
+    p = subprocess.run(["cgi-fcgi", "-bind", "-connect", sock_path], input=body.encode(),
+                       env=env, capture_output=True, timeout=30)
+    head, _, rest = p.stdout.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode().split("\r\n"):
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(headers.get("status", "0").split()[0] or 0), headers, rest.decode()
+
+
+def t_socket_activation(ctx):
+    """systemd passes the listening socket as descriptor 3 (LISTEN_FDS);
+    systemd-socket-activate does exactly that without systemd running."""
+    sock = os.path.join(ctx.stack.tmp, "activated.sock")
+    env = dict(os.environ, XMPP_REST_CONF=ctx.stack.conf_path)
+    proc = subprocess.Popen(["systemd-socket-activate", "-l", sock,
+                             "-E", "XMPP_REST_CONF", "-E", "ASAN_OPTIONS",
+                             "-E", "UBSAN_OPTIONS", ctx.stack.responder_bin],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        words = [uuid.uuid4().hex[:10] for _ in range(2)]
+        for word in words:
+            status, headers, body = fcgi_request(
+                sock, "<message to='alice@localhost/test'><body>%s</body></message>" % word)
+            expect(status == 202, "status %d, body %r" % (status, body))
+            rec = ctx.alice.wait_for(lambda r, w=word: r.kind == "message" and r.body == w, 10)
+            expect(rec.id == headers.get("x-stanza-id"), "ids differ")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+SHARED_USER = "xrshared"
+
+
+def as_user(user, argv, **kw):
+    """argv as user (with runuser when we are root), in a clean
+    environment: what a shell of that user on a shared host would have."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": kw.pop("home")}
+    env.update(kw.pop("env", {}))
+    if os.geteuid() == 0:
+        argv = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user, "--"] + argv
+    return env, argv
+
+
+def t_shared_hosting(ctx):
+    """INSTALL, "Shared hosting without root", step by step as an ordinary
+    user: the programs and the configuration in the home directory, the
+    bridge kept running by xmpp-restd-supervise (the crontab @reboot
+    line), the responder run as a CGI program of that user (as suEXEC
+    runs it) with XMPP_REST_CONF from .htaccess's SetEnv."""
+    import pwd
+    stack = ctx.stack
+    if os.geteuid() == 0:
+        user = SHARED_USER
+        try:
+            pw = pwd.getpwnam(user)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--create-home", "--home-dir",
+                            "/var/tmp/" + user, "--shell", "/bin/sh", user], check=True)
+            pw = pwd.getpwnam(user)
+        home = pw.pw_dir
+    else:
+        user = pwd.getpwuid(os.getuid()).pw_name
+        home = os.path.join(stack.tmp, "home")
+        os.makedirs(home, exist_ok=True)
+    base = os.path.join(home, "xmpp-rest")
+    shutil.rmtree(base, ignore_errors=True)
+    # step 1: programs and configuration in the home directory
+    for d in ("bin", "etc", "run"):
+        os.makedirs(os.path.join(base, d))
+    shutil.copy(stack.bridge_bin, os.path.join(base, "bin", "xmpp-restd"))
+    shutil.copy(os.path.join(stack.repo, "etc", "xmpp-restd-supervise"),
+                os.path.join(base, "bin"))
+    shutil.copy(stack.responder_bin, os.path.join(base, "bin", "xmpp-rest.cgi"))
+    conf = os.path.join(base, "etc", "xmpp-rest.conf")
+    sock = os.path.join(base, "run", "bridge.sock")
+    with open(conf, "w") as f:
+        f.write("jid rest.localhost\nserver 127.0.0.1\nport %d\nsecret %s\n"
+                "socket %s\nlog_level info\n" % (stack.component_port, stack.secret, sock))
+    if os.geteuid() == 0:
+        for root, dirs, files in os.walk(base):
+            for n in [root] + [os.path.join(root, x) for x in files]:
+                os.chown(n, pw.pw_uid, pw.pw_gid)
+    # step 2: the crontab line's command (the stack's bridge makes way: a
+    # component name is served by one connection at a time)
+    stack.stop_bridge()
+    cron = [os.path.join(base, "bin", "xmpp-restd-supervise"), conf]
+    sup = None
+    try:
+        env, argv = as_user(user, cron, home=home)
+        sup = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 15
+        log = os.path.join(base, "etc", "xmpp-restd.log")
+        while time.monotonic() < deadline:
+            if os.path.exists(sock) and os.path.exists(log) and \
+                    "connected to" in open(log).read():
+                break
+            time.sleep(0.1)
+        expect(os.path.exists(sock), "no socket at %s; log: %r" % (
+            sock, open(log).read()[-500:] if os.path.exists(log) else None))
+        st = os.stat(sock)
+        expect(st.st_mode & 0o777 == 0o660, "socket mode %o" % (st.st_mode & 0o777))
+        # a second start (cron every few minutes) leaves the first alone
+        env2, argv2 = as_user(user, cron, home=home)
+        r = subprocess.run(argv2, env=env2, timeout=10)
+        expect(r.returncode == 0, "a second supervisor exited %d" % r.returncode)
+        # step 3: the responder as the user's CGI program
+        word = uuid.uuid4().hex[:10]
+        body = "<message to='alice@localhost/test'><body>%s</body></message>" % word
+        cgi_env = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
+                   "CONTENT_LENGTH": str(len(body)), "GATEWAY_INTERFACE": "CGI/1.1",
+                   "XMPP_REST_CONF": conf}
+        env3, argv3 = as_user(user, [os.path.join(base, "bin", "xmpp-rest.cgi")],
+                              home=home, env=cgi_env)
+        p = subprocess.run(argv3, env=env3, input=body.encode(), capture_output=True,
+                           timeout=30)
+        expect(b"Status: 202" in p.stdout, "the CGI answered %r %r" % (p.stdout[:200], p.stderr[:200]))
+        ctx.alice.wait_for(lambda r: r.kind == "message" and r.body == word, 10)
+        # the supervisor restarts a bridge that died
+        pids = [int(x) for x in subprocess.run(["pgrep", "-f", "-x", "%s -c %s" % (
+            os.path.join(base, "bin", "xmpp-restd"), conf)], capture_output=True,
+            text=True).stdout.split()]
+        expect(len(pids) == 1, "bridges running: %r" % pids)
+        os.kill(pids[0], 9)
+        deadline = time.monotonic() + 15
+        again = []
+        while time.monotonic() < deadline and not again:
+            time.sleep(0.2)
+            again = [int(x) for x in subprocess.run(["pgrep", "-f", "-x", "%s -c %s" % (
+                os.path.join(base, "bin", "xmpp-restd"), conf)], capture_output=True,
+                text=True).stdout.split() if int(x) != pids[0]]
+        expect(again, "the supervisor did not start the bridge again")
+        if os.geteuid() == 0:
+            owner = os.stat("/proc/%d" % again[0]).st_uid
+            expect(owner == pw.pw_uid, "the bridge runs as uid %d" % owner)
+    finally:
+        if sup is not None:
+            os.killpg(sup.pid, 15)
+            try:
+                sup.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(sup.pid, 9)
+                sup.wait()
+        # the supervisor's TERM trap ends its bridge; make sure of it
+        subprocess.run(["pkill", "-f", os.path.join(base, "bin", "xmpp-restd") + " "])
+        deadline = time.monotonic() + 10
+        while os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stack.start_bridge()
+
+
 TESTS = [
+    ("shared hosting without root, as INSTALL says: bridge from the home directory under "
+     "xmpp-restd-supervise, the responder as the user's CGI program", t_shared_hosting),
+    ("systemd socket activation (LISTEN_FDS): one responder process serves FastCGI "
+     "requests on the socket it was given", t_socket_activation),
     ("plain CGI without CONTENT_LENGTH (mod_cgid chunked): body read to EOF, 202, delivered",
      t_cgi_no_length),
     ("plain CGI without CONTENT_LENGTH over max_stanza_bytes: 413 naming the limit",

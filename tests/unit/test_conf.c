@@ -208,10 +208,30 @@ test_sample(void)
 	}
 }
 
+/* xmpp-rest.conf(5) names every key too. */
+static void
+test_man_page(void)
+{
+	FILE *fp = fopen("man/xmpp-rest.conf.5", "r");
+	char text[32768], what[96];
+	size_t n = fp ? fread(text, 1, sizeof(text) - 1, fp) : 0;
+
+	text[n] = '\0';
+	if (fp)
+		fclose(fp);
+	T_OK(n > 0, "man/xmpp-rest.conf.5 is there");
+	for (size_t i = 0; conf_key_name(i) != NULL; i++) {
+		snprintf(what, sizeof(what), "xmpp-rest.conf(5) documents '%s'",
+		    conf_key_name(i));
+		T_OK(strstr(text, conf_key_name(i)) != NULL, what);
+	}
+}
+
 int
 main(void)
 {
 	test_sample();
+	test_man_page();
 	test_defaults();
 	test_values();
 	test_errors();
