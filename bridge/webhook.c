@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
+#include "sign.h"
 #include "webhook.h"
 
 #define KILL_GRACE_MS 2000 /* past callback_timeout, before SIGKILL */
@@ -105,7 +107,7 @@ child_main(struct delivery *d)
 	struct http_request req;
 	struct http_response r = {0};
 	struct frame_out fo = {0};
-	char err[XR_ERRLEN], headers[256];
+	char err[XR_ERRLEN], headers[512];
 	enum http_rc rc;
 
 	frame_begin(&fo, FRAME_DELIVERY, 0);
@@ -117,6 +119,23 @@ child_main(struct delivery *d)
 	snprintf(headers, sizeof(headers),
 	    "User-Agent: xmpp-rest/%s\r\nX-XMPP-Rest-Delivery: %s\r\n",
 	    XR_VERSION, d->id);
+	if (cf->callback_secret != NULL) {
+		char ts[24], mac[SIGN_HEX_LEN + 1];
+		size_t n = strlen(headers);
+
+		snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+		if (sign_delivery(
+			cf->callback_secret, ts, d->body, d->len, mac) < 0) {
+			frame_put_str(&fo, FIELD_OUTCOME, "unreachable");
+			frame_put_str(
+			    &fo, FIELD_TEXT, "cannot sign the delivery");
+			goto report;
+		}
+		snprintf(headers + n, sizeof(headers) - n,
+		    "X-XMPP-Rest-Timestamp: %s\r\n"
+		    "X-XMPP-Rest-Signature: sha256=%s\r\n",
+		    ts, mac);
+	}
 	req.url = &u;
 	req.ca_file = cf->callback_ca_file;
 	req.headers = headers;

@@ -81,6 +81,8 @@ static const struct conf_key conf_keys[] = {
     {"callback_max_response_bytes", CONF_UINT,
 	offsetof(struct conf, callback_max_response_bytes), "65536", 1024,
 	512ULL * 1024},
+    {"callback_secret", CONF_STR, offsetof(struct conf, callback_secret), NULL,
+	16, 1023},
     {"callback_ca_file", CONF_STR, offsetof(struct conf, callback_ca_file),
 	NULL, 1, 4095},
     {"reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min), "1", 1,
@@ -330,17 +332,13 @@ split_line(char *line, char **key, char **value, char *err, size_t errlen)
 }
 
 int
-conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+conf_load_file(
+    struct conf *c, FILE *fp, const char *name, char *err, size_t errlen)
 {
 	char line[XR_CONF_LINE_MAX + 2], why[XR_ERRLEN];
 	unsigned char seen[NKEYS] = {0};
 	unsigned long lineno = 0;
-	FILE *fp;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		char *key, *value;
 		size_t len = strlen(line), k;
@@ -367,43 +365,55 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		seen[k] = 1;
 	}
 	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(fp);
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
 	}
-	fclose(fp);
 	if (c->jid == NULL) {
-		snprintf(err, errlen, "%s: 'jid' is not set", path);
+		snprintf(err, errlen, "%s: 'jid' is not set", name);
 		return -1;
 	}
 	if (strpbrk(c->jid, "@/") != NULL) {
 		snprintf(err, errlen,
 		    "%s: jid must be the component's domain, not '%.100s'",
-		    path, c->jid);
+		    name, c->jid);
 		return -1;
 	}
 	if (jid_check(c->jid, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: jid: %s", path, why);
+		snprintf(err, errlen, "%s: jid: %s", name, why);
 		return -1;
 	}
 	if (c->iq_timeout > c->iq_max_timeout) {
 		snprintf(err, errlen,
 		    "%s: iq_timeout (%lu) is larger than iq_max_timeout (%lu)",
-		    path, c->iq_timeout, c->iq_max_timeout);
+		    name, c->iq_timeout, c->iq_max_timeout);
 		return -1;
 	}
 	if (c->reconnect_min > c->reconnect_max) {
 		snprintf(err, errlen,
 		    "%s: reconnect_min (%lu) is larger than reconnect_max "
 		    "(%lu)",
-		    path, c->reconnect_min, c->reconnect_max);
+		    name, c->reconnect_min, c->reconnect_max);
 		return -1;
 	}
 	return 0;
 fail:
-	snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
-	fclose(fp);
+	snprintf(err, errlen, "%s:%lu: %s", name, lineno, why);
 	return -1;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE *fp;
+	int rc;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = conf_load_file(c, fp, path, err, errlen);
+	fclose(fp);
+	return rc;
 }
 
 int

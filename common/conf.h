@@ -8,6 +8,7 @@
 #define XR_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifndef XR_CONF_DEFAULT
 #define XR_CONF_DEFAULT "/etc/xmpp-rest.conf"
@@ -48,6 +49,7 @@ struct conf {
 	unsigned long callback_queue_max;
 	unsigned long callback_max_response_bytes;
 	char *callback_ca_file; /* NULL: the system CA store */
+	char *callback_secret;  /* NULL: deliveries are not signed */
 	int log_level;          /* enum log_level */
 	int log_syslog;         /* 0 stderr, 1 syslog */
 };
@@ -62,6 +64,10 @@ int conf_defaults(struct conf *c);
  * conf_check_bridge.
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* What conf_load does on an open stream (not closed); name is for err. */
+int conf_load_file(
+    struct conf *c, FILE *fp, const char *name, char *err, size_t errlen);
 
 /* Parses one "key value" assignment, as conf_load does for each line. */
 int conf_set(struct conf *c, const char *key, const char *value, char *err,

@@ -891,6 +891,60 @@ def _echo_conf(c):
 group("echo-bot", _echo_conf)
 
 
+SECRET = "a-test-secret-of-32-characters!!"
+CHECK_SIGNATURE = os.path.join(REPO, "examples", "check-signature.sh")
+
+group("signed", lambda c: {"callback_url": c.srv.url(MAIN_PATH), "callback_secret": SECRET})
+
+
+def _run_check(req, secret, body=None, signature=None):
+    import subprocess
+    env = {"PATH": "/usr/bin:/bin", "XMPP_REST_SECRET": secret,
+           "HTTP_X_XMPP_REST_TIMESTAMP": req.header("X-XMPP-Rest-Timestamp") or "",
+           "HTTP_X_XMPP_REST_SIGNATURE": signature or req.header("X-XMPP-Rest-Signature") or ""}
+    return subprocess.run(["sh", CHECK_SIGNATURE], env=env,
+                          input=body if body is not None else req.body, timeout=10).returncode
+
+
+@test("signed", "callback_secret: every delivery carries X-XMPP-Rest-Timestamp and "
+      "X-XMPP-Rest-Signature sha256=HMAC(secret, timestamp.body); README's shell check "
+      "(examples/check-signature.sh) accepts it and refuses a changed body, another secret, "
+      "an old timestamp")
+def t_signed(c):
+    import hashlib
+    import hmac
+    t = tok()
+    sid = "ws-" + t
+    c.send("<message to='bot@%s' id='%s' type='chat'><body>signed %s</body></message>"
+           % (COMPONENT, sid, t))
+    req = c.delivery(sid)
+    ts = req.header("X-XMPP-Rest-Timestamp")
+    sig = req.header("X-XMPP-Rest-Signature")
+    expect(ts is not None and ts.isdigit(), "timestamp header %r" % ts)
+    expect(abs(int(ts) - time.time()) < 120, "timestamp %s is not now" % ts)
+    want = "sha256=" + hmac.new(SECRET.encode(), ts.encode() + b"." + req.body,
+                                hashlib.sha256).hexdigest()
+    expect(sig == want, "signature %r, expected %r" % (sig, want))
+    expect(_run_check(req, SECRET) == 0, "the README check refuses a good signature")
+    expect(_run_check(req, SECRET, body=req.body + b" ") == 1, "it accepts a changed body")
+    expect(_run_check(req, SECRET + "x") == 1, "it accepts another secret")
+    old = int(ts) - 3600
+    old_sig = "sha256=" + hmac.new(SECRET.encode(), str(old).encode() + b"." + req.body,
+                                   hashlib.sha256).hexdigest()
+    env_req = type("R", (), {"header": lambda self, n, d=None: str(old) if "Timestamp" in n
+                             else old_sig, "body": req.body})()
+    expect(_run_check(env_req, SECRET) == 1, "it accepts an hour-old (replayed) delivery")
+
+
+@test("signed", "README.md contains examples/check-signature.sh verbatim")
+def t_readme_check(c):
+    with open(CHECK_SIGNATURE) as f:
+        script = f.read()
+    with open(os.path.join(REPO, "README.md")) as f:
+        readme = f.read()
+    expect(script in readme, "README.md does not contain examples/check-signature.sh")
+
+
 @test("echo-bot", "examples/echo-bot.cgi under lighttpd's mod_cgi: 'hello' to echo@rest.localhost comes "
       "back as 'You said: hello' from echo@rest.localhost; a normal message gets no answer")
 def t_echo_bot(c):
