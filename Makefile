@@ -96,13 +96,23 @@ dev:
 # libFuzzer targets (clang 14 from Debian).  fuzz-smoke runs each for
 # FUZZ_SECONDS with its seed corpus; new inputs go to build/fuzz only.
 FUZZ_CC      ?= clang-14
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
-FUZZ_TARGETS  = fuzz_http_resp
+FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf
 build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c cgi/stanza.c common/jid.c common/util.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
+	  -o $@ $^ -lxml2
+build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/util.c common/log.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \

@@ -683,9 +683,35 @@ test_free(void)
 	T_OK(memcmp(&st, &zero, sizeof(st)) == 0, "refusal leaves st empty");
 }
 
+/* Findings of fuzz_stanza (their inputs are in tests/fuzz/corpus/stanza). */
+static void
+test_fuzz_findings(void)
+{
+	char name[300], body[400];
+	char *got;
+	static const char bad_entity[] = "<message to='a@b'>&\xff;</message>";
+
+	got = verdict(bad_entity, sizeof(bad_entity) - 1, &deflim);
+	T_OK(got && strncmp(got, "400 ", 4) == 0 && strchr(got, '\xff') == NULL,
+	    "an entity name of bad bytes: 400, and the text stays UTF-8");
+	free(got);
+	name[0] = '\0';
+	for (int i = 0; i < 64; i++)
+		strcat(name, "\xc3\xa9");
+	snprintf(body, sizeof(body), "<%s/>", name);
+	got = verdict(body, strlen(body), &deflim);
+	T_OK(got && strncmp(got, "422 ", 4) == 0 && !strstr(got, "\xc3>"),
+	    "a long non-ASCII element name is not cut inside a character");
+	free(got);
+	expect_has("<message to='a@b' xmlns:x='a&amp;b'/>",
+	    "422 namespace name 'a&#38;b' contains '&'",
+	    "a namespace name with '&': 422, not a changed namespace");
+}
+
 int
 main(void)
 {
+	test_fuzz_findings();
 	stanza_global_init();
 	test_size();
 	test_empty();
