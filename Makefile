@@ -14,7 +14,8 @@ PYTHON    ?= /usr/bin/python3
 
 # Debian packages: what the build needs, and what the tests run against.
 BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev
-TEST_DEBS  = prosody lighttpd python3-slixmpp curl openssl libfcgi-bin spawn-fcgi cppcheck \
+TEST_DEBS  = prosody lighttpd apache2 libapache2-mod-fcgid nginx python3-slixmpp curl openssl \
+  libfcgi-bin spawn-fcgi cppcheck \
   clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev systemd groff-base
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -189,7 +190,8 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANPAGES    = man/xmpp-restd.8 man/xmpp-rest.fcgi.8 man/xmpp-rest.conf.5
 UNITS       = etc/xmpp-restd.service etc/xmpp-rest-fcgi.socket etc/xmpp-rest-fcgi.service
 # The units and snippets name /usr/local paths; installed, they name ours.
-FIX_PATHS   = sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
+FIX_PATHS   = sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+  -e 's|@CONF@|$(SYSCONFDIR)/xmpp-rest.conf|g' \
   -e 's|/usr/local/lib/cgi-bin|$(LIBEXECDIR)|g' -e 's|/usr/local/etc|$(SYSCONFDIR)|g'
 
 install: all

@@ -6,6 +6,8 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,13 +66,37 @@ fcgi_write(struct io *io, const char *buf, int len)
 	return FCGX_PutStr(buf, len, io->req->out);
 }
 
+/*
+ * A CGI program that answers early (415, 413, ...) must still read what
+ * the server sends: under Apache mod_cgid stdin and stdout are one
+ * socket, and exiting with unread input resets it, losing the answer.
+ * Bounded, so a huge upload cannot keep us busy.
+ */
+#define DRAIN_MAX (16UL * 1024 * 1024)
+
+static void
+drain_stdin(void)
+{
+	char buf[65536];
+	unsigned long total = 0;
+	size_t n;
+
+	while (total < DRAIN_MAX && (n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		total += n;
+}
+
 struct worker_args {
 	const struct conf *c;
 	const char *conf_err;
 };
 
-/* libfcgi's threaded example serialises accepts; some systems need it. */
-static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int live_workers;
+
+static void
+wake(int sig)
+{
+	(void)sig;
+}
 
 static void *
 fcgi_worker(void *arg)
@@ -79,40 +105,74 @@ fcgi_worker(void *arg)
 	FCGX_Request req;
 	struct io io = {fcgi_param, fcgi_read, fcgi_write, &req};
 
-	if (FCGX_InitRequest(&req, 0, 0) != 0) {
+	if (FCGX_InitRequest(&req, 0, 0) == 0) {
+		while (FCGX_Accept_r(&req) >= 0) {
+			request_serve(&io, wa->c, wa->conf_err);
+			FCGX_Finish_r(&req);
+		}
+	} else {
 		log_warnx("cannot initialise a libfcgi request");
-		return NULL;
 	}
-	for (;;) {
-		int rc;
-
-		pthread_mutex_lock(&accept_lock);
-		rc = FCGX_Accept_r(&req);
-		pthread_mutex_unlock(&accept_lock);
-		if (rc < 0)
-			break;
-		request_serve(&io, wa->c, wa->conf_err);
-		FCGX_Finish_r(&req);
-	}
+	atomic_fetch_sub(&live_workers, 1);
 	return NULL;
 }
 
-/* Serves FastCGI with n threads (this one included) until shut down. */
+/*
+ * Serves FastCGI with n worker threads, each blocked in its own accept()
+ * (safe on Linux).  The main thread only waits for SIGTERM, SIGUSR1 or
+ * SIGINT (blocked everywhere else): libfcgi's own handler only sets a
+ * flag, which a thread sleeping in accept() never sees, so the process
+ * ignored SIGTERM (found under Apache and spawn-fcgi).  On the signal it
+ * sets libfcgi's flag and interrupts every worker with SIGUSR2; a worker
+ * in a request finishes it first.
+ */
 static void
 fcgi_serve(struct worker_args *wa, unsigned long n)
 {
 	pthread_t *tids = calloc(n, sizeof(*tids));
 	unsigned long started = 0;
+	struct sigaction sa;
+	sigset_t stop;
 
-	if (FCGX_Init() != 0) {
+	if (tids == NULL || FCGX_Init() != 0) {
 		log_warnx("cannot initialise libfcgi");
 		free(tids);
 		return;
 	}
-	while (tids != NULL && started + 1 < n &&
-	    pthread_create(&tids[started], NULL, fcgi_worker, wa) == 0)
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake; /* no SA_RESTART: accept() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGUSR1);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	atomic_store(&live_workers, 0);
+	while (started < n) {
+		atomic_fetch_add(&live_workers, 1);
+		if (pthread_create(&tids[started], NULL, fcgi_worker, wa) !=
+		    0) {
+			atomic_fetch_sub(&live_workers, 1);
+			break;
+		}
 		started++;
-	fcgi_worker(wa);
+	}
+	while (atomic_load(&live_workers) > 0) {
+		struct timespec second = {1, 0};
+
+		if (sigtimedwait(&stop, NULL, &second) > 0)
+			break;
+	}
+	FCGX_ShutdownPending();
+	/* Until every worker has left accept(); a busy one ends its request. */
+	while (atomic_load(&live_workers) > 0) {
+		struct timespec pause = {0, 50L * 1000 * 1000};
+
+		for (unsigned long i = 0; i < started; i++)
+			pthread_kill(tids[i], SIGUSR2);
+		nanosleep(&pause, NULL);
+	}
 	for (unsigned long i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
@@ -169,6 +229,7 @@ main(void)
 
 		request_serve(&io, c, err);
 		fflush(stdout);
+		drain_stdin();
 	} else {
 		struct worker_args wa = {c, err};
 

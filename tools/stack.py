@@ -6,8 +6,17 @@ Brings up, in a fresh temporary directory and on free ports of 127.0.0.1:
   * Prosody: VirtualHost "localhost" (users alice and bob), Component
     "rest.localhost" with a random secret, no TLS, no s2s, no HTTP;
   * the bridge, bridge/xmpp-restd, with its own xmpp-rest.conf;
-  * lighttpd, serving the responder cgi/xmpp-rest.fcgi both through
-    mod_fastcgi at /xmpp and as a plain CGI at /cgi/xmpp-rest.cgi.
+  * a web server in front of the responder cgi/xmpp-rest.fcgi, started
+    from the snippets in etc/ (tools/web.py).  By default ("lighttpd"),
+    lighttpd with both lighttpd snippets: FastCGI at /xmpp (url_fcgi) and
+    plain CGI at /cgi-bin/xmpp-rest.cgi (url_cgi), plus the stack's www/cgi/
+    at /cgi/ for test CGI programs.  start_web(NAME) swaps in any
+    deployment of tools/web.py (apache-fcgid, nginx, ...).
+
+As root, the web servers' children (and spawn-fcgi's responders) may run
+as www-data (Apache refuses root): the bridge then runs with www-data's
+group, so that its socket (mode 0660) and xmpp-rest.conf (0640) are theirs
+to use, as INSTALL has it with the bridge's own group.
 
 Everything is stopped again by Stack.stop(), which is also called at exit
 and on SIGTERM/SIGHUP.  Only the standard library is used, so any Python 3.9+
@@ -40,6 +49,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import web
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -87,10 +98,6 @@ def tail(path, lines=30):
 
 
 def lua_str(s):
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def lighttpd_str(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -154,11 +161,12 @@ class Stack:
 
     bridge_conf: extra or overriding keys for xmpp-rest.conf.
     echo_bridge: also copy the bridge's output to our stderr.
+    web: the deployment (tools/web.py) start() brings up; None for none.
     """
 
     def __init__(self, bridge_conf=None, echo_bridge=False, keep_tmp=None,
                  bridge_bin=None, responder_bin=None, with_bridge=True,
-                 with_web=True, prosody_log_level="debug"):
+                 with_web=True, prosody_log_level="debug", web="lighttpd"):
         self.repo = REPO
         bin_dir = os.environ.get("XR_BIN_DIR")
         if bin_dir:
@@ -171,7 +179,7 @@ class Stack:
         self.echo_bridge = echo_bridge
         self.keep_tmp = bool(os.environ.get("XR_KEEP_TMP")) if keep_tmp is None else keep_tmp
         self.with_bridge = with_bridge
-        self.with_web = with_web
+        self.web_name = web if with_web else None
         self.prosody_log_level = prosody_log_level
         self.wrap = shlex.split(os.environ.get("XR_WRAP", ""))
 
@@ -180,8 +188,10 @@ class Stack:
         self.secret = secrets.token_hex(16)
         self.users = {u: secrets.token_urlsafe(12) for u in USERS}
         self.tmp = None
-        self.c2s_port = self.component_port = self.http_port = None
-        self.prosody = self.bridge = self.lighttpd = None
+        self.c2s_port = self.component_port = None
+        self.prosody = self.bridge = None
+        self.web = None             # the running deployment (tools/web.py)
+        self.webs = []              # every deployment started, for their logs
         self.bridge_exits = []      # exit statuses of every bridge we stopped
         self._stopped = False
         self._started = False
@@ -212,16 +222,35 @@ class Stack:
         return self.path("prosody", "prosody.log")
 
     @property
+    def with_web(self):
+        return self.web_name is not None
+
+    @property
+    def http_port(self):
+        return self.web.port if self.web else None
+
+    @property
     def lighttpd_log(self):
-        return self.path("lighttpd-error.log")
+        """The running web server's error log."""
+        return self.web.error_log if self.web else None
 
     @property
     def url_fcgi(self):
-        return "http://127.0.0.1:%d/xmpp" % self.http_port
+        """The responder's URL (FastCGI with the default web server)."""
+        return self.web.url if self.web else None
 
     @property
     def url_cgi(self):
-        return "http://127.0.0.1:%d/cgi/xmpp-rest.cgi" % self.http_port
+        """The plain-CGI URL of the default web server ("lighttpd")."""
+        return getattr(self.web, "url_cgi", None)
+
+    def web_logs(self):
+        """The logs of every web deployment started so far (where the
+        responders' stderr went)."""
+        out = []
+        for w in self.webs:
+            out += [p for p in w.logs() if p not in out]
+        return out
 
     def jid(self, user, resource=None):
         j = "%s@%s" % (user, DOMAIN)
@@ -262,9 +291,8 @@ class Stack:
             self._write_bridge_conf()
             if self.with_bridge:
                 self.start_bridge()
-            if self.with_web:
-                self._write_lighttpd_conf()
-                self._start_lighttpd()
+            if self.web_name:
+                self.start_web(self.web_name)
         except BaseException:
             self.stop()
             raise
@@ -280,9 +308,7 @@ class Stack:
                     self.cleanup()
                 return
             self._stopped = True
-            if self.lighttpd:
-                self.lighttpd.stop()
-                self.lighttpd = None
+            self.stop_web()
             if self.bridge:
                 self.stop_bridge()
             if self.prosody:
@@ -471,9 +497,28 @@ Component {lua_str(COMPONENT)}
         lines += ["%s %s" % kv for kv in self.bridge_conf_values(overrides).items()]
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
-        # The responder (lighttpd's children) and the bridge both read it,
-        # and both run as us.
-        os.chmod(self.conf_path, 0o600)
+        # The responder (the web server's children) and the bridge both
+        # read it; as root the responder may run as www-data.
+        gid = self._web_gid()
+        if gid is not None:
+            os.chown(self.conf_path, -1, gid)
+            os.chmod(self.conf_path, 0o640)
+        else:
+            os.chmod(self.conf_path, 0o600)
+
+    def _web_gid(self):
+        """As root: the group of the web servers' user (www-data), which
+        the bridge runs with so that its socket is theirs to use."""
+        if not self._as_root:
+            return None
+        try:
+            return web.web_user().pw_gid
+        except web.WebError as e:
+            raise StackError(str(e)) from None
+
+    def _bridge_ids(self):
+        gid = self._web_gid()
+        return {} if gid is None else {"group": gid, "extra_groups": []}
 
     def _socket_id(self):
         try:
@@ -509,7 +554,8 @@ Component {lua_str(COMPONENT)}
             except OSError:
                 off0 = 0
             argv = self.wrap + [self.bridge_bin, "-c", self.conf_path]
-            self.bridge = _Proc("bridge", argv, self.bridge_log, cwd=self.tmp)
+            self.bridge = _Proc("bridge", argv, self.bridge_log, cwd=self.tmp,
+                                **self._bridge_ids())
             if self.echo_bridge and self._echo_thread is None:
                 self._echo_thread = threading.Thread(
                     target=self._echo_log, args=(self.bridge_log, off0), daemon=True)
@@ -592,67 +638,28 @@ Component {lua_str(COMPONENT)}
                 else:
                     time.sleep(0.1)
 
-    # ---- lighttpd ------------------------------------------------------------
+    # ---- the web server ------------------------------------------------------
 
-    def _write_lighttpd_conf(self):
-        self.http_port = free_port()
-        while self.http_port in (self.c2s_port, self.component_port):
-            self.http_port = free_port()
-        www = self.path("www")
-        os.makedirs(os.path.join(www, "cgi"))
-        os.makedirs(self.path("upload"))
-        os.symlink(self.responder_bin, os.path.join(www, "cgi", "xmpp-rest.cgi"))
-        with open(os.path.join(www, "index.html"), "w") as f:
-            f.write("xmpp-rest test stack\n")
-        conf = self.conf_path
-        text = f"""# written by tools/stack.py
-server.modules = ( "mod_setenv", "mod_access", "mod_accesslog", "mod_fastcgi", "mod_cgi" )
-server.bind = "127.0.0.1"
-server.port = {self.http_port}
-server.document-root = {lighttpd_str(www)}
-server.errorlog = {lighttpd_str(self.lighttpd_log)}
-accesslog.filename = {lighttpd_str(self.path("lighttpd-access.log"))}
-server.upload-dirs = ( {lighttpd_str(self.path("upload"))} )
-server.max-request-size = 4096
-index-file.names = ( "index.html" )
-mimetype.assign = ( ".html" => "text/html" )
+    def start_web(self, name, responder=None, label=None):
+        """Stops the running web deployment (if any) and starts deployment
+        name of tools/web.py (responder: another program in
+        xmpp-rest.fcgi's place).  Returns it."""
+        with self._lock:
+            self.stop_web()
+            d = web.make(name, responder=responder, label=label)
+            self.webs.append(d)
+            try:
+                d.start(self)
+            except web.WebError as e:
+                raise StackError(str(e)) from None
+            self.web = d
+            return d
 
-# for the plain CGI (mod_fastcgi gets bin-environment below)
-setenv.add-environment = ( "XMPP_REST_CONF" => {lighttpd_str(conf)} )
-
-fastcgi.server = ( "/xmpp" => ((
-    "socket"          => {lighttpd_str(self.path("fcgi.sock"))},
-    "bin-path"        => {lighttpd_str(self.responder_bin)},
-    "check-local"     => "disable",
-    "max-procs"       => 2,
-    "bin-environment" => ( "XMPP_REST_CONF" => {lighttpd_str(conf)} ),
-)))
-
-$HTTP["url"] =~ "^/cgi/" {{
-    cgi.assign = ( ".cgi" => "" )
-}}
-"""
-        with open(self.path("lighttpd.conf"), "w") as f:
-            f.write(text)
-
-    def _start_lighttpd(self, timeout=10.0):
-        conf = self.path("lighttpd.conf")
-        r = subprocess.run(["lighttpd", "-tt", "-f", conf], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=30)
-        if r.returncode != 0:
-            raise StackError("lighttpd rejects %s:\n%s" % (conf, r.stdout.decode("utf-8", "replace")))
-        self.lighttpd = _Proc("lighttpd", ["lighttpd", "-D", "-f", conf],
-                              self.path("lighttpd-console.log"), cwd=self.tmp)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.lighttpd.alive():
-                raise StackError("lighttpd exited with status %s:\n%s\n%s" % (
-                    self.lighttpd.p.returncode, tail(self.lighttpd.log_path), tail(self.lighttpd_log)))
-            if port_open(self.http_port):
-                return
-            time.sleep(0.05)
-        raise StackError("lighttpd did not listen on %d within %gs:\n%s" % (
-            self.http_port, timeout, tail(self.lighttpd_log)))
+    def stop_web(self):
+        with self._lock:
+            if self.web is not None:
+                self.web.stop()
+                self.web = None
 
     # ---- diagnostics ---------------------------------------------------------
 
@@ -660,13 +667,17 @@ $HTTP["url"] =~ "^/cgi/" {{
         """A list of problems: processes of the stack that have died (and,
         with expect_all, those that are not running at all)."""
         bad = []
-        wanted = {"prosody": True, "bridge": self.with_bridge, "lighttpd": self.with_web}
-        for name in ("prosody", "bridge", "lighttpd"):
+        wanted = {"prosody": True, "bridge": self.with_bridge}
+        for name in ("prosody", "bridge"):
             p = getattr(self, name)
             if p is not None and not p.alive():
                 bad.append("%s exited with status %s" % (name, p.p.returncode))
             elif p is None and expect_all and wanted[name]:
                 bad.append("%s is not running" % name)
+        if self.web is not None:
+            bad += self.web.problems()
+        elif expect_all and self.web_name:
+            bad.append("the web server (%s) is not running" % self.web_name)
         return bad
 
     def revive(self):
@@ -683,11 +694,13 @@ $HTTP["url"] =~ "^/cgi/" {{
             self.stop_bridge()          # records the exit status
         if self.bridge is None and self.with_bridge:
             self.start_bridge()
-        if self.lighttpd is not None and not self.lighttpd.alive():
-            self.lighttpd.stop()
-            self.lighttpd = None
-        if self.lighttpd is None and self.with_web:
-            self._start_lighttpd()
+        if self.web is not None and not self.web.alive():
+            name, label = self.web.name, self.web.label
+            responder = self.web.responder_override
+            self.stop_web()
+            self.start_web(name, responder=responder, label=label)
+        elif self.web is None and self.web_name:
+            self.start_web(self.web_name)
         return bad
 
     def crash_report(self, path=None, lines=400):
@@ -703,8 +716,8 @@ $HTTP["url"] =~ "^/cgi/" {{
 
     def logs_tail(self, lines=20):
         out = []
-        for title, p in (("bridge", self.bridge_log), ("lighttpd", self.lighttpd_log),
-                         ("prosody", self.prosody_log)):
+        webs = [("web server %s" % self.web.label, p) for p in self.web.logs()] if self.web else []
+        for title, p in [("bridge", self.bridge_log)] + webs + [("prosody", self.prosody_log)]:
             out.append("--- %s (%s):\n%s" % (title, p, tail(p, lines)))
         return "\n".join(out)
 

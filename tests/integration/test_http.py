@@ -1,11 +1,12 @@
 """The HTTP behaviour suite of xmpp-rest.
 
-One suite, run once per mode against the real lighttpd: "fcgi" (mod_fastcgi,
-Stack.url_fcgi) and "cgi" (mod_cgi, Stack.url_cgi).  Each check prints one
-line, TAP style:
+One suite, run once per web server deployment (tools/web.py: lighttpd-fcgi,
+lighttpd-cgi, apache-fcgid, apache-proxy-fcgi, apache-cgi, nginx), each
+started from its snippet in etc/; the deployment's name labels each check.
+Each check prints one line, TAP style:
 
-    ok 12 - [fcgi] message to alice: 202 with X-Stanza-Id, delivered ...
-    not ok 13 - [cgi] ...: detail
+    ok 12 - [lighttpd-fcgi] message to alice: 202 with X-Stanza-Id, delivered ...
+    not ok 13 - [nginx] ...: detail
 
 A check that throws counts as failed and the suite goes on.  tests/integration/
 run.py starts the stack and the XMPP clients and calls run_suite().
@@ -284,10 +285,9 @@ def t_max_size(c):
            "body arrived damaged (%d bytes)" % len(rec.body))
 
 
-# lighttpd de-chunks a chunked upload and sets CONTENT_LENGTH for both
-# mod_fastcgi and mod_cgi, so "no Content-Length" can be sent to it; the
-# responder's read-to-EOF path (Apache mod_cgid) is not reached through
-# lighttpd.
+# lighttpd, mod_fcgid and nginx de-chunk a chunked upload and set
+# CONTENT_LENGTH; Apache's mod_cgid (apache-cgi) passes it on without
+# CONTENT_LENGTH, so there the responder reads the body to EOF.
 @test("a chunked upload (no Content-Length) is accepted and delivered")
 def t_chunked_ok(c):
     t = tok()
@@ -1031,6 +1031,7 @@ class Runner:
         self.passed = 0
         self.failed = 0
         self.failures = []
+        self.todo = 0           # known failures: printed, counted apart
 
     def line(self, s):
         self.out.write(s + "\n")
@@ -1052,6 +1053,25 @@ class Runner:
         else:
             self.passed += 1
             self.line("ok %d - %s" % (self.n, label))
+
+    def check_known(self, label, fn, reason, *args):
+        """A check known to fail for reason (a bug that is not ours to fix
+        here): its failure prints "not ok ... # TODO reason" and counts
+        neither way; its success counts as passed, with a note."""
+        self.n += 1
+        try:
+            fn(*args)
+        except KeyboardInterrupt:
+            self._fail(label, "interrupted")
+            raise
+        except Exception as e:
+            self.todo += 1
+            self.line("not ok %d - %s: %s # TODO %s" % (self.n, label, one_line(str(e) or repr(e), 300),
+                                                         reason))
+        else:
+            self.passed += 1
+            self.line("ok %d - %s" % (self.n, label))
+            self.line("# note: known to fail (%s), but passed" % reason)
 
     def _fail(self, label, detail):
         self.failed += 1
@@ -1088,7 +1108,9 @@ def _guarded(fn):
     return run
 
 
-def run_suite(runner, stack, alice, bob, mode, url, only=None):
+def run_suite(runner, stack, alice, bob, mode, url, only=None, known=None):
+    """Every check against url; mode (the deployment's name) labels them;
+    known maps the descriptions of checks known to fail there to why."""
     ctx = Ctx(stack, alice, bob, mode, url)
     for desc, fn in TESTS:
         if only and not any(o.lower() in desc.lower() for o in only):
@@ -1102,7 +1124,10 @@ def run_suite(runner, stack, alice, bob, mode, url, only=None):
                 except TimeoutError:
                     pass
         before = len(ctx.notes)
-        runner.check("[%s] %s" % (mode, desc), _guarded(fn), ctx)
+        if known and desc in known:
+            runner.check_known("[%s] %s" % (mode, desc), _guarded(fn), known[desc], ctx)
+        else:
+            runner.check("[%s] %s" % (mode, desc), _guarded(fn), ctx)
         for n in ctx.notes[before:]:
             runner.line("# [%s] note: %s" % (mode, n))
     return ctx
