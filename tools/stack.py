@@ -72,29 +72,10 @@ class StackError(RuntimeError):
     pass
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def tail(path, lines=30):
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        return "(%s: %s)" % (path, e.strerror)
-    text = data.decode("utf-8", "replace").splitlines()
-    return "\n".join(text[-lines:]) if text else "(%s is empty)" % path
+# The small helpers live in web.py, which the deployments use too.
+free_port = web.free_port
+port_open = web.port_open
+tail = web.tail
 
 
 def lua_str(s):
