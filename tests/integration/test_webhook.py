@@ -22,9 +22,8 @@ import re
 import shutil
 import time
 import urllib.parse
-import uuid
 
-from test_http import TestFailure, expect, one_line, _guarded
+from test_http import TestFailure, expect, one_line, _guarded, tok, local, ns_of
 from webhook_server import Reply, TestCA, WebhookServer, closed_port, SENTINEL_NS
 from xmpp_client import NS_RECEIPTS, NS_STANZAS
 
@@ -66,18 +65,6 @@ OTHER_STATUSES = (417, 418, 421, 424, 425, 426, 428, 444, 499, 505, 506, 508, 51
 MAIN_PATH = "/hook/{kind}/{type}/{to}?from={from}&to={to}&fixed=a%2Fb"
 # a duration in a log line: "12 ms", "0.012s", "1.5 s", "12ms"
 _DURATION = re.compile(r"\d+(\.\d+)?\s?(ms|s|sec|secs|seconds|milliseconds|us|µs)\b", re.I)
-
-
-def tok():
-    return uuid.uuid4().hex[:10]
-
-
-def local(tag):
-    return tag.rsplit("}", 1)[-1]
-
-
-def ns_of(tag):
-    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
 
 
 def pct(s):
