@@ -13,7 +13,7 @@ PKGS       = libstrophe fcgi libxml-2.0 openssl
 PYTHON    ?= /usr/bin/python3
 
 # Debian packages: what the build needs, and what the tests run against.
-BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev
+BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev libcrypt-dev
 TEST_DEBS  = prosody lighttpd apache2 libapache2-mod-fcgid nginx python3-slixmpp curl openssl \
   libfcgi-bin spawn-fcgi cppcheck \
   clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev systemd groff-base
@@ -24,10 +24,12 @@ WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
   -Wimplicit-fallthrough -Wnull-dereference -Wredundant-decls \
   -Wswitch-enum -Wconversion
 XR_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' \
-  -DXR_CONF_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.conf"' -Icommon
+  -DXR_CONF_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.conf"' \
+  -DXR_CREDS_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.credentials"' -Icommon
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 2>/dev/null)
-BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl 2>/dev/null)
+# libcrypt (libxcrypt, part of every Debian system) hashes Basic passwords.
+BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl 2>/dev/null) -lcrypt
 OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 XR_CFLAGS  = -std=c11 -pthread $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
 XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -39,9 +41,10 @@ COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/jid.
 CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c cgi/bridge_client.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
-  bridge/urltmpl.c bridge/rules.c bridge/sign.c
+  bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
+  bridge/auth.c bridge/privs.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
-  test_rules test_http test_sign
+  test_rules test_http test_sign test_creds
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -77,7 +80,8 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 
 # Unit tests link the common code plus the one module they test.
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
-  $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o
+  $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
+  $(B)/bridge/creds.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
@@ -97,10 +101,10 @@ dev:
 # libFuzzer targets (clang 14 from Debian).  fuzz-smoke runs each for
 # FUZZ_SECONDS with its seed corpus; new inputs go to build/fuzz only.
 FUZZ_CC      ?= clang-14
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
-FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf
+FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds
 build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
@@ -114,6 +118,10 @@ build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c cgi/stanza.c common/jid.c commo
 build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/util.c common/log.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c common/jid.c common/util.c common/log.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
 fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \

@@ -278,9 +278,29 @@ accept_resume(void *ud)
 	loop_watch(lfd, POLLIN, listener_io, NULL);
 }
 
+/* Answers a connection we will not serve for the whole connection (seq
+ * 0) and closes it; one small frame fits any socket buffer. */
+static void
+refuse_now(int cfd, enum outcome o, const char *condition, const char *text)
+{
+	struct frame_out fo = {0};
+	char err[XR_ERRLEN];
+
+	frame_begin(&fo, FRAME_OUTCOME, 0);
+	frame_put_str(&fo, FIELD_OUTCOME, outcome_name(o));
+	frame_put_str(&fo, FIELD_CONDITION, condition);
+	frame_put_str(&fo, FIELD_TEXT, text);
+	if (frame_finish(&fo, err, sizeof(err)) == 0)
+		(void)send(cfd, fo.buf, fo.len, MSG_NOSIGNAL);
+	frame_out_free(&fo);
+	close(cfd);
+}
+
 static void
 listener_io(int fd, short revents, void *ud)
 {
+	char why[XR_ERRLEN];
+
 	(void)revents;
 	(void)ud;
 	for (;;) {
@@ -303,24 +323,20 @@ listener_io(int fd, short revents, void *ud)
 			}
 			return;
 		}
+		if (lcbs.on_accept != NULL &&
+		    lcbs.on_accept(cfd, why, sizeof(why), lud) < 0) {
+			log_warnx("refusing a responder: %s", why);
+			refuse_now(cfd, OUTCOME_REJECTED,
+			    "internal-server-error", why);
+			continue;
+		}
 		if (nclients >= lmax || cfd >= LOOP_FD_MAX ||
 		    (cl = calloc(1, sizeof(*cl))) == NULL) {
-			struct frame_out fo = {0};
-			char err[XR_ERRLEN];
-
-			/* One small frame fits any socket buffer. */
-			frame_begin(&fo, FRAME_OUTCOME, 0);
-			frame_put_str(
-			    &fo, FIELD_OUTCOME, outcome_name(OUTCOME_BUSY));
-			frame_put_str(&fo, FIELD_TEXT,
-			    "bridge at max_clients concurrent requests");
-			if (frame_finish(&fo, err, sizeof(err)) == 0)
-				(void)send(cfd, fo.buf, fo.len, MSG_NOSIGNAL);
-			frame_out_free(&fo);
 			log_warnx("refusing a responder: %lu connected "
 				  "(max_clients)",
 			    nclients);
-			close(cfd);
+			refuse_now(cfd, OUTCOME_BUSY, NULL,
+			    "bridge at max_clients concurrent requests");
 			continue;
 		}
 		cl->fd = cfd;

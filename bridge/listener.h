@@ -17,6 +17,9 @@ struct listener_cbs {
 	void (*on_frame)(struct client *cl, const struct frame *f, void *ud);
 	/* cl is about to be freed: forget every reference to it. */
 	void (*on_close)(struct client *cl, void *ud);
+	/* Optional: -1 (and why) refuses a new connection before it is
+	 * served, e.g. a peer the SO_PEERCRED check does not allow. */
+	int (*on_accept)(int fd, char *why, size_t whylen, void *ud);
 };
 
 int listener_open(const char *path, unsigned long max_clients,

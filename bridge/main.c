@@ -11,10 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
+#include "privs.h"
 #include "route.h"
+#include "token_cmd.h"
 #include "util.h"
 #include "xmpp.h"
 
@@ -32,7 +35,13 @@ on_signal(int sig)
 static _Noreturn void
 usage(void)
 {
-	fprintf(stderr, "usage: xmpp-restd [-n] [-c file]\n");
+	fprintf(stderr,
+	    "usage: xmpp-restd [-n] [-c file]\n"
+	    "       xmpp-restd [-c file] token add NAME [--from JID-PATTERN] "
+	    "[--kinds message,presence,iq] [--expires DATE]\n"
+	    "       xmpp-restd [-c file] password add NAME [options as for "
+	    "token add]\n"
+	    "       xmpp-restd [-c file] token list | token revoke NAME\n");
 	exit(1);
 }
 
@@ -53,6 +62,7 @@ main(int argc, char **argv)
 {
 	const char *path = getenv("XMPP_REST_CONF");
 	struct conf conf;
+	struct privs privs;
 	struct sigaction sa;
 	char err[XR_ERRLEN * 2];
 	int ch, check_only = 0;
@@ -60,7 +70,7 @@ main(int argc, char **argv)
 	sanitize_stdio();
 	if (path == NULL || *path == '\0')
 		path = XR_CONF_DEFAULT;
-	while ((ch = getopt(argc, argv, "c:nhV")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:nhV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -75,9 +85,22 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
-		usage();
 	log_init("xmpp-restd", 0, LOG_LVL_INFO);
+	if (optind != argc) {
+		const char *cmd = argv[optind];
+		int rc;
+
+		if (check_only ||
+		    (strcmp(cmd, "token") != 0 && strcmp(cmd, "password") != 0))
+			usage();
+		if (conf_defaults(&conf) < 0)
+			fatalx("out of memory");
+		if (conf_load(&conf, path, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		rc = token_cmd(&conf, argc - optind, argv + optind);
+		conf_free(&conf);
+		return rc;
+	}
 	if (conf_defaults(&conf) < 0)
 		fatalx("out of memory");
 	if (conf_load(&conf, path, err, sizeof(err)) < 0 ||
@@ -89,6 +112,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("xmpp-restd", conf.log_syslog, (enum log_level)conf.log_level);
+	if (privs_resolve(&conf, &privs, err, sizeof(err)) < 0)
+		fatalx("%s: %s", path, err);
 
 	/* A write to a vanished peer must fail, not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
@@ -98,7 +123,14 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	if (route_start(&conf, err, sizeof(err)) < 0)
+	if (route_start(&conf, &privs, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (privs_drop(&privs, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (privs.drop)
+		log_info("running as %s (uid %lu, gid %lu)", privs.user,
+		    (unsigned long)privs.uid, (unsigned long)privs.gid);
+	if (auth_start(&conf, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_info("listening on %s", conf.socket);
 	while (!stop_signal) {
@@ -107,6 +139,7 @@ main(int argc, char **argv)
 	}
 	log_info("signal %d: shutting down", (int)stop_signal);
 	route_stop();
+	auth_stop();
 	conf_free(&conf);
 	return 0;
 }

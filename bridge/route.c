@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "http.h"
 #include "jid.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "privs.h"
 #include "route.h"
 #include "rules.h"
 #include "track.h"
@@ -34,6 +36,7 @@ struct written {
 };
 
 static const struct conf *cf;
+static const struct privs *pv;
 static struct written *wq_head, *wq_tail;
 static struct loop_timer sweep_timer;
 
@@ -99,6 +102,39 @@ answer_text(struct client *cl, uint32_t seq, enum outcome o,
 
 /* ---- responders to XMPP ---- */
 
+static int
+on_accept(int fd, char *why, size_t whylen, void *ud)
+{
+	(void)ud;
+	return privs_check_peer(pv, fd, why, whylen);
+}
+
+static void
+answer_denied(struct client *cl, uint32_t seq, const struct auth_request *rq,
+    const struct auth_result *res)
+{
+	static const enum outcome outcomes[] = {[AUTH_OK] = OUTCOME_REJECTED,
+	    [AUTH_UNAUTHORIZED] = OUTCOME_UNAUTHORIZED,
+	    [AUTH_FORBIDDEN] = OUTCOME_FORBIDDEN,
+	    [AUTH_THROTTLED] = OUTCOME_THROTTLED};
+	struct frame_out fo = {0};
+	char err[XR_ERRLEN];
+
+	log_info("refused %s from %s (credential %s, address %s): %s", rq->kind,
+	    rq->from, res->name[0] ? res->name : "-",
+	    rq->remote_addr ? rq->remote_addr : "-", res->text);
+	frame_begin(&fo, FRAME_OUTCOME, seq);
+	frame_put_str(&fo, FIELD_OUTCOME, outcome_name(outcomes[res->verdict]));
+	frame_put_str(&fo, FIELD_TEXT, res->text);
+	if (res->challenge[0] != '\0')
+		frame_put_str(&fo, FIELD_CHALLENGE, res->challenge);
+	if (res->verdict == AUTH_THROTTLED)
+		frame_put_uint(&fo, FIELD_RETRY, res->retry_after);
+	if (frame_finish(&fo, err, sizeof(err)) == 0)
+		listener_send(cl, &fo);
+	frame_out_free(&fo);
+}
+
 static void
 on_frame(struct client *cl, const struct frame *f, void *ud)
 {
@@ -112,10 +148,24 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 	int waits;
 	enum wait_for what = WAIT_IQ_REPLY;
 
+	const char *from = frame_get(f, FIELD_FROM);
+	struct auth_request rq;
+	struct auth_result res;
+
 	(void)ud;
-	if (!kind || !id || !to || !stanza || !wait) {
+	if (!kind || !id || !to || !from || !stanza || !wait) {
 		answer_text(cl, f->seq, OUTCOME_REJECTED, "bad-request",
-		    "submit frame lacks kind, id, to, stanza or wait");
+		    "submit frame lacks kind, id, to, from, stanza or wait");
+		return;
+	}
+	rq.authorization = frame_get(f, FIELD_AUTHORIZATION);
+	rq.remote_user = frame_get(f, FIELD_REMOTE_USER);
+	rq.remote_addr = frame_get(f, FIELD_REMOTE_ADDR);
+	rq.kind = kind;
+	rq.from = from;
+	auth_check(&rq, &res);
+	if (res.verdict != AUTH_OK) {
+		answer_denied(cl, f->seq, &rq, &res);
 		return;
 	}
 	if (tmo != NULL &&
@@ -492,9 +542,10 @@ check_callback_url(const struct conf *c, char *err, size_t errlen)
 }
 
 int
-route_start(const struct conf *c, char *err, size_t errlen)
+route_start(
+    const struct conf *c, const struct privs *p, char *err, size_t errlen)
 {
-	static const struct listener_cbs lcbs = {on_frame, on_close};
+	static const struct listener_cbs lcbs = {on_frame, on_close, on_accept};
 	static const struct xsess_cbs xcbs = {
 	    on_up, on_down, on_stanza, on_written};
 
@@ -503,9 +554,15 @@ route_start(const struct conf *c, char *err, size_t errlen)
 	    (check_callback_url(c, err, errlen) < 0 ||
 		wh_init(c, on_delivered, free_job, err, errlen) < 0))
 		return -1;
-	if (listener_open(c->socket, c->max_clients, &lcbs, NULL, err, errlen) <
-	    0)
+	pv = p;
+	if (privs_socket_dir(p, c->socket, err, errlen) < 0 ||
+	    listener_open(c->socket, c->max_clients, &lcbs, NULL, err, errlen) <
+		0)
 		return -1;
+	if (privs_own_socket(p, c->socket, err, errlen) < 0) {
+		listener_shutdown();
+		return -1;
+	}
 	if (xsess_start(c, &xcbs, NULL, err, errlen) < 0) {
 		listener_shutdown();
 		return -1;

@@ -8,8 +8,12 @@
 #define XR_ROUTE_H
 
 #include "conf.h"
+#include "privs.h"
 
-int route_start(const struct conf *c, char *err, size_t errlen);
+/* Binds the socket (giving it to p's user and socket group) and starts
+ * the XMPP session; p must outlive the bridge. */
+int route_start(
+    const struct conf *c, const struct privs *p, char *err, size_t errlen);
 /* Answers every waiting responder and closes the session and socket. */
 void route_stop(void);
 

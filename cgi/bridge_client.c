@@ -57,6 +57,9 @@ send_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* How long to look for the bridge's reason after it cut our write. */
+#define REFUSAL_WAIT_MS 1000
+
 enum bridge_rc
 bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
     int timeout_ms, struct frame *out, char *err, size_t errlen)
@@ -65,22 +68,36 @@ bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
 	size_t len = 0, cap = 0;
 	int64_t deadline = xr_now_ms() + timeout_ms;
 	enum bridge_rc rc = BRIDGE_BROKEN;
-	int fd;
+	int fd, write_failed = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((fd = connect_bridge(path, err, errlen)) < 0)
 		return BRIDGE_UNREACHABLE;
 	if (send_all(fd, submit->buf, submit->len) < 0) {
-		snprintf(
-		    err, errlen, "writing to %s: %s", path, strerror(errno));
-		close(fd);
-		return BRIDGE_UNREACHABLE;
+		int e = errno;
+
+		/* A bridge that refuses the connection (max_clients, a peer
+		 * allow_uids does not name) says why in a frame and closes:
+		 * that frame may be waiting even though our write failed. */
+		if (e != EPIPE && e != ECONNRESET) {
+			snprintf(err, errlen, "writing to %s: %s", path,
+			    strerror(e));
+			close(fd);
+			return BRIDGE_UNREACHABLE;
+		}
+		snprintf(err, errlen, "writing to %s: %s", path, strerror(e));
+		write_failed = 1;
+		deadline = xr_now_ms() + REFUSAL_WAIT_MS;
 	}
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int64_t left = deadline - xr_now_ms();
 		ssize_t n, used;
 
+		if (left <= 0 && write_failed) {
+			rc = BRIDGE_UNREACHABLE;
+			break;
+		}
 		if (left <= 0) {
 			snprintf(err, errlen,
 			    "the bridge did not answer within %d s",
@@ -110,9 +127,10 @@ bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen,
-			    "the bridge closed the connection without an "
-			    "answer");
+			if (!write_failed)
+				snprintf(err, errlen,
+				    "the bridge closed the connection without "
+				    "an answer");
 			rc = BRIDGE_UNREACHABLE;
 			break;
 		}

@@ -31,6 +31,7 @@ static const struct {
     {413, "Content Too Large"},
     {415, "Unsupported Media Type"},
     {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
     {500, "Internal Server Error"},
     {501, "Not Implemented"},
     {502, "Bad Gateway"},
@@ -72,6 +73,7 @@ static const struct {
 	const char *type, *condition;
 } status_condition[] = {
     {400, "modify", "bad-request"},
+    {401, "auth", "not-authorized"},
     {402, "auth", "payment-required"},
     {403, "auth", "forbidden"},
     {404, "cancel", "item-not-found"},
@@ -82,6 +84,7 @@ static const struct {
     {413, "modify", "policy-violation"},
     {415, "cancel", "feature-not-implemented"},
     {422, "modify", "bad-request"},
+    {429, "wait", "policy-violation"},
     {500, "wait", "internal-server-error"},
     {501, "cancel", "feature-not-implemented"},
     {502, "cancel", "remote-server-not-found"},

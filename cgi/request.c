@@ -139,6 +139,57 @@ request_timeout(struct ctx *x, unsigned long *ms)
 	return 0;
 }
 
+/* The Authorization header, wherever this web server put it. */
+static const char *
+authorization(struct io *io)
+{
+	const char *h = io->param(io, "HTTP_AUTHORIZATION");
+
+	/* Apache's mod_rewrite fallback for CGI sets it under this name
+	 * after an internal redirect (see etc/htaccess). */
+	if (h == NULL || *h == '\0')
+		h = io->param(io, "REDIRECT_HTTP_AUTHORIZATION");
+	return h != NULL && *h != '\0' ? h : NULL;
+}
+
+/* 401 with one WWW-Authenticate per scheme the bridge accepts. */
+static void
+respond_unauthorized(struct ctx *x, const struct frame *f, const char *hdr)
+{
+	const char *ch = frame_get(f, FIELD_CHALLENGE);
+	const char *text = frame_get(f, FIELD_TEXT);
+	const char *sw = x->io->param(x->io, "SERVER_SOFTWARE");
+	char headers[1024];
+	size_t n = xr_strlcpy(headers, hdr, sizeof(headers));
+
+	while (ch != NULL && *ch != '\0' && n < sizeof(headers)) {
+		size_t len = strcspn(ch, "\r\n");
+
+		if (len > 0)
+			n += (size_t)snprintf(headers + n, sizeof(headers) - n,
+			    "WWW-Authenticate: %.*s\r\n", (int)len, ch);
+		ch += len;
+		ch += strspn(ch, "\r\n");
+	}
+	if (n >= sizeof(headers)) {
+		fail(x, 502, hdr, "the bridge sent an oversized challenge");
+		return;
+	}
+	/* Apache keeps Authorization from CGI programs unless told not to;
+	 * a user who did send one deserves to hear why it vanished. */
+	if (authorization(x->io) == NULL && sw != NULL &&
+	    strstr(sw, "Apache") != NULL) {
+		fail(x, 401, headers,
+		    "%s. If you did send an Authorization header, Apache did "
+		    "not pass it on: add 'CGIPassAuth On' to this "
+		    "directory's configuration or .htaccess (Apache 2.4.13 "
+		    "or later; see INSTALL)",
+		    text ? text : "authentication required");
+		return;
+	}
+	fail(x, 401, headers, "%s", text ? text : "authentication required");
+}
+
 static void
 respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
     unsigned long timeout_ms)
@@ -210,6 +261,24 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 		    cond ? reply_status_for_condition(cond) : 400, hdr, NULL,
 		    NULL, text ? text : "the bridge refused the request", NULL);
 		return;
+	case OUTCOME_UNAUTHORIZED:
+		respond_unauthorized(x, f, hdr);
+		return;
+	case OUTCOME_FORBIDDEN:
+		fail(x, 403, hdr, "%s", text ? text : "not allowed");
+		return;
+	case OUTCOME_THROTTLED: {
+		const char *r = frame_get(f, FIELD_RETRY);
+		unsigned long long secs = x->c->retry_after;
+
+		if (r != NULL)
+			(void)xr_parse_uint(r, 1, 86400, &secs);
+		snprintf(
+		    retry, sizeof(retry), "%sRetry-After: %llu\r\n", hdr, secs);
+		fail(x, 429, retry, "%s",
+		    text ? text : "too many failed attempts");
+		return;
+	}
 	case OUTCOME_COUNT:
 		break;
 	}
@@ -245,6 +314,11 @@ submit(struct ctx *x, const struct stanza *st)
 	frame_put(&fo, FIELD_STANZA, st->xml, st->xml_len);
 	frame_put_uint(&fo, FIELD_TIMEOUT, timeout_ms);
 	frame_put_str(&fo, FIELD_WAIT, wait);
+	frame_put_str(&fo, FIELD_AUTHORIZATION, authorization(x->io));
+	frame_put_str(
+	    &fo, FIELD_REMOTE_USER, x->io->param(x->io, "REMOTE_USER"));
+	frame_put_str(
+	    &fo, FIELD_REMOTE_ADDR, x->io->param(x->io, "REMOTE_ADDR"));
 	if (frame_finish(&fo, err, sizeof(err)) < 0) {
 		frame_out_free(&fo);
 		fail(x, 500, NULL, "%s", err);

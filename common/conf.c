@@ -25,12 +25,15 @@ enum conf_type {
 	CONF_TARGET,
 	CONF_KINDS,
 	CONF_ADDRS,
-	CONF_URL
+	CONF_URL,
+	CONF_AUTH, /* like CONF_KINDS, but "none" is the empty set */
+	CONF_BOOL  /* yes or no, into an int */
 };
 
 /* Names of the bits of a CONF_KINDS or CONF_ADDRS set, in bit order. */
 static const char *const kind_names[] = {"message", "presence", "iq", NULL};
 static const char *const addr_names[] = {"bare", "full", "host", NULL};
+static const char *const auth_names[] = {"bearer", "basic", NULL};
 
 struct conf_key {
 	const char *name;
@@ -91,6 +94,21 @@ static const struct conf_key conf_keys[] = {
 	3600},
     {"retry_after", CONF_UINT, offsetof(struct conf, retry_after), "5", 1,
 	3600},
+    {"auth", CONF_AUTH, offsetof(struct conf, auth), "bearer,basic", 0, 0},
+    {"credentials_file", CONF_STR, offsetof(struct conf, credentials_file),
+	XR_CREDS_DEFAULT, 1, 4095},
+    {"trust_remote_user", CONF_BOOL, offsetof(struct conf, trust_remote_user),
+	"no", 0, 0},
+    {"auth_fail_limit", CONF_UINT, offsetof(struct conf, auth_fail_limit), "10",
+	1, 100000},
+    {"auth_fail_window", CONF_UINT, offsetof(struct conf, auth_fail_window),
+	"60", 1, 86400},
+    {"user", CONF_STR, offsetof(struct conf, user), NULL, 1, 255},
+    {"group", CONF_STR, offsetof(struct conf, group), NULL, 1, 255},
+    {"socket_group", CONF_STR, offsetof(struct conf, socket_group), NULL, 1,
+	255},
+    {"allow_uids", CONF_STR, offsetof(struct conf, allow_uids), NULL, 1, 1023},
+    {"allow_gids", CONF_STR, offsetof(struct conf, allow_gids), NULL, 1, 1023},
     {"log_level", CONF_LEVEL, offsetof(struct conf, log_level), "info", 0, 0},
     {"log_target", CONF_TARGET, offsetof(struct conf, log_syslog), "stderr", 0,
 	0},
@@ -246,6 +264,21 @@ set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
 		return set_names(k,
 		    k->type == CONF_KINDS ? kind_names : addr_names, v,
 		    (unsigned long *)(void *)(base + k->offset), err, errlen);
+	case CONF_AUTH:
+		if (strcmp(v, "none") == 0) {
+			*(unsigned long *)(void *)(base + k->offset) = 0;
+			return 0;
+		}
+		return set_names(k, auth_names, v,
+		    (unsigned long *)(void *)(base + k->offset), err, errlen);
+	case CONF_BOOL:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+			*(int *)(void *)(base + k->offset) = v[0] == 'y';
+			return 0;
+		}
+		snprintf(err, errlen, "%s must be yes or no, not '%.100s'",
+		    k->name, v);
+		return -1;
 	case CONF_URL:
 		if (check_url_template(v, err, errlen) < 0)
 			return -1;

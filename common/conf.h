@@ -23,6 +23,13 @@
 #define CONF_ADDR_BARE 1UL
 #define CONF_ADDR_FULL 2UL
 #define CONF_ADDR_HOST 4UL
+/* Bits of auth: the schemes the bridge accepts; 0 is "auth none". */
+#define CONF_AUTH_BEARER 1UL
+#define CONF_AUTH_BASIC 2UL
+
+#ifndef XR_CREDS_DEFAULT
+#define XR_CREDS_DEFAULT "/etc/xmpp-rest.credentials"
+#endif
 
 struct conf {
 	char *jid;    /* the component's domain; required */
@@ -50,8 +57,18 @@ struct conf {
 	unsigned long callback_max_response_bytes;
 	char *callback_ca_file; /* NULL: the system CA store */
 	char *callback_secret;  /* NULL: deliveries are not signed */
-	int log_level;          /* enum log_level */
-	int log_syslog;         /* 0 stderr, 1 syslog */
+	/* Who may use the bridge (bridge only). */
+	unsigned long auth;     /* CONF_AUTH_* bits; 0 only if "auth none" */
+	char *credentials_file; /* readable by the daemon's user alone */
+	int trust_remote_user;  /* REMOTE_USER names a credential */
+	unsigned long auth_fail_limit;  /* failures per address per window */
+	unsigned long auth_fail_window; /* s */
+	char *user, *group; /* account to drop to when started as root */
+	char *socket_group; /* group of the socket; NULL: the daemon's */
+	char *allow_uids;   /* peers allowed by SO_PEERCRED; NULL: any */
+	char *allow_gids;
+	int log_level;  /* enum log_level */
+	int log_syslog; /* 0 stderr, 1 syslog */
 };
 
 /* Fills c with every default; strings are allocated (or NULL). */

@@ -15,13 +15,7 @@
 
 #include "jid.h"
 
-struct jid_parts {
-	const char *local, *domain, *res;
-	size_t llen, dlen, rlen;
-	int has_local, has_res;
-};
-
-static void
+void
 jid_split(const char *s, struct jid_parts *p)
 {
 	const char *slash = strchr(s, '/');
@@ -216,9 +210,8 @@ ascii_lower(int c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-/* Byte compare, folding ASCII letters only (non-ASCII is left to PRECIS). */
-static int
-span_eq_fold(const char *a, size_t alen, const char *b, size_t blen)
+int
+jid_span_eq_fold(const char *a, size_t alen, const char *b, size_t blen)
 {
 	if (alen != blen)
 		return 0;
@@ -238,7 +231,7 @@ jid_is_under(const char *jid, const char *domain)
 	if (jid == NULL || domain == NULL || *domain == '\0')
 		return 0;
 	jid_split(jid, &p);
-	return span_eq_fold(p.domain, p.dlen, domain, strlen(domain));
+	return jid_span_eq_fold(p.domain, p.dlen, domain, strlen(domain));
 }
 
 int
@@ -252,8 +245,8 @@ jid_equal(const char *a, const char *b)
 	jid_split(b, &pb);
 	if (pa.has_local != pb.has_local || pa.has_res != pb.has_res)
 		return 0;
-	if (!span_eq_fold(pa.local, pa.llen, pb.local, pb.llen) ||
-	    !span_eq_fold(pa.domain, pa.dlen, pb.domain, pb.dlen))
+	if (!jid_span_eq_fold(pa.local, pa.llen, pb.local, pb.llen) ||
+	    !jid_span_eq_fold(pa.domain, pa.dlen, pb.domain, pb.dlen))
 		return 0;
 	return pa.rlen == pb.rlen &&
 	    (pa.rlen == 0 || memcmp(pa.res, pb.res, pa.rlen) == 0);

@@ -10,6 +10,20 @@
 
 #define XR_JID_PART_MAX 1023 /* bytes per localpart, domainpart, resource */
 
+/* A JID cut at its first '/' and the first '@' before it (RFC 7622
+ * §3.2); pointers into the string, no syntax check. */
+struct jid_parts {
+	const char *local, *domain, *res;
+	size_t llen, dlen, rlen;
+	int has_local, has_res;
+};
+
+void jid_split(const char *s, struct jid_parts *p);
+
+/* 1 if the spans are equal, folding ASCII letters only (non-ASCII is
+ * left to PRECIS); for domainparts. */
+int jid_span_eq_fold(const char *a, size_t alen, const char *b, size_t blen);
+
 /*
  * 0 if s is a syntactically valid JID ([local@]domain[/resource]); else -1
  * with a short reason in err ("empty domainpart", "localpart longer than

@@ -20,6 +20,9 @@ static const char *const outcome_names[OUTCOME_COUNT] = {
     [OUTCOME_UNAVAILABLE] = "unavailable",
     [OUTCOME_REJECTED] = "rejected",
     [OUTCOME_BUSY] = "busy",
+    [OUTCOME_UNAUTHORIZED] = "unauthorized",
+    [OUTCOME_FORBIDDEN] = "forbidden",
+    [OUTCOME_THROTTLED] = "throttled",
 };
 
 const char *

@@ -28,11 +28,15 @@
  * FRAME_SUBMIT fields: KIND (message|presence|iq), ID, TO (may be absent),
  * FROM, TYPE (may be absent), STANZA (the serialized stanza, sent as is),
  * TIMEOUT (ms the responder will wait), WAIT ("sent", "receipt" or
- * "reply").
+ * "reply"), and what the bridge needs to authenticate the request, each
+ * only when the web server gave it: AUTHORIZATION (the header as sent),
+ * REMOTE_USER and REMOTE_ADDR (its CGI variables).
  *
  * FRAME_OUTCOME fields: OUTCOME (see enum outcome), and as they apply:
  * STANZA (the reply or error stanza), ERRTYPE and CONDITION (of an error
- * stanza, or ours), TEXT (a human-readable reason).
+ * stanza, or ours), TEXT (a human-readable reason), CHALLENGE (with
+ * "unauthorized": WWW-Authenticate values, one per line), RETRY (with
+ * "throttled": seconds until the client may try again).
  */
 #ifndef XR_PROTO_H
 #define XR_PROTO_H
@@ -66,18 +70,26 @@ enum field {
 	FIELD_REASON,
 	FIELD_CTYPE,
 	FIELD_TRUNCATED,
+	FIELD_AUTHORIZATION, /* FRAME_SUBMIT: who is asking */
+	FIELD_REMOTE_USER,
+	FIELD_REMOTE_ADDR,
+	FIELD_CHALLENGE, /* FRAME_OUTCOME: why not */
+	FIELD_RETRY,
 	FIELD_MAX /* one past the last known tag */
 };
 
 /* What became of a submitted stanza; carried as its name. */
 enum outcome {
-	OUTCOME_SENT,        /* written to the XMPP stream */
-	OUTCOME_REPLY,       /* the awaited reply (iq result, receipt) */
-	OUTCOME_ERROR,       /* an XMPP error stanza came back */
-	OUTCOME_TIMEOUT,     /* nothing came back in time */
-	OUTCOME_UNAVAILABLE, /* the XMPP session is down */
-	OUTCOME_REJECTED,    /* the bridge refused the frame */
-	OUTCOME_BUSY,        /* the bridge is at a configured limit */
+	OUTCOME_SENT,         /* written to the XMPP stream */
+	OUTCOME_REPLY,        /* the awaited reply (iq result, receipt) */
+	OUTCOME_ERROR,        /* an XMPP error stanza came back */
+	OUTCOME_TIMEOUT,      /* nothing came back in time */
+	OUTCOME_UNAVAILABLE,  /* the XMPP session is down */
+	OUTCOME_REJECTED,     /* the bridge refused the frame */
+	OUTCOME_BUSY,         /* the bridge is at a configured limit */
+	OUTCOME_UNAUTHORIZED, /* no valid credentials */
+	OUTCOME_FORBIDDEN,    /* valid credentials, not allowed this */
+	OUTCOME_THROTTLED,    /* too many failed attempts from the address */
 	OUTCOME_COUNT
 };
 

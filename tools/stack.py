@@ -58,6 +58,7 @@ DOMAIN = "localhost"
 COMPONENT = "rest.localhost"
 USERS = ("alice", "bob")
 PROSODY_USER = "prosody"
+BRIDGE_USER = "xmpp-rest"
 
 # Prosody's mod_component logs this once per successful component login.
 _COMPONENT_AUTH = re.compile(
@@ -169,6 +170,7 @@ class Stack:
         self.secret = secrets.token_hex(16)
         self.users = {u: secrets.token_urlsafe(12) for u in USERS}
         self.tmp = None
+        self.token = None           # Bearer token for every request
         self.c2s_port = self.component_port = None
         self.prosody = self.bridge = None
         self.web = None             # the running deployment (tools/web.py)
@@ -192,7 +194,12 @@ class Stack:
 
     @property
     def socket_path(self):
-        return self.path("bridge.sock")
+        # A directory of its own, which the bridge creates (see privs.c).
+        return self.path("run", "bridge.sock")
+
+    @property
+    def credentials_path(self):
+        return self.path("credentials")
 
     @property
     def bridge_log(self):
@@ -269,7 +276,12 @@ class Stack:
             self._write_prosody_conf()
             self._register_users()
             self.start_prosody()
+            if self._as_root:
+                self._ensure_bridge_user()
             self._write_bridge_conf()
+            # The token every test and `make run` uses; it may send as
+            # any JID of the component.
+            self.token = self.add_token("stack")
             if self.with_bridge:
                 self.start_bridge()
             if self.web_name:
@@ -463,7 +475,13 @@ Component {lua_str(COMPONENT)}
             "reconnect_min": "1",
             "reconnect_max": "2",
             "retry_after": "5",
+            "credentials_file": self.credentials_path,
         }
+        if self._as_root:
+            # Started as root, the bridge drops to its own account, as a
+            # packaged one would; the web server's group gets the socket.
+            conf["user"] = BRIDGE_USER
+            conf["socket_group"] = str(self._web_gid())
         conf.update({k: str(v) for k, v in self.extra_conf.items()})
         # None removes a key (back to the bridge's default)
         for k, v in (overrides or {}).items():
@@ -498,8 +516,36 @@ Component {lua_str(COMPONENT)}
             raise StackError(str(e)) from None
 
     def _bridge_ids(self):
-        gid = self._web_gid()
-        return {} if gid is None else {"group": gid, "extra_groups": []}
+        return {}
+
+    def _ensure_bridge_user(self):
+        """As root: the system account the bridge drops to (INSTALL's
+        'xmpp-rest'), made once per machine."""
+        import pwd
+        try:
+            pwd.getpwnam(BRIDGE_USER)
+        except KeyError:
+            r = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                                BRIDGE_USER], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                raise StackError("useradd %s failed: %s" % (
+                    BRIDGE_USER, r.stdout.decode("utf-8", "replace")))
+
+    def credential_cmd(self, *args, stdin=None, check=True):
+        """Runs `xmpp-restd -c CONF ARGS...` (token/password commands);
+        returns the CompletedProcess (text)."""
+        r = subprocess.run([self.bridge_bin, "-c", self.conf_path] + list(args),
+                           input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise StackError("xmpp-restd %s failed (%d): %s" % (
+                " ".join(args), r.returncode, r.stderr.strip()))
+        return r
+
+    def add_token(self, name, *options):
+        """A new Bearer token (printed once by `xmpp-restd token add`)."""
+        return self.credential_cmd("token", "add", name, *options).stdout.strip()
 
     def _socket_id(self):
         try:
@@ -734,9 +780,12 @@ xmpp-rest is running (Ctrl-C stops everything; files in {st.tmp})
                     server 127.0.0.1 port {st.c2s_port} (c2s, no TLS; allow plain-text login in your client)
   component         {COMPONENT} on port {st.component_port}, config {st.conf_path}
 
+  token             {st.token}
+                    (more: bridge/xmpp-restd -c {st.conf_path} token add NAME)
+
   Try it (log in as alice first to see the message arrive):
 
-curl -i -H 'Content-Type: application/xmpp+xml' --data-binary "{msg}" {url}
+curl -i -H 'Authorization: Bearer {st.token}' -H 'Content-Type: application/xmpp+xml' --data-binary "{msg}" {url}
 """, flush=True)
         while True:
             bad = st.check_alive()

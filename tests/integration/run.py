@@ -14,10 +14,11 @@ its snippet in etc/ (verbatim, placeholders filled in) and
   - runs tests/integration/test_http.py against the real responder, with
     the deployment's name as the label of each check.
 
-Then tests/integration/test_process.py and, once, the webhook suite
-tests/integration/test_webhook.py (under the stack's own lighttpd; it
-restarts the bridge with callback settings and with the stack's
-configuration at its end), stops everything and prints "N passed, M
+Then tests/integration/test_process.py and, once each under the stack's
+own lighttpd, the authentication suite tests/integration/test_auth.py and
+the webhook suite tests/integration/test_webhook.py (both restart the
+bridge with settings of their own and with the stack's configuration at
+their end), stops everything and prints "N passed, M
 failed" as the last line.  Exit status 0 only if nothing failed.
 
     /usr/bin/python3 tests/integration/run.py [--mode NAME]... [-k WORDS]...
@@ -63,6 +64,7 @@ from stack import Stack, StackError, install_signal_handlers, tail  # noqa: E402
 import web  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
 import test_http  # noqa: E402
+import test_auth  # noqa: E402
 import test_process  # noqa: E402
 import test_webhook  # noqa: E402
 
@@ -110,6 +112,7 @@ def main():
     try:
         try:
             stack.start()
+            test_http.DEFAULT_HEADERS["Authorization"] = "Bearer " + stack.token
             runner.line("# stack in %s: c2s %d, component %d" % (
                 stack.tmp, stack.c2s_port, stack.component_port))
             for user in ("alice", "bob"):
@@ -138,6 +141,10 @@ def main():
         except StackError as e:
             runner.check("[webhook] the stack's lighttpd starts", _raise, e)
         else:
+            if not args.k:
+                t1 = time.monotonic()
+                test_auth.run_suite(runner, stack, alice)
+                runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
             test_webhook.run_suite(runner, stack, alice, bob, only=args.k)
             for problem in stack.check_alive():
                 runner.check("[webhook] the stack is still running", _raise,

@@ -118,7 +118,15 @@ class Resp:
                                   one_line(self.text))
 
 
+# Sent with every request unless a test names the header itself (a value
+# of None leaves it out); run.py fills in the stack's token.
+DEFAULT_HEADERS = {}
+
+
 def request(method, url, body=None, headers=None, chunked=False, timeout=60):
+    merged = dict(DEFAULT_HEADERS)
+    merged.update(headers or {})
+    headers = {k: v for k, v in merged.items() if v is not None}
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
@@ -738,8 +746,11 @@ def t_iq_timeout(c):
 def _curl(args):
     if shutil.which("curl") is None:
         raise TestFailure("curl is not installed")
-    return subprocess.run(["curl", "-sS"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=60)
+    auth = []
+    if DEFAULT_HEADERS.get("Authorization"):
+        auth = ["-H", "Authorization: " + DEFAULT_HEADERS["Authorization"]]
+    return subprocess.run(["curl", "-sS"] + auth + args, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
 
 
 @test("curl: the documented example (curl -i --data-binary) answers 202 and alice gets it")

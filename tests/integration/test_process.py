@@ -31,6 +31,7 @@ def cgi(stack, body, env_extra=None, conf=None):
         "CONTENT_TYPE": CT,
         "GATEWAY_INTERFACE": "CGI/1.1",
         "XMPP_REST_CONF": conf or stack.conf_path,
+        "HTTP_AUTHORIZATION": "Bearer " + stack.token,
     }
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
         if k in os.environ:
@@ -124,7 +125,8 @@ def t_socket_garbage(ctx):
     # and the bridge still serves a real request afterwards
     iq = b"<iq type='get' to='localhost' id='sock1'><ping xmlns='urn:xmpp:ping'/></iq>"
     seq, f = ask(ctx.stack, frame(78, [(1, b"iq"), (2, b"sock1"), (3, b"localhost"),
-                                       (6, iq), (7, b"5000"), (8, b"reply")]))
+                                       (4, b"rest.localhost"), (6, iq), (7, b"5000"),
+                                       (8, b"reply"), (17, bearer(ctx))]))
     expect(seq == 78 and f.get(FIELD_OUTCOME) == "reply", "after garbage: %r" % f)
 
 
@@ -145,17 +147,23 @@ def t_bridge_socket_taken(ctx):
     expect("another bridge is already listening" in p.stderr, "stderr %r" % p.stderr)
     # the first one is unharmed
     _, f = ask(ctx.stack, frame(3, [(1, b"iq"), (2, b"sock2"), (3, b"localhost"),
+                                    (4, b"rest.localhost"),
                                     (6, b"<iq type='get' to='localhost' id='sock2'>"
                                         b"<ping xmlns='urn:xmpp:ping'/></iq>"),
-                                    (7, b"5000"), (8, b"reply")]))
+                                    (7, b"5000"), (8, b"reply"), (17, bearer(ctx))]))
     expect(f.get(FIELD_OUTCOME) == "reply", "the first bridge: %r" % f)
 
 
-def fcgi_request(sock_path, body):
+def bearer(ctx):
+    """The submit frame's AUTHORIZATION field (tag 17) for the stack's token."""
+    return ("Bearer " + ctx.stack.token).encode()
+
+
+def fcgi_request(sock_path, body, token):
     """One FastCGI request through cgi-fcgi (libfcgi-bin), as a web server
     would send it; returns (status, headers, body)."""
     env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
-           "CONTENT_LENGTH": str(len(body.encode()))}
+           "CONTENT_LENGTH": str(len(body.encode())), "HTTP_AUTHORIZATION": "Bearer " + token}
     p = subprocess.run(["cgi-fcgi", "-bind", "-connect", sock_path], input=body.encode(),
                        env=env, capture_output=True, timeout=30)
     head, _, rest = p.stdout.partition(b"\r\n\r\n")
@@ -182,7 +190,8 @@ def t_socket_activation(ctx):
         words = [uuid.uuid4().hex[:10] for _ in range(2)]
         for word in words:
             status, headers, body = fcgi_request(
-                sock, "<message to='alice@localhost/test'><body>%s</body></message>" % word)
+                sock, "<message to='alice@localhost/test'><body>%s</body></message>" % word,
+                ctx.stack.token)
             expect(status == 202, "status %d, body %r" % (status, body))
             rec = ctx.alice.wait_for(lambda r, w=word: r.kind == "message" and r.body == w, 10)
             expect(rec.id == headers.get("x-stanza-id"), "ids differ")
@@ -240,13 +249,24 @@ def t_shared_hosting(ctx):
     shutil.copy(stack.responder_bin, os.path.join(base, "bin", "xmpp-rest.cgi"))
     conf = os.path.join(base, "etc", "xmpp-rest.conf")
     sock = os.path.join(base, "run", "bridge.sock")
+    creds = os.path.join(base, "etc", "credentials")
     with open(conf, "w") as f:
         f.write("jid rest.localhost\nserver 127.0.0.1\nport %d\nsecret %s\n"
-                "socket %s\nlog_level info\n" % (stack.component_port, stack.secret, sock))
+                "socket %s\ncredentials_file %s\nlog_level info\n" % (
+                    stack.component_port, stack.secret, sock, creds))
     if os.geteuid() == 0:
         for root, dirs, files in os.walk(base):
             for n in [root] + [os.path.join(root, x) for x in files]:
                 os.chown(n, pw.pw_uid, pw.pw_gid)
+    # step 1b: a token for the user's bot, made by the user
+    env0, argv0 = as_user(user, [os.path.join(base, "bin", "xmpp-restd"), "-c", conf,
+                                 "token", "add", "mybot"], home=home)
+    r = subprocess.run(argv0, env=env0, capture_output=True, text=True, timeout=30)
+    expect(r.returncode == 0 and r.stdout.startswith("xr_"),
+           "token add as %s: exit %d, %r %r" % (user, r.returncode, r.stdout, r.stderr))
+    token = r.stdout.strip()
+    expect(os.stat(creds).st_mode & 0o777 == 0o600, "credentials mode %o" % (
+        os.stat(creds).st_mode & 0o777))
     # step 2: the crontab line's command (the stack's bridge makes way: a
     # component name is served by one connection at a time)
     stack.stop_bridge()
@@ -276,7 +296,7 @@ def t_shared_hosting(ctx):
         body = "<message to='alice@localhost/test'><body>%s</body></message>" % word
         cgi_env = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
                    "CONTENT_LENGTH": str(len(body)), "GATEWAY_INTERFACE": "CGI/1.1",
-                   "XMPP_REST_CONF": conf}
+                   "XMPP_REST_CONF": conf, "HTTP_AUTHORIZATION": "Bearer " + token}
         env3, argv3 = as_user(user, [os.path.join(base, "bin", "xmpp-rest.cgi")],
                               home=home, env=cgi_env)
         p = subprocess.run(argv3, env=env3, input=body.encode(), capture_output=True,

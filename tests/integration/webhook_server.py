@@ -403,6 +403,9 @@ class TestCA:
             raise RuntimeError("the openssl command is missing (Debian package openssl): "
                                "it is needed to make the test CA for the https webhook tests")
         self.dir = tempfile.mkdtemp(prefix="xr-test-ca-", dir=parent)
+        # The bridge, which may run as its own account, reads the CA
+        # certificate (public); the keys stay 0600.
+        os.chmod(self.dir, 0o755)
         self.cert = os.path.join(self.dir, "ca.pem")
         self.key = os.path.join(self.dir, "ca.key")
         self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",

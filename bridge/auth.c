@@ -1,0 +1,536 @@
+/*
+ * Authentication and authorization of submitted stanzas.
+ *
+ * Three costs shape this file.  A stat() per request is what lets a
+ * revoked token stop working at once without a signal.  A yescrypt check
+ * takes milliseconds of the bridge's only thread, so a Basic header that
+ * was verified once is remembered (by a keyed hash, for a few minutes, and
+ * forgotten when the file changes); an unknown user name costs the same
+ * check as a known one, so timing does not tell which names exist.  And
+ * failed attempts are counted per client address in a fixed table, so a
+ * guesser gets 429s instead of more guesses.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "auth.h"
+#include "creds.h"
+#include "log.h"
+
+#define CACHE_SLOTS 64
+#define CACHE_TTL_MS (5LL * 60 * 1000)
+#define STRIKE_SLOTS 1024
+#define BASIC_MAX 1024 /* bytes of a decoded user:password */
+
+struct verified {
+	unsigned char key[32]; /* SHA-256 of cache_salt and the header */
+	unsigned long gen;     /* credentials generation it was made under */
+	int64_t until;
+	char name[CREDS_NAME_MAX + 1];
+};
+
+struct strike {
+	char addr[64];
+	int64_t since; /* ms; the window runs from the first failure */
+	unsigned long n;
+};
+
+static const struct conf *cf;
+static struct creds creds;
+static unsigned long gen;
+static struct stat file_id; /* st_ino 0: no file read */
+static int file_warned;     /* the bad version of the file was reported */
+static unsigned char cache_salt[16];
+static struct verified cache[CACHE_SLOTS];
+static struct strike strikes[STRIKE_SLOTS];
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void
+install(const struct creds *fresh, const struct stat *st)
+{
+	creds_free(&creds);
+	creds = *fresh;
+	file_id = *st;
+	file_warned = 0;
+	gen++;
+}
+
+/* Re-reads the file if it is not the one we read last. */
+static void
+refresh(void)
+{
+	struct stat st;
+	struct creds fresh = {0};
+	char err[XR_ERRLEN];
+	int rc;
+
+	if (stat(cf->credentials_file, &st) < 0) {
+		if (errno == ENOENT && file_id.st_ino != 0) {
+			struct stat none;
+
+			memset(&none, 0, sizeof(none));
+			log_warnx("%s was removed: no credentials are valid",
+			    cf->credentials_file);
+			install(&fresh, &none);
+		}
+		return;
+	}
+	if (same_file(&st, &file_id))
+		return;
+	rc =
+	    creds_load(cf->credentials_file, cf->jid, &fresh, err, sizeof(err));
+	if (rc < 0) {
+		/* Keep what we had: a half-edited file must not open doors. */
+		if (!file_warned)
+			log_warnx("not reloading credentials: %s", err);
+		file_warned = 1;
+		return;
+	}
+	install(&fresh, &st);
+	log_info("credentials read: %zu", creds.n);
+}
+
+int
+auth_start(const struct conf *c, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	cf = c;
+	if (c->auth == 0) {
+		log_warnx("auth none: anyone who can reach the responder may "
+			  "send any stanza from any JID of %s",
+		    c->jid);
+		return 0;
+	}
+	if (RAND_bytes(cache_salt, sizeof(cache_salt)) != 1) {
+		snprintf(err, errlen, "no random bytes for the auth cache");
+		return -1;
+	}
+	rc = creds_load(c->credentials_file, c->jid, &creds, err, errlen);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		log_warnx("%s does not exist: every request is refused until "
+			  "a credential is added (xmpp-restd token add NAME)",
+		    c->credentials_file);
+		memset(&file_id, 0, sizeof(file_id));
+	} else if (stat(c->credentials_file, &st) == 0) {
+		file_id = st;
+		log_info("credentials read: %zu", creds.n);
+	}
+	if (c->trust_remote_user)
+		log_info("trust_remote_user: REMOTE_USER names a credential");
+	return 0;
+}
+
+void
+auth_stop(void)
+{
+	creds_free(&creds);
+	memset(cache, 0, sizeof(cache));
+}
+
+/* ---- failed attempts per address ---- */
+
+static struct strike *
+strike_find(const char *addr, int64_t now, int create)
+{
+	int64_t window = (int64_t)cf->auth_fail_window * 1000;
+	struct strike *free_slot = NULL, *oldest = &strikes[0];
+
+	for (size_t i = 0; i < STRIKE_SLOTS; i++) {
+		struct strike *s = &strikes[i];
+
+		if (s->n > 0 && now - s->since >= window)
+			s->n = 0;
+		if (s->n > 0 && strcmp(s->addr, addr) == 0)
+			return s;
+		if (s->n == 0 && free_slot == NULL)
+			free_slot = s;
+		if (s->n > 0 && s->since < oldest->since)
+			oldest = s;
+	}
+	if (!create)
+		return NULL;
+	if (free_slot == NULL)
+		free_slot = oldest;
+	xr_strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
+	free_slot->since = now;
+	free_slot->n = 0;
+	return free_slot;
+}
+
+static void
+strike(const struct auth_request *rq)
+{
+	struct strike *s;
+
+	if (rq->remote_addr == NULL || *rq->remote_addr == '\0')
+		return;
+	if ((s = strike_find(rq->remote_addr, xr_now_ms(), 1)) != NULL)
+		s->n++;
+}
+
+static int
+throttled(const struct auth_request *rq, struct auth_result *res)
+{
+	int64_t now = xr_now_ms(), left;
+	struct strike *s;
+
+	if (rq->remote_addr == NULL || *rq->remote_addr == '\0')
+		return 0;
+	s = strike_find(rq->remote_addr, now, 0);
+	if (s == NULL || s->n < cf->auth_fail_limit)
+		return 0;
+	left = s->since + (int64_t)cf->auth_fail_window * 1000 - now;
+	res->verdict = AUTH_THROTTLED;
+	res->retry_after = (unsigned long)((left + 999) / 1000);
+	if (res->retry_after == 0)
+		res->retry_after = 1;
+	snprintf(res->text, sizeof(res->text),
+	    "too many failed authentication attempts from %.64s; try again "
+	    "in %lu s",
+	    rq->remote_addr, res->retry_after);
+	return 1;
+}
+
+/* ---- schemes ---- */
+
+static void
+challenge(struct auth_result *res, int bad_token)
+{
+	size_t n = 0;
+
+	res->challenge[0] = '\0';
+	if (cf->auth & CONF_AUTH_BEARER)
+		n += (size_t)snprintf(res->challenge, sizeof(res->challenge),
+		    "Bearer realm=\"%.100s\"%s\n", cf->jid,
+		    bad_token ? ", error=\"invalid_token\"" : "");
+	if ((cf->auth & CONF_AUTH_BASIC) && n < sizeof(res->challenge))
+		snprintf(res->challenge + n, sizeof(res->challenge) - n,
+		    "Basic realm=\"%.100s\", charset=\"UTF-8\"\n", cf->jid);
+}
+
+static void deny(struct auth_result *res, enum auth_verdict v, int bad_token,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+deny(struct auth_result *res, enum auth_verdict v, int bad_token,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	res->verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(res->text, sizeof(res->text), fmt, ap);
+	va_end(ap);
+	if (v == AUTH_UNAUTHORIZED)
+		challenge(res, bad_token);
+}
+
+static int
+b64_value(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+/* Decodes standard base64 (padding optional) into out; -1 if malformed. */
+static int
+b64_decode(const char *in, char *out, size_t outcap, size_t *outlen)
+{
+	unsigned long acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	for (; *in && *in != '='; in++) {
+		int v = b64_value((unsigned char)*in);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n + 1 >= outcap)
+				return -1;
+			out[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	while (*in == '=')
+		in++;
+	if (*in != '\0' || bits >= 6)
+		return -1;
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+static void
+cache_key(const char *header, unsigned char key[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 32;
+
+	memset(key, 0, 32);
+	if (ctx == NULL)
+		return;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, cache_salt, sizeof(cache_salt)) != 1 ||
+	    EVP_DigestUpdate(ctx, header, strlen(header)) != 1 ||
+	    EVP_DigestFinal_ex(ctx, key, &len) != 1)
+		memset(key, 0, 32);
+	EVP_MD_CTX_free(ctx);
+}
+
+static const struct cred *
+cache_lookup(const unsigned char key[32], int64_t now)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		const struct verified *v = &cache[i];
+
+		if (v->gen == gen && v->until > now &&
+		    memcmp(v->key, key, 32) == 0)
+			return creds_find(&creds, v->name);
+	}
+	return NULL;
+}
+
+static void
+cache_store(const unsigned char key[32], const char *name, int64_t now)
+{
+	struct verified *slot = &cache[0];
+
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		if (cache[i].gen != gen || cache[i].until <= now) {
+			slot = &cache[i];
+			break;
+		}
+		if (cache[i].until < slot->until)
+			slot = &cache[i];
+	}
+	memcpy(slot->key, key, 32);
+	slot->gen = gen;
+	slot->until = now + CACHE_TTL_MS;
+	xr_strlcpy(slot->name, name, sizeof(slot->name));
+}
+
+/* What an unknown name's password is checked against: any Basic entry. */
+static const struct cred *
+dummy_cred(void)
+{
+	static struct cred dummy;
+	const struct cred *any = NULL;
+
+	for (size_t i = 0; i < creds.n; i++) {
+		if (creds.v[i].scheme == CRED_BASIC)
+			any = &creds.v[i];
+	}
+	if (any != NULL) {
+		/* Same algorithm and cost as a real one; never matches, as
+		 * the name differs and the result is thrown away. */
+		dummy = *any;
+		return &dummy;
+	}
+	return NULL;
+}
+
+static const struct cred *
+check_basic(const char *header, const char *b64, struct auth_result *res)
+{
+	char plain[BASIC_MAX + 1];
+	unsigned char key[32];
+	const struct cred *cr;
+	char *colon;
+	size_t len;
+	int64_t now = xr_now_ms();
+	int ok;
+
+	while (*b64 == ' ')
+		b64++;
+	if (strlen(b64) > BASIC_MAX * 4 / 3 + 4 ||
+	    b64_decode(b64, plain, sizeof(plain), &len) < 0 ||
+	    memchr(plain, '\0', len) != NULL ||
+	    (colon = strchr(plain, ':')) == NULL) {
+		deny(res, AUTH_UNAUTHORIZED, 0,
+		    "malformed Basic credentials: expected base64 of "
+		    "name:password");
+		return NULL;
+	}
+	*colon = '\0';
+	cache_key(header, key);
+	if ((cr = cache_lookup(key, now)) != NULL) {
+		OPENSSL_cleanse(plain, sizeof(plain));
+		return cr;
+	}
+	cr = creds_find(&creds, plain);
+	if (cr != NULL && cr->scheme == CRED_BASIC) {
+		ok = cred_check_password(cr, colon + 1);
+	} else {
+		const struct cred *dummy = dummy_cred();
+
+		if (dummy != NULL)
+			(void)cred_check_password(dummy, colon + 1);
+		ok = 0;
+	}
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (!ok) {
+		deny(res, AUTH_UNAUTHORIZED, 0, "wrong user name or password");
+		return NULL;
+	}
+	cache_store(key, cr->name, now);
+	return cr;
+}
+
+/* The credential the request presents, or NULL with res filled in. */
+static const struct cred *
+identify(const struct auth_request *rq, struct auth_result *res)
+{
+	const char *h = rq->authorization, *arg;
+	const struct cred *cr;
+	size_t n;
+
+	if (cf->trust_remote_user && rq->remote_user != NULL &&
+	    *rq->remote_user != '\0') {
+		if ((cr = creds_find(&creds, rq->remote_user)) == NULL)
+			deny(res, AUTH_FORBIDDEN, 0,
+			    "the web server's user '%.64s' has no credential "
+			    "here (trust_remote_user)",
+			    rq->remote_user);
+		return cr;
+	}
+	if (h == NULL || *h == '\0') {
+		deny(res, AUTH_UNAUTHORIZED, 0,
+		    "authentication required: send an Authorization header "
+		    "(%s)",
+		    (cf->auth & CONF_AUTH_BEARER) &&
+			    (cf->auth & CONF_AUTH_BASIC)
+			? "Bearer TOKEN or Basic"
+			: (cf->auth & CONF_AUTH_BEARER) ? "Bearer TOKEN"
+							: "Basic");
+		return NULL;
+	}
+	n = strcspn(h, " ");
+	arg = h + n + strspn(h + n, " ");
+	if (n == 6 && strncasecmp(h, "Bearer", 6) == 0 &&
+	    (cf->auth & CONF_AUTH_BEARER)) {
+		if ((cr = creds_match_bearer(&creds, arg)) == NULL ||
+		    cr->scheme != CRED_BEARER)
+			deny(res, AUTH_UNAUTHORIZED, 1,
+			    "invalid token (unknown or revoked)");
+		return cr;
+	}
+	if (n == 5 && strncasecmp(h, "Basic", 5) == 0 &&
+	    (cf->auth & CONF_AUTH_BASIC))
+		return check_basic(h, arg, res);
+	deny(res, AUTH_UNAUTHORIZED, 0,
+	    "authorization scheme '%.*s' is not accepted here; use %s",
+	    (int)(n > 32 ? 32 : n), h,
+	    (cf->auth & CONF_AUTH_BEARER) && (cf->auth & CONF_AUTH_BASIC)
+		? "Bearer or Basic"
+		: (cf->auth & CONF_AUTH_BEARER) ? "Bearer"
+						: "Basic");
+	return NULL;
+}
+
+/* "a, b, c" of cr's from patterns, cut to fit. */
+static void
+list_patterns(const struct cred *cr, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cr->nfrom && used < len; i++)
+		used += (size_t)snprintf(
+		    buf + used, len - used, "%s%s", i ? ", " : "", cr->from[i]);
+}
+
+static void
+list_kinds(unsigned long kinds, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s",
+	    (kinds & CONF_KIND_MESSAGE) ? "message" : "",
+	    (kinds & CONF_KIND_MESSAGE) && (kinds & ~CONF_KIND_MESSAGE) ? ", "
+									: "",
+	    (kinds & CONF_KIND_PRESENCE) ? "presence" : "",
+	    (kinds & CONF_KIND_PRESENCE) && (kinds & CONF_KIND_IQ) ? ", " : "",
+	    (kinds & CONF_KIND_IQ) ? "iq" : "");
+}
+
+void
+auth_check(const struct auth_request *rq, struct auth_result *res)
+{
+	const struct cred *cr;
+	char allowed[200];
+
+	memset(res, 0, sizeof(*res));
+	if (cf->auth == 0) {
+		xr_strlcpy(res->name, "-", sizeof(res->name));
+		return;
+	}
+	if (throttled(rq, res))
+		return;
+	refresh();
+	if ((cr = identify(rq, res)) == NULL) {
+		/* A missing header is a mistake, not a guess. */
+		if (res->verdict == AUTH_UNAUTHORIZED &&
+		    rq->authorization != NULL && *rq->authorization != '\0')
+			strike(rq);
+		return;
+	}
+	xr_strlcpy(res->name, cr->name, sizeof(res->name));
+	if (cr->expires != 0 && cr->expires <= (int64_t)time(NULL)) {
+		struct tm tm;
+		time_t t = (time_t)cr->expires;
+		char when[32] = "?";
+
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		deny(res, AUTH_UNAUTHORIZED, 1, "credential '%s' expired at %s",
+		    cr->name, when);
+		return;
+	}
+	if (!cred_allows_kind(cr, rq->kind)) {
+		list_kinds(cr->kinds, allowed, sizeof(allowed));
+		deny(res, AUTH_FORBIDDEN, 0,
+		    "credential '%s' may not send %.16s stanzas (only %s)",
+		    cr->name, rq->kind, allowed);
+		return;
+	}
+	if (!cred_allows_from(cr, rq->from)) {
+		list_patterns(cr, allowed, sizeof(allowed));
+		deny(res, AUTH_FORBIDDEN, 0,
+		    "credential '%s' may not send as '%.200s' (only as %s)",
+		    cr->name, rq->from, allowed);
+		return;
+	}
+	res->verdict = AUTH_OK;
+}

@@ -1,0 +1,435 @@
+"""Authentication and authorization, through the stack's lighttpd (FastCGI
+and plain CGI) to the real bridge and Prosody:
+
+- Bearer tokens made with `xmpp-restd token add`, limited by --from and
+  --kinds, revoked and expiring while the bridge runs (no restart);
+- Basic passwords made with `xmpp-restd password add` (yescrypt);
+- 401 with WWW-Authenticate, 403 with the reason, 429 with Retry-After;
+- trust_remote_user, auth none, a credentials file others may read;
+- the bridge's own account (it drops root) and SO_PEERCRED's allow_uids.
+
+Tests that change the bridge's configuration restart it and put the
+stack's configuration back at their end.
+"""
+
+import base64
+import os
+import pwd
+import shutil
+import subprocess
+import time
+import uuid
+
+import test_process
+from test_http import TestFailure, expect, expect_names, expect_status, post
+
+CT = "application/xmpp+xml"
+COMPONENT = "rest.localhost"
+
+
+class Ctx:
+    def __init__(self, stack, alice):
+        self.stack = stack
+        self.alice = alice
+
+    @property
+    def url(self):
+        return self.stack.url_fcgi
+
+
+def msg(word, frm=None, to="alice@localhost/test"):
+    f = " from='%s'" % frm if frm else ""
+    return "<message to='%s'%s><body>%s</body></message>" % (to, f, word)
+
+
+def ping(frm=None):
+    f = " from='%s'" % frm if frm else ""
+    return "<iq type='get' to='localhost'%s><ping xmlns='urn:xmpp:ping'/></iq>" % f
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+def basic(user, password):
+    raw = ("%s:%s" % (user, password)).encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def challenges(r):
+    return [v for k, v in r.headers.items() if k.lower() == "www-authenticate"]
+
+
+def word():
+    return uuid.uuid4().hex[:10]
+
+
+def delivered(ctx, w):
+    rec = ctx.alice.wait_for(lambda r: r.kind == "message" and r.body == w, 10)
+    expect(rec is not None, "alice did not receive %r" % w)
+
+
+def with_bridge_conf(ctx, extra, fn):
+    """Runs fn() with the bridge restarted on the stack's configuration
+    plus extra; the stack's own comes back afterwards, even on failure."""
+    ctx.stack.restart_bridge(extra)
+    try:
+        fn()
+    finally:
+        ctx.stack.restart_bridge()
+
+
+# ---- 401 --------------------------------------------------------------------
+
+def t_missing(ctx):
+    for url in (ctx.stack.url_fcgi, ctx.stack.url_cgi):
+        r = post(url, msg(word()), headers={"Authorization": None})
+        expect_status(r, 401)
+        ch = challenges(r)
+        expect(any(c.startswith("Bearer realm=\"%s\"" % COMPONENT) for c in ch) and
+               any(c.startswith("Basic realm=") for c in ch),
+               "WWW-Authenticate should offer Bearer and Basic: %r" % ch)
+        expect_names(r, "Authorization")
+        expect("CGIPassAuth" not in r.text, "lighttpd is no Apache: %s" % r.text)
+
+
+def t_wrong_token(ctx):
+    r = post(ctx.url, msg(word()), headers=bearer("xr_" + "A" * 43))
+    expect_status(r, 401)
+    expect(any('error="invalid_token"' in c for c in challenges(r)),
+           "WWW-Authenticate: %r" % challenges(r))
+    expect_names(r, "invalid token")
+    r = post(ctx.url, msg(word()), headers={"Authorization": "Digest username=x"})
+    expect_status(r, 401)
+    expect_names(r, "Digest")
+
+
+def t_json_401(ctx):
+    r = post(ctx.url, msg(word()), headers={"Authorization": None, "Accept": "application/json"})
+    expect_status(r, 401)
+    expect(r.ctype == "application/json" and "not-authorized" in r.text, "%s" % r)
+
+
+# ---- tokens: add, limits, revoke, expiry ------------------------------------
+
+def t_token_from(ctx):
+    s = ctx.stack
+    tok = s.add_token("bot-" + word(), "--from", "bot@%s/*" % COMPONENT)
+    w = word()
+    r = post(ctx.url, msg(w, "bot@%s/alerts" % COMPONENT), headers=bearer(tok))
+    expect_status(r, 202)
+    delivered(ctx, w)
+    r = post(ctx.url, msg(w, "bot@%s" % COMPONENT), headers=bearer(tok))
+    expect_status(r, 202)
+    # spoofing another JID of the component, or the component itself
+    r = post(ctx.url, msg(word(), "admin@%s" % COMPONENT), headers=bearer(tok))
+    expect_status(r, 403)
+    expect_names(r, "admin@%s" % COMPONENT)
+    expect_names(r, "bot@%s/*" % COMPONENT)
+    r = post(ctx.url, msg(word()), headers=bearer(tok))
+    expect_status(r, 403)
+    # a JID outside the component is refused before any credential counts
+    r = post(ctx.url, msg(word(), "alice@localhost"), headers=bearer(tok))
+    expect_status(r, 403)
+
+
+def t_token_domain_pattern(ctx):
+    s = ctx.stack
+    tok = s.add_token("any-" + word(), "--from", "*@%s" % COMPONENT)
+    r = post(ctx.url, msg(word(), "x@%s/r" % COMPONENT), headers=bearer(tok))
+    expect_status(r, 202)
+    r = post(ctx.url, msg(word(), COMPONENT), headers=bearer(tok))
+    expect_status(r, 403)
+
+
+def t_token_kinds(ctx):
+    tok = ctx.stack.add_token("msgonly-" + word(), "--kinds", "message")
+    r = post(ctx.url, msg(word()), headers=bearer(tok))
+    expect_status(r, 202)
+    r = post(ctx.url, ping(), headers=bearer(tok))
+    expect_status(r, 403)
+    expect_names(r, "may not send iq")
+
+
+def t_token_revoke(ctx):
+    s = ctx.stack
+    name = "gone-" + word()
+    tok = s.add_token(name)
+    r = post(ctx.url, msg(word()), headers=bearer(tok))
+    expect_status(r, 202)
+    s.credential_cmd("token", "revoke", name)
+    r = post(ctx.url, msg(word()), headers=bearer(tok))
+    expect_status(r, 401)
+    expect_names(r, "invalid token")
+    # and through plain CGI too
+    r = post(s.url_cgi, msg(word()), headers=bearer(tok))
+    expect_status(r, 401)
+
+
+def t_token_expires(ctx):
+    s = ctx.stack
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3))
+    name = "brief-" + word()
+    tok = s.add_token(name, "--expires", when)
+    r = post(ctx.url, msg(word()), headers=bearer(tok))
+    expect_status(r, 202)
+    time.sleep(4)
+    r = post(ctx.url, msg(word()), headers=bearer(tok))
+    expect_status(r, 401)
+    expect_names(r, "expired")
+    listing = s.credential_cmd("token", "list").stdout
+    expect(name in listing and "expired" in listing, "token list: %r" % listing)
+
+
+def t_token_list(ctx):
+    s = ctx.stack
+    name = "listed-" + word()
+    s.add_token(name, "--from", "bot@%s" % COMPONENT, "--kinds", "message,iq")
+    out = s.credential_cmd("token", "list").stdout
+    line = [ln for ln in out.splitlines() if ln.startswith(name)]
+    expect(line, "token list lacks %s: %r" % (name, out))
+    expect("bot@%s" % COMPONENT in line[0] and "message" in line[0], "line %r" % line[0])
+    with open(s.credentials_path) as f:
+        stored = f.read()
+    expect(s.token not in stored and s.token not in out,
+           "the token itself is stored or listed")
+    st = os.stat(s.credentials_path)
+    expect(st.st_mode & 0o777 == 0o600, "credentials mode %o" % (st.st_mode & 0o777))
+
+
+def t_token_cli_errors(ctx):
+    s = ctx.stack
+    r = s.credential_cmd("token", "add", "stack", check=False)
+    expect(r.returncode != 0 and "exists" in r.stderr, "duplicate name: %d %r" % (
+        r.returncode, r.stderr))
+    r = s.credential_cmd("token", "add", "x-" + word(), "--from", "bot@elsewhere.example",
+                         check=False)
+    expect(r.returncode != 0 and "elsewhere.example" in r.stderr, "other domain: %d %r" % (
+        r.returncode, r.stderr))
+    r = s.credential_cmd("token", "add", "x-" + word(), "--kinds", "email", check=False)
+    expect(r.returncode != 0 and "email" in r.stderr, "bad kind: %d %r" % (
+        r.returncode, r.stderr))
+    r = s.credential_cmd("token", "revoke", "no-such-" + word(), check=False)
+    expect(r.returncode != 0, "revoking an unknown name succeeded")
+
+
+# ---- Basic --------------------------------------------------------------------
+
+def t_basic(ctx):
+    s = ctx.stack
+    user = "ops-" + word()
+    password = "correct horse " + word()
+    s.credential_cmd("password", "add", user, "--from", "ops@%s" % COMPONENT,
+                     stdin=password + "\n")
+    with open(s.credentials_path) as f:
+        line = [ln for ln in f if ln.startswith(user + " ")][0]
+    expect(" $y$" in line and password not in line, "stored as %r" % line)
+    w = word()
+    r = post(ctx.url, msg(w, "ops@%s" % COMPONENT), headers=basic(user, password))
+    expect_status(r, 202)
+    delivered(ctx, w)
+    # again: the verified header is remembered, the answer is the same
+    r = post(ctx.url, msg(word(), "ops@%s" % COMPONENT), headers=basic(user, password))
+    expect_status(r, 202)
+    r = post(ctx.url, msg(word(), "ops@%s" % COMPONENT), headers=basic(user, password + "x"))
+    expect_status(r, 401)
+    expect_names(r, "wrong user name or password")
+    wrong_user = post(ctx.url, msg(word()), headers=basic("nobody-" + word(), password))
+    expect_status(wrong_user, 401)
+    expect(wrong_user.text == r.text, "unknown and known names answer differently: %r vs %r"
+           % (wrong_user.text, r.text))
+    r = post(ctx.url, msg(word()), headers={"Authorization": "Basic !!!"})
+    expect_status(r, 401)
+    expect_names(r, "malformed")
+    r = post(ctx.url, msg(word(), "other@%s" % COMPONENT), headers=basic(user, password))
+    expect_status(r, 403)
+
+
+# ---- 429 ----------------------------------------------------------------------
+
+def t_throttle(ctx):
+    def body():
+        for _ in range(3):
+            r = post(ctx.url, msg(word()), headers=bearer("xr_wrong" + word()))
+            expect_status(r, 401)
+        r = post(ctx.url, msg(word()), headers=bearer("xr_wrong" + word()))
+        expect_status(r, 429)
+        retry = r.header("Retry-After")
+        expect(retry is not None and 1 <= int(retry) <= 4, "Retry-After %r" % retry)
+        expect_names(r, "too many failed")
+        # while throttled, even the right token waits
+        r = post(ctx.url, msg(word()), headers=bearer(ctx.stack.token))
+        expect_status(r, 429)
+        # a missing header is not a guess: it does not count
+        time.sleep(int(retry) + 1)
+        w = word()
+        r = post(ctx.url, msg(w), headers=bearer(ctx.stack.token))
+        expect_status(r, 202)
+        delivered(ctx, w)
+    with_bridge_conf(ctx, {"auth_fail_limit": 3, "auth_fail_window": 4}, body)
+
+
+# ---- configuration ------------------------------------------------------------
+
+def t_remote_user(ctx):
+    s = ctx.stack
+    name = "webuser-" + word()
+    s.add_token(name, "--from", "web@%s" % COMPONENT)
+
+    def body():
+        w = word()
+        status, _, text = test_process.cgi(
+            s, msg(w, "web@%s" % COMPONENT),
+            {"REMOTE_USER": name, "HTTP_AUTHORIZATION": "Basic d2ViOnNlY3JldA=="})
+        expect(status == 202, "REMOTE_USER %s: %d %r" % (name, status, text))
+        delivered(ctx, w)
+        status, _, text = test_process.cgi(s, msg(word()), {"REMOTE_USER": "stranger"})
+        expect(status == 403 and "stranger" in text, "unknown REMOTE_USER: %d %r" % (status, text))
+    with_bridge_conf(ctx, {"trust_remote_user": "yes"}, body)
+    # without trust_remote_user, REMOTE_USER alone is nothing
+    status, _, text = test_process.cgi(
+        s, msg(word()), {"REMOTE_USER": name, "HTTP_AUTHORIZATION": ""})
+    expect(status == 401, "REMOTE_USER without trust_remote_user: %d %r" % (status, text))
+
+
+def t_auth_none(ctx):
+    def body():
+        w = word()
+        r = post(ctx.url, msg(w), headers={"Authorization": None})
+        expect_status(r, 202)
+        delivered(ctx, w)
+        with open(ctx.stack.bridge_log, errors="replace") as f:
+            expect("auth none" in f.read(), "the bridge did not warn about auth none")
+    with_bridge_conf(ctx, {"auth": "none"}, body)
+
+
+def t_only_bearer(ctx):
+    def body():
+        r = post(ctx.url, msg(word()), headers={"Authorization": None})
+        expect_status(r, 401)
+        ch = challenges(r)
+        expect(len(ch) == 1 and ch[0].startswith("Bearer"), "WWW-Authenticate %r" % ch)
+        r = post(ctx.url, msg(word()), headers=basic("a", "b"))
+        expect_status(r, 401)
+        expect_names(r, "Basic")
+    with_bridge_conf(ctx, {"auth": "bearer"}, body)
+
+
+def run_bridge_once(stack, conf_lines, user=None):
+    """Starts a bridge on a configuration of its own and returns
+    (exit status, stderr) once it stops (it is expected to refuse)."""
+    path = os.path.join(stack.tmp, "once-%s.conf" % word())
+    with open(path, "w") as f:
+        f.write("\n".join(conf_lines) + "\n")
+    os.chmod(path, 0o644)
+    argv = [stack.bridge_bin, "-c", path]
+    if user:
+        argv = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user, "--"] + argv
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    return p.returncode, p.stderr
+
+
+def base_conf(stack, **kw):
+    lines = ["jid %s" % COMPONENT, "port %d" % stack.component_port,
+             "secret %s" % stack.secret]
+    lines += ["%s %s" % kv for kv in kw.items()]
+    return lines
+
+
+def t_creds_file_mode(ctx):
+    s = ctx.stack
+    path = os.path.join(s.tmp, "open-credentials")
+    with open(path, "w") as f:
+        f.write("# nothing\n")
+    os.chmod(path, 0o644)
+    user = ["user xmpp-rest"] if os.geteuid() == 0 else []
+    rc, err = run_bridge_once(s, base_conf(
+        s, socket=os.path.join(s.tmp, "mode-run", "b.sock"), credentials_file=path) + user)
+    expect(rc == 1 and "chmod 600" in err, "exit %d: %r" % (rc, err))
+
+
+def t_root_refused(ctx):
+    if os.geteuid() != 0:
+        return
+    s = ctx.stack
+    rc, err = run_bridge_once(s, base_conf(s, socket=os.path.join(s.tmp, "root-run", "b.sock")))
+    expect(rc == 1 and "refusing to run as root" in err, "exit %d: %r" % (rc, err))
+    # the stack's bridge was started as root and runs as its own account
+    uid = os.stat("/proc/%d" % s.bridge.pid).st_uid
+    expect(uid == pwd.getpwnam("xmpp-rest").pw_uid, "the bridge runs as uid %d" % uid)
+    st = os.stat(s.socket_path)
+    expect(st.st_uid == pwd.getpwnam("xmpp-rest").pw_uid and st.st_mode & 0o777 == 0o660,
+           "socket uid %d mode %o" % (st.st_uid, st.st_mode & 0o777))
+    d = os.stat(os.path.dirname(s.socket_path))
+    expect(d.st_mode & 0o777 == 0o750 and d.st_gid == st.st_gid,
+           "socket directory mode %o gid %d" % (d.st_mode & 0o777, d.st_gid))
+
+
+def t_allow_uids(ctx):
+    if os.geteuid() != 0:
+        return
+    s = ctx.stack
+    web_user = "www-data"
+
+    def as_web(body):
+        env = {"XMPP_REST_CONF": s.conf_path, "PATH": "/usr/bin:/bin",
+               "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
+               "GATEWAY_INTERFACE": "CGI/1.1", "HTTP_AUTHORIZATION": "Bearer " + s.token}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        argv = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", web_user, "--",
+                "env"] + ["%s=%s" % kv for kv in env.items()] + [s.responder_bin]
+        p = subprocess.run(argv, input=body.encode(), capture_output=True, timeout=30)
+        out = p.stdout.decode("utf-8", "replace")
+        return out.split("\r\n", 1)[0], out
+
+    def refused():
+        status, out = as_web(msg(word()))
+        expect("500" in status and "allow_uids" in out, "as %s: %r" % (web_user, out[:300]))
+        with open(s.bridge_log, errors="replace") as f:
+            expect("refusing a responder" in f.read(), "the bridge did not log the refusal")
+
+    def allowed():
+        w = word()
+        status, out = as_web(msg(w))
+        expect("202" in status, "as %s with allow_gids: %r" % (web_user, out[:300]))
+        delivered(ctx, w)
+    with_bridge_conf(ctx, {"allow_uids": "nobody"}, refused)
+    with_bridge_conf(ctx, {"allow_uids": "nobody", "allow_gids": web_user}, allowed)
+
+
+TESTS = [
+    ("no Authorization: 401 with WWW-Authenticate for Bearer and Basic (FastCGI and CGI)",
+     t_missing),
+    ("a wrong token or an unknown scheme: 401, error=\"invalid_token\"", t_wrong_token),
+    ("401 as JSON with Accept: application/json (not-authorized)", t_json_401),
+    ("token add --from bot@/*: its JIDs pass, spoofing another JID is 403 naming both",
+     t_token_from),
+    ("a *@domain token may not send as the bare domain", t_token_domain_pattern),
+    ("token add --kinds message: an iq is 403", t_token_kinds),
+    ("token revoke acts at once on the running bridge: the token gets 401", t_token_revoke),
+    ("token add --expires: 401 'expired' after the date, 'expired' in token list",
+     t_token_expires),
+    ("token list shows names and limits, never a token; the file is 0600", t_token_list),
+    ("token add refuses a duplicate name, a foreign domain, an unknown kind", t_token_cli_errors),
+    ("password add (yescrypt): Basic passes; wrong password and unknown user read the same",
+     t_basic),
+    ("failed attempts from one address: 429 with Retry-After, even for a good token; "
+     "served again after the window", t_throttle),
+    ("trust_remote_user: REMOTE_USER names the credential; unknown is 403; off by default",
+     t_remote_user),
+    ("auth none: accepted without credentials, with a warning in the log", t_auth_none),
+    ("auth bearer: only Bearer is offered and accepted", t_only_bearer),
+    ("a credentials file others may read stops the bridge at start", t_creds_file_mode),
+    ("root without 'user' is refused; the stack's bridge dropped to xmpp-rest; socket 0660 "
+     "in a 0750 directory", t_root_refused),
+    ("allow_uids/allow_gids (SO_PEERCRED): a responder of another user gets 500 naming "
+     "them; allow_gids lets its group in", t_allow_uids),
+]
+
+
+def run_suite(runner, stack, alice):
+    ctx = Ctx(stack, alice)
+    for desc, fn in TESTS:
+        runner.check("[auth] " + desc, fn, ctx)
