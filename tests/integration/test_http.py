@@ -18,6 +18,7 @@ second account used for the forged-reply check.
 
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -739,6 +740,64 @@ def t_iq_timeout(c):
              headers={"X-XMPP-Rest-Timeout": "1"})
     expect_status(r, 504)
     c.alice_gets(lambda r: r.kind == "iq" and r.id == "s-" + t)
+
+
+# -- authentication (the auth suite, test_auth.py, covers the rules once) ----------
+
+_LIMITED = {}     # tokens with --from limits, made once per run
+
+
+def _challenges(r):
+    return [v for k, v in r.headers.items() if k.lower() == "www-authenticate"]
+
+
+@test("no Authorization: 401 with WWW-Authenticate for Bearer and Basic; under Apache the "
+      "body says how to pass the header on (CGIPassAuth)")
+def t_auth_missing(c):
+    r = post(c.url, c.msg_to_alice("no token"), headers={"Authorization": None})
+    expect_status(r, 401)
+    # Apache joins the two headers into one, as HTTP allows
+    ch = ", ".join(_challenges(r))
+    expect(re.match(r'(Bearer|Basic) realm="', ch) and 'Bearer realm="' in ch and
+           'Basic realm="' in ch, "WWW-Authenticate: %r" % ch)
+    if c.mode.startswith("apache"):
+        expect_names(r, "CGIPassAuth On")
+    else:
+        expect("CGIPassAuth" not in r.text, "not Apache, yet: %s" % r)
+
+
+@test("a wrong token: 401 invalid_token; a from= outside the token's patterns: 403")
+def t_auth_wrong(c):
+    r = post(c.url, c.msg_to_alice("bad token"), headers={"Authorization": "Bearer xr_nope"})
+    expect_status(r, 401)
+    expect(any('error="invalid_token"' in x for x in _challenges(r)), "%r" % _challenges(r))
+    if "bot" not in _LIMITED:
+        _LIMITED["bot"] = c.stack.add_token("bot-" + tok(), "--from", "bot@%s/*" % COMPONENT)
+    r = post(c.url, c.msg_to_alice("spoof", " from='admin@%s'" % COMPONENT),
+             headers={"Authorization": "Bearer " + _LIMITED["bot"]})
+    expect_status(r, 403)
+    expect_names(r, "admin@%s" % COMPONENT)
+
+
+@test("Apache without CGIPassAuth drops Authorization: 401 whose body says to add it")
+def t_auth_apache_dropped(c):
+    if c.mode != "apache-cgi":
+        return
+    path = os.path.join(c.stack.web.dir, "www", "xmpp", ".htaccess")
+    with open(path) as f:
+        orig = f.read()
+    expect("CGIPassAuth On" in orig, ".htaccess lacks CGIPassAuth On")
+    try:
+        with open(path, "w") as f:
+            f.write(orig.replace("CGIPassAuth On", "CGIPassAuth Off"))
+        r = post(c.url, c.msg_to_alice("dropped"))
+        expect_status(r, 401)
+        expect_names(r, "CGIPassAuth On")
+    finally:
+        with open(path, "w") as f:
+            f.write(orig)
+    r = post(c.url, c.msg_to_alice("passed again"))
+    expect_status(r, 202)
 
 
 # -- curl -----------------------------------------------------------------------------------------------
