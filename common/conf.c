@@ -88,6 +88,21 @@ static const struct conf_key conf_keys[] = {
 	16, 1023},
     {"callback_ca_file", CONF_STR, offsetof(struct conf, callback_ca_file),
 	NULL, 1, 4095},
+    {"spool_dir", CONF_STR, offsetof(struct conf, spool_dir),
+	"/var/lib/xmpp-rest/spool", 1, 4000},
+    {"spool_max_bytes", CONF_UINT, offsetof(struct conf, spool_max_bytes),
+	"67108864", 0, 1ULL << 40},
+    {"retry_max_age", CONF_UINT, offsetof(struct conf, retry_max_age), "86400",
+	1, 30ULL * 86400},
+    {"callback_retry_min", CONF_UINT, offsetof(struct conf, callback_retry_min),
+	"1", 1, 3600},
+    {"callback_retry_max", CONF_UINT, offsetof(struct conf, callback_retry_max),
+	"300", 1, 86400},
+    {"queue_max", CONF_UINT, offsetof(struct conf, queue_max), "1000", 0,
+	100000},
+    {"queue_wait", CONF_UINT, offsetof(struct conf, queue_wait), "10", 0, 3600},
+    {"shutdown_wait", CONF_UINT, offsetof(struct conf, shutdown_wait), "10", 0,
+	600},
     {"reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min), "1", 1,
 	3600},
     {"reconnect_max", CONF_UINT, offsetof(struct conf, reconnect_max), "60", 1,
@@ -419,6 +434,13 @@ conf_load_file(
 		snprintf(err, errlen,
 		    "%s: iq_timeout (%lu) is larger than iq_max_timeout (%lu)",
 		    name, c->iq_timeout, c->iq_max_timeout);
+		return -1;
+	}
+	if (c->callback_retry_min > c->callback_retry_max) {
+		snprintf(err, errlen,
+		    "%s: callback_retry_min (%lu) is larger than "
+		    "callback_retry_max (%lu)",
+		    name, c->callback_retry_min, c->callback_retry_max);
 		return -1;
 	}
 	if (c->reconnect_min > c->reconnect_max) {

@@ -57,6 +57,16 @@ struct conf {
 	unsigned long callback_max_response_bytes;
 	char *callback_ca_file; /* NULL: the system CA store */
 	char *callback_secret;  /* NULL: deliveries are not signed */
+	/* Messages the webhook could not take now wait in the spool. */
+	char *spool_dir;
+	unsigned long spool_max_bytes;
+	unsigned long retry_max_age;      /* s a message is retried for */
+	unsigned long callback_retry_min; /* s, first retry back-off */
+	unsigned long callback_retry_max; /* s, longest back-off */
+	/* Requests held while the XMPP session is down. */
+	unsigned long queue_max;     /* stanzas */
+	unsigned long queue_wait;    /* s */
+	unsigned long shutdown_wait; /* s SIGTERM lets requests finish */
 	/* Who may use the bridge (bridge only). */
 	unsigned long auth;     /* CONF_AUTH_* bits; 0 only if "auth none" */
 	char *credentials_file; /* readable by the daemon's user alone */
