@@ -1,8 +1,18 @@
 /*
  * Routing.  The invariant: every SUBMIT frame gets exactly one OUTCOME,
- * unless its responder went away first.  A "sent" outcome is given when
- * libstrophe has written the stanza to the socket; the write FIFO below
- * mirrors libstrophe's send queue one entry per queued stanza, in order.
+ * unless its responder went away first.
+ *
+ * "sent" (202) is a promise that the XMPP server has taken the stanza.
+ * XEP-0114 has no acknowledgements, so after writing stanzas the bridge
+ * writes an iq ping addressed to its own domain: the server handles the
+ * stream in order and routes the ping back to us, so its return covers
+ * everything written before it.  One ping is in flight at a time; what is
+ * written meanwhile waits for the next, so under load one ping covers
+ * many stanzas.  A bounce that comes back before the ping answers its
+ * request instead.  When the stream breaks, what was written but not
+ * covered is written again after the reconnect (at least once, same id);
+ * while the session is down, requests wait in order (track.c's FIFO), up
+ * to queue_max of them and queue_wait seconds each.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,59 +37,20 @@
 
 #define NS_PING "urn:xmpp:ping"
 
-/* One stanza handed to libstrophe; cl is NULL when nobody waits for the
- * write (a reply we made, or a request that waits for a reply). */
-struct written {
-	struct client *cl;
-	uint32_t seq;
-	struct written *next;
-};
+/* A ping unanswered this long means a stream we cannot trust. */
+#define ACK_TIMEOUT_MS 10000
 
 static const struct conf *cf;
 static const struct privs *pv;
-static struct written *wq_head, *wq_tail;
+static char ack_prefix[32];          /* "xr-ack-RANDOM-": our pings' ids */
+static unsigned long next_batch = 1; /* the ping that covers new writes */
+static unsigned long ping_out;       /* the ping in flight; 0: none */
+static int unpinged;                 /* written since the last ping */
+static int draining;                 /* SIGTERM: take no new requests */
+static struct loop_timer ping_timer, ack_timer;
 static struct loop_timer sweep_timer;
 
 static void sweep(void *ud);
-
-/*
- * Queues a stanza for writing and records it in the FIFO, or fails with
- * nothing queued; raw is NULL to send st instead.
- */
-static int
-send_recorded(struct client *cl, uint32_t seq, const char *raw, size_t len,
-    xmpp_stanza_t *st)
-{
-	struct written *w = calloc(1, sizeof(*w));
-
-	if (w == NULL)
-		return -1;
-	if ((raw ? xsess_send_raw(raw, len) : xsess_send(st)) < 0) {
-		free(w);
-		return -1;
-	}
-	w->cl = cl;
-	w->seq = seq;
-	if (wq_tail)
-		wq_tail->next = w;
-	else
-		wq_head = w;
-	wq_tail = w;
-	return 0;
-}
-
-static struct written *
-wq_pop(void)
-{
-	struct written *w = wq_head;
-
-	if (w) {
-		wq_head = w->next;
-		if (wq_head == NULL)
-			wq_tail = NULL;
-	}
-	return w;
-}
 
 static void
 arm_sweep(void)
@@ -98,6 +69,142 @@ answer_text(struct client *cl, uint32_t seq, enum outcome o,
 {
 	if (cl != NULL)
 		listener_send_outcome(cl, seq, o, condition, text);
+}
+
+/* ---- writing, and knowing the server took it ---- */
+
+static void send_ping(void *ud);
+
+static void
+ack_timeout(void *ud)
+{
+	(void)ud;
+	log_warnx("the XMPP server did not return our acknowledgement ping "
+		  "within %d s: reconnecting",
+	    ACK_TIMEOUT_MS / 1000);
+	xsess_reconnect();
+}
+
+/* Writes every HELD request, in order, while the session is up. */
+static void
+write_held(void)
+{
+	int wrote = 0;
+
+	for (struct pending *p = track_fifo_head(); p && xsess_is_up();
+	     p = p->fnext) {
+		if (p->state != P_HELD)
+			continue;
+		if (xsess_send_raw(p->raw, p->rawlen) < 0)
+			break;
+		p->state = P_UNACKED;
+		p->batch = next_batch;
+		p->hold_until = 0;
+		wrote = 1;
+	}
+	if (wrote) {
+		unpinged = 1;
+		/* At the end of this turn of the loop: one ping for all the
+		 * frames that arrived together. */
+		if (ping_out == 0)
+			loop_timer_arm(
+			    &ping_timer, xr_now_ms(), send_ping, NULL);
+	}
+}
+
+static void
+send_ping(void *ud)
+{
+	char iq[256];
+	int n;
+
+	(void)ud;
+	if (ping_out != 0 || !unpinged || !xsess_is_up())
+		return;
+	n = snprintf(iq, sizeof(iq),
+	    "<iq type='get' id='%s%lu' from='%s' to='%s'>"
+	    "<ping xmlns='" NS_PING "'/></iq>",
+	    ack_prefix, next_batch, cf->jid, cf->jid);
+	if (n < 0 || (size_t)n >= sizeof(iq) ||
+	    xsess_send_raw(iq, (size_t)n) < 0)
+		return;
+	ping_out = next_batch++;
+	unpinged = 0;
+	loop_timer_arm(
+	    &ack_timer, xr_now_ms() + ACK_TIMEOUT_MS, ack_timeout, NULL);
+}
+
+/* Our ping number n came back: the server has what was written before. */
+static void
+on_ack(unsigned long n)
+{
+	struct pending *p, *next;
+
+	if (n != ping_out)
+		return; /* from before a reconnect */
+	ping_out = 0;
+	loop_timer_cancel(&ack_timer);
+	for (p = track_fifo_head(); p; p = next) {
+		next = p->fnext;
+		if (p->state != P_UNACKED || p->batch > n)
+			continue;
+		if (p->what == WAIT_SENT) {
+			track_remove(p);
+			answer_text(p->cl, p->seq, OUTCOME_SENT, NULL, NULL);
+			pending_free(p);
+		} else {
+			track_acked(p);
+		}
+	}
+	send_ping(NULL);
+	arm_sweep();
+}
+
+/* 1 if s is one of our pings coming back (and handled as such). */
+static int
+is_ack(xmpp_stanza_t *s)
+{
+	const char *id = xmpp_stanza_get_id(s);
+	const char *from = xmpp_stanza_get_from(s);
+	size_t plen = strlen(ack_prefix);
+	unsigned long long n;
+
+	if (id == NULL || strncmp(id, ack_prefix, plen) != 0 || from == NULL ||
+	    !jid_equal(from, cf->jid))
+		return 0;
+	if (xr_parse_uint(id + plen, 1, ~0UL, &n) == 0)
+		on_ack((unsigned long)n);
+	return 1;
+}
+
+/* Answers now what cannot be held: 1 if it did. */
+static int
+refuse_now(struct client *cl, uint32_t seq)
+{
+	if (draining) {
+		answer_text(cl, seq, OUTCOME_UNAVAILABLE, "service-unavailable",
+		    "the bridge is shutting down");
+		return 1;
+	}
+	if (!xsess_is_up() && cf->queue_wait == 0) {
+		answer_text(cl, seq, OUTCOME_UNAVAILABLE, "service-unavailable",
+		    xsess_down_reason());
+		return 1;
+	}
+	if (track_queued() >= cf->queue_max) {
+		char why[XR_ERRLEN];
+
+		snprintf(why, sizeof(why),
+		    "%s; %lu requests already wait (queue_max)",
+		    xsess_is_up() ? "the XMPP server is slow to take stanzas"
+				  : xsess_down_reason(),
+		    track_queued());
+		answer_text(cl, seq,
+		    xsess_is_up() ? OUTCOME_BUSY : OUTCOME_UNAVAILABLE,
+		    "service-unavailable", why);
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- responders to XMPP ---- */
@@ -145,8 +252,8 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 	const char *wait = frame_get(f, FIELD_WAIT);
 	const char *tmo = frame_get(f, FIELD_TIMEOUT);
 	unsigned long long timeout_ms = cf->iq_timeout * 1000ULL;
-	int waits;
 	enum wait_for what = WAIT_IQ_REPLY;
+	int64_t now;
 
 	const char *from = frame_get(f, FIELD_FROM);
 	struct auth_request rq;
@@ -172,17 +279,16 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 	    xr_parse_uint(tmo, 1, cf->iq_max_timeout * 1000ULL, &timeout_ms) <
 		0)
 		timeout_ms = cf->iq_max_timeout * 1000ULL;
-	waits = strcmp(wait, "sent") != 0;
-	if (waits && strcmp(wait, "receipt") == 0)
+	if (strcmp(wait, "receipt") == 0)
 		what = WAIT_RECEIPT;
-	if (!xsess_is_up()) {
-		answer_text(cl, f->seq, OUTCOME_UNAVAILABLE,
-		    "service-unavailable", xsess_down_reason());
+	else if (strcmp(wait, "sent") == 0)
+		what = WAIT_SENT;
+	if (refuse_now(cl, f->seq))
 		return;
-	}
-	if (waits &&
-	    track_add(cl, f->seq, what, id, to,
-		xr_now_ms() + (int64_t)timeout_ms) < 0) {
+	now = xr_now_ms();
+	if (track_add(cl, f->seq, what, id, to, stanza, f->flen[FIELD_STANZA],
+		now + (int64_t)timeout_ms,
+		xsess_is_up() ? 0 : now + (int64_t)cf->queue_wait * 1000) < 0) {
 		if (errno == EEXIST)
 			answer_text(cl, f->seq, OUTCOME_REJECTED, "conflict",
 			    "a request with this id to this address is "
@@ -192,17 +298,10 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 			    "resource-constraint", "bridge out of memory");
 		return;
 	}
-	if (send_recorded(waits ? NULL : cl, f->seq, stanza,
-		f->flen[FIELD_STANZA], NULL) < 0) {
-		if (waits)
-			pending_free(track_match(what, id, to));
-		answer_text(cl, f->seq, OUTCOME_BUSY, "resource-constraint",
-		    "bridge out of memory");
-		return;
-	}
-	log_debug("%s %s to %s queued", kind, id, to);
-	if (waits)
-		arm_sweep();
+	log_debug("%s %s to %s %s", kind, id, to,
+	    xsess_is_up() ? "queued" : "held until the session is back");
+	write_held();
+	arm_sweep();
 }
 
 static void
@@ -210,53 +309,38 @@ on_close(struct client *cl, void *ud)
 {
 	(void)ud;
 	track_drop_client(cl);
-	for (struct written *w = wq_head; w; w = w->next) {
-		if (w->cl == cl)
-			w->cl = NULL;
-	}
 }
 
 /* ---- XMPP to responders ---- */
 
 static void
-on_written(unsigned long n, void *ud)
-{
-	(void)ud;
-	while (n-- > 0) {
-		struct written *w = wq_pop();
-
-		if (w == NULL)
-			break;
-		answer_text(w->cl, w->seq, OUTCOME_SENT, NULL, NULL);
-		free(w);
-	}
-}
-
-static void
 on_up(void *ud)
 {
 	(void)ud;
+	write_held();
 }
 
 static void
 on_down(const char *why, void *ud)
 {
-	struct written *w;
 	struct pending *p;
 
 	(void)ud;
-	/* libstrophe's queue was dropped: none of these were written. */
-	while ((w = wq_pop()) != NULL) {
-		answer_text(w->cl, w->seq, OUTCOME_UNAVAILABLE,
-		    "service-unavailable", why);
-		free(w);
-	}
-	while ((p = track_any()) != NULL) {
+	/* libstrophe's queue was dropped and no ping will come back: what
+	 * was written but not acknowledged is written again later. */
+	ping_out = 0;
+	unpinged = 0;
+	loop_timer_cancel(&ping_timer);
+	loop_timer_cancel(&ack_timer);
+	track_requeue(xr_now_ms() + (int64_t)cf->queue_wait * 1000);
+	while ((p = track_take_acked()) != NULL) {
 		answer_text(p->cl, p->seq, OUTCOME_UNAVAILABLE,
 		    "service-unavailable",
 		    "the XMPP session was lost before an answer arrived");
 		pending_free(p);
 	}
+	log_info("XMPP session down (%s): %lu requests wait for it", why,
+	    track_queued());
 	arm_sweep();
 }
 
@@ -268,8 +352,24 @@ sweep(void *ud)
 
 	(void)ud;
 	while ((p = track_expired(now)) != NULL) {
-		answer_text(p->cl, p->seq, OUTCOME_TIMEOUT,
-		    "remote-server-timeout", "no reply in time");
+		/* Never written: the session is down, whichever wait ran
+		 * out first, and the client may try again. */
+		if (p->state == P_HELD) {
+			char why[XR_ERRLEN];
+
+			snprintf(why, sizeof(why),
+			    "%s; the request waited for it as long as it "
+			    "could (queue_wait %lu s)",
+			    xsess_down_reason(), cf->queue_wait);
+			answer_text(p->cl, p->seq, OUTCOME_UNAVAILABLE,
+			    "service-unavailable", why);
+		} else {
+			answer_text(p->cl, p->seq, OUTCOME_TIMEOUT,
+			    "remote-server-timeout",
+			    p->what == WAIT_SENT
+				? "the XMPP server did not take it in time"
+				: "no reply in time");
+		}
 		pending_free(p);
 	}
 	arm_sweep();
@@ -363,7 +463,7 @@ receipt_id(xmpp_stanza_t *st)
 static void
 send_answer(xmpp_stanza_t *st)
 {
-	if (send_recorded(NULL, 0, NULL, 0, st) < 0)
+	if (xsess_send(st) < 0)
 		log_warnx("an answer to %s was lost: XMPP session down",
 		    xmpp_stanza_get_to(st) ? xmpp_stanza_get_to(st) : "?");
 	xmpp_stanza_release(st);
@@ -495,6 +595,8 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 	(void)ud;
 	if (name == NULL)
 		return;
+	if (strcmp(name, "iq") == 0 && is_ack(st))
+		return;
 	if (strcmp(name, "iq") == 0) {
 		if (type &&
 		    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
@@ -508,6 +610,9 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 	} else if (strcmp(name, "message") == 0) {
 		p = track_match(
 		    WAIT_RECEIPT, is_error ? id : receipt_id(st), from);
+		/* A bounce before our ping came back: the answer. */
+		if (p == NULL && is_error)
+			p = track_match(WAIT_SENT, id, from);
 	}
 	if (p == NULL) {
 		if (deliverable(st))
@@ -546,10 +651,11 @@ route_start(
     const struct conf *c, const struct privs *p, char *err, size_t errlen)
 {
 	static const struct listener_cbs lcbs = {on_frame, on_close, on_accept};
-	static const struct xsess_cbs xcbs = {
-	    on_up, on_down, on_stanza, on_written};
+	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza, NULL};
 
 	cf = c;
+	snprintf(ack_prefix, sizeof(ack_prefix), "xr-ack-%08lx-",
+	    (unsigned long)xr_random_u32());
 	if (c->callback_url != NULL &&
 	    (check_callback_url(c, err, errlen) < 0 ||
 		wh_init(c, on_delivered, free_job, err, errlen) < 0))
@@ -573,7 +679,6 @@ route_start(
 void
 route_stop(void)
 {
-	struct written *w;
 	struct pending *p;
 
 	while ((p = track_any()) != NULL) {
@@ -587,8 +692,8 @@ route_stop(void)
 	/* Deliveries hold stanzas of libstrophe's context: first. */
 	wh_shutdown();
 	xsess_stop();
-	while ((w = wq_pop()) != NULL)
-		free(w);
 	listener_shutdown();
 	loop_timer_cancel(&sweep_timer);
+	loop_timer_cancel(&ping_timer);
+	loop_timer_cancel(&ack_timer);
 }

@@ -15,7 +15,8 @@
 
 static struct pending *buckets[NBUCKETS];
 static struct pending *all;
-static unsigned long count;
+static struct pending *fifo_head, *fifo_tail;
+static unsigned long count, queued;
 
 static size_t
 bucket_of(const char *id)
@@ -53,8 +54,26 @@ answers(const char *from, const char *to)
 }
 
 static void
+fifo_unlink(struct pending *p)
+{
+	if (p->fprev)
+		p->fprev->fnext = p->fnext;
+	else if (fifo_head == p)
+		fifo_head = p->fnext;
+	else
+		return; /* not in the FIFO */
+	if (p->fnext)
+		p->fnext->fprev = p->fprev;
+	else
+		fifo_tail = p->fprev;
+	p->fprev = p->fnext = NULL;
+	queued--;
+}
+
+static void
 unlink_pending(struct pending *p)
 {
+	fifo_unlink(p);
 	struct pending **pp = &buckets[bucket_of(p->id)];
 
 	while (*pp && *pp != p)
@@ -73,27 +92,44 @@ unlink_pending(struct pending *p)
 
 int
 track_add(struct client *cl, uint32_t seq, enum wait_for what, const char *id,
-    const char *to, int64_t deadline)
+    const char *to, const char *raw, size_t rawlen, int64_t deadline,
+    int64_t hold_until)
 {
 	size_t b = bucket_of(id);
 	struct pending *p;
 
-	for (p = buckets[b]; p; p = p->hnext) {
-		if (strcmp(p->id, id) == 0 && jid_equal(p->to, to)) {
+	/* Plain messages may repeat an id (a client's retry): only waits
+	 * for an answer must be told apart. */
+	for (p = buckets[b]; what != WAIT_SENT && p; p = p->hnext) {
+		if (p->what != WAIT_SENT && strcmp(p->id, id) == 0 &&
+		    jid_equal(p->to, to)) {
 			errno = EEXIST;
 			return -1;
 		}
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->id = strdup(id)) == NULL || (p->to = strdup(to)) == NULL) {
+	    (p->id = strdup(id)) == NULL || (p->to = strdup(to)) == NULL ||
+	    (p->raw = malloc(rawlen + 1)) == NULL) {
 		pending_free(p);
 		errno = ENOMEM;
 		return -1;
 	}
+	memcpy(p->raw, raw, rawlen);
+	p->raw[rawlen] = '\0';
+	p->rawlen = rawlen;
 	p->cl = cl;
 	p->seq = seq;
 	p->what = what;
+	p->state = P_HELD;
 	p->deadline = deadline;
+	p->hold_until = hold_until;
+	p->fprev = fifo_tail;
+	if (fifo_tail)
+		fifo_tail->fnext = p;
+	else
+		fifo_head = p;
+	fifo_tail = p;
+	queued++;
 	p->hnext = buckets[b];
 	buckets[b] = p;
 	p->next = all;
@@ -112,8 +148,9 @@ track_match(enum wait_for what, const char *id, const char *from)
 	if (id == NULL)
 		return NULL;
 	for (p = buckets[bucket_of(id)]; p; p = p->hnext) {
-		if (p->what == what && strcmp(p->id, id) == 0 &&
-		    answers(from, p->to)) {
+		/* Nothing answers a stanza that was not written yet. */
+		if (p->what == what && p->state != P_HELD &&
+		    strcmp(p->id, id) == 0 && answers(from, p->to)) {
 			unlink_pending(p);
 			return p;
 		}
@@ -122,10 +159,72 @@ track_match(enum wait_for what, const char *id, const char *from)
 }
 
 struct pending *
+track_fifo_head(void)
+{
+	return fifo_head;
+}
+
+void
+track_acked(struct pending *p)
+{
+	fifo_unlink(p);
+	p->state = P_ACKED;
+	free(p->raw);
+	p->raw = NULL;
+	p->rawlen = 0;
+}
+
+void
+track_requeue(int64_t hold_until)
+{
+	for (struct pending *p = fifo_head; p; p = p->fnext) {
+		if (p->state == P_UNACKED) {
+			p->state = P_HELD;
+			p->batch = 0;
+			p->hold_until = hold_until;
+		}
+	}
+}
+
+void
+track_remove(struct pending *p)
+{
+	unlink_pending(p);
+}
+
+unsigned long
+track_queued(void)
+{
+	return queued;
+}
+
+struct pending *
+track_take_acked(void)
+{
+	for (struct pending *p = all; p; p = p->next) {
+		if (p->state == P_ACKED) {
+			unlink_pending(p);
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* The earlier of p's deadlines. */
+static int64_t
+due(const struct pending *p)
+{
+	if (p->state == P_HELD && p->hold_until != 0 &&
+	    p->hold_until < p->deadline)
+		return p->hold_until;
+	return p->deadline;
+}
+
+struct pending *
 track_expired(int64_t now)
 {
 	for (struct pending *p = all; p; p = p->next) {
-		if (p->deadline <= now) {
+		if (due(p) <= now) {
 			unlink_pending(p);
 			return p;
 		}
@@ -150,10 +249,14 @@ track_drop_client(const struct client *cl)
 
 	for (; p; p = next) {
 		next = p->next;
-		if (p->cl == cl) {
-			unlink_pending(p);
-			pending_free(p);
+		if (p->cl != cl)
+			continue;
+		if (p->state == P_UNACKED) {
+			p->cl = NULL;
+			continue;
 		}
+		unlink_pending(p);
+		pending_free(p);
 	}
 }
 
@@ -163,8 +266,8 @@ track_next_deadline(void)
 	int64_t min = 0;
 
 	for (struct pending *p = all; p; p = p->next) {
-		if (min == 0 || p->deadline < min)
-			min = p->deadline;
+		if (min == 0 || due(p) < min)
+			min = due(p);
 	}
 	return min;
 }
@@ -182,5 +285,6 @@ pending_free(struct pending *p)
 		return;
 	free(p->id);
 	free(p->to);
+	free(p->raw);
 	free(p);
 }

@@ -323,6 +323,13 @@ xsess_pump(void)
 }
 
 void
+xsess_reconnect(void)
+{
+	if (conn != NULL && !xmpp_conn_is_disconnected(conn))
+		xmpp_disconnect(conn);
+}
+
+void
 xsess_stop(void)
 {
 	int64_t deadline = xr_now_ms() + STOP_GRACE_MS;

@@ -32,6 +32,8 @@ int xsess_send(xmpp_stanza_t *st);
 xmpp_ctx_t *xsess_ctx(void);
 /* Work libstrophe has to do now: call after poll and after sending. */
 void xsess_pump(void);
+/* Drops the session (it reconnects with the usual back-off). */
+void xsess_reconnect(void);
 /* Closes the stream gracefully (bounded in time) and frees everything. */
 void xsess_stop(void);
 

@@ -475,6 +475,7 @@ Component {lua_str(COMPONENT)}
             "reconnect_min": "1",
             "reconnect_max": "2",
             "retry_after": "5",
+            "queue_wait": "2",
             "credentials_file": self.credentials_path,
         }
         if self._as_root:

@@ -1060,7 +1060,8 @@ def t_bridge_down(c):
     c.alice_gets_body(t)
 
 
-@test("Prosody stopped: 503 saying the XMPP session is down; 202 again after its restart")
+@test("Prosody stopped: after queue_wait, 503 saying the XMPP session is down; 202 again "
+      "after its restart")
 def t_prosody_down(c):
     st = c.stack
     st.stop_prosody()

@@ -12,14 +12,28 @@ static char cl_a, cl_b;
 #define A ((struct client *)(void *)&cl_a)
 #define B ((struct client *)(void *)&cl_b)
 
+/* A request that was written and acknowledged: it waits for its answer. */
+static int
+add(struct client *cl, uint32_t seq, enum wait_for what, const char *id,
+    const char *to, int64_t deadline)
+{
+	struct pending *p;
+
+	if (track_add(cl, seq, what, id, to, "<x/>", 4, deadline, 0) < 0)
+		return -1;
+	for (p = track_fifo_head(); p->fnext; p = p->fnext)
+		;
+	track_acked(p);
+	return 0;
+}
+
 static void
 test_matching(void)
 {
 	struct pending *p;
 
-	T_EQ_INT(
-	    track_add(A, 1, WAIT_IQ_REPLY, "q1", "alice@example/phone", 1000),
-	    0, "add an iq to a full JID");
+	T_EQ_INT(add(A, 1, WAIT_IQ_REPLY, "q1", "alice@example/phone", 1000), 0,
+	    "add an iq to a full JID");
 	T_OK(track_match(WAIT_IQ_REPLY, "q1", "mallory@example/phone") == NULL,
 	    "a reply from another JID does not match");
 	T_OK(track_match(WAIT_IQ_REPLY, "q1", "alice@example") == NULL,
@@ -35,12 +49,12 @@ test_matching(void)
 	    "a second reply matches nothing");
 	T_EQ_INT(track_count(), 0, "nothing left waiting");
 
-	track_add(A, 2, WAIT_RECEIPT, "m1", "bob@example", 1000);
+	add(A, 2, WAIT_RECEIPT, "m1", "bob@example", 1000);
 	p = track_match(WAIT_RECEIPT, "m1", "bob@example/laptop");
 	T_OK(
 	    p != NULL, "a receipt from a resource of a bare addressee matches");
 	pending_free(p);
-	track_add(A, 3, WAIT_IQ_REPLY, "q2", "bob@example/laptop", 1000);
+	add(A, 3, WAIT_IQ_REPLY, "q2", "bob@example/laptop", 1000);
 	T_OK(track_match(WAIT_IQ_REPLY, "q2", "bob@example/desk") == NULL,
 	    "another resource does not answer for a full JID");
 	pending_free(track_match(WAIT_IQ_REPLY, "q2", "bob@example/laptop"));
@@ -51,11 +65,11 @@ test_same_id(void)
 {
 	struct pending *p;
 
-	T_EQ_INT(track_add(A, 1, WAIT_IQ_REPLY, "x", "a@example", 1000), 0,
-	    "id x to a");
-	T_EQ_INT(track_add(B, 2, WAIT_IQ_REPLY, "x", "b@example", 1000), 0,
+	T_EQ_INT(
+	    add(A, 1, WAIT_IQ_REPLY, "x", "a@example", 1000), 0, "id x to a");
+	T_EQ_INT(add(B, 2, WAIT_IQ_REPLY, "x", "b@example", 1000), 0,
 	    "the same id to another addressee may wait too");
-	T_EQ_INT(track_add(B, 3, WAIT_IQ_REPLY, "x", "a@example", 1000), -1,
+	T_EQ_INT(add(B, 3, WAIT_IQ_REPLY, "x", "a@example", 1000), -1,
 	    "the same id to the same addressee is a conflict");
 	p = track_match(WAIT_IQ_REPLY, "x", "b@example");
 	T_OK(p != NULL && p->seq == 2, "each reply finds its own request");
@@ -70,9 +84,9 @@ test_deadlines_and_clients(void)
 {
 	struct pending *p;
 
-	track_add(A, 1, WAIT_IQ_REPLY, "d1", "a@example", 500);
-	track_add(A, 2, WAIT_IQ_REPLY, "d2", "a@example", 300);
-	track_add(B, 3, WAIT_IQ_REPLY, "d3", "a@example", 900);
+	add(A, 1, WAIT_IQ_REPLY, "d1", "a@example", 500);
+	add(A, 2, WAIT_IQ_REPLY, "d2", "a@example", 300);
+	add(B, 3, WAIT_IQ_REPLY, "d3", "a@example", 900);
 	T_EQ_INT(track_next_deadline(), 300, "earliest deadline");
 	T_OK(track_expired(299) == NULL, "nothing expired before it");
 	p = track_expired(300);
@@ -88,9 +102,66 @@ test_deadlines_and_clients(void)
 	T_EQ_INT(track_next_deadline(), 0, "no deadline when empty");
 }
 
+/* Held and written requests: the FIFO a reconnect replays. */
+static void
+test_fifo(void)
+{
+	struct pending *p, *q;
+
+	T_EQ_INT(
+	    track_add(A, 1, WAIT_SENT, "m", "a@example", "<m1/>", 5, 1000, 500),
+	    0, "a held message");
+	T_EQ_INT(
+	    track_add(A, 2, WAIT_SENT, "m", "a@example", "<m2/>", 5, 1000, 500),
+	    0, "a message may repeat an id (a retry)");
+	T_EQ_INT(track_add(B, 3, WAIT_IQ_REPLY, "q", "a@example", "<q/>", 4,
+		     1000, 500),
+	    0, "a held iq");
+	T_EQ_INT(track_add(B, 4, WAIT_IQ_REPLY, "q", "a@example", "<q/>", 4,
+		     1000, 500),
+	    -1, "but an iq may not, while the first waits");
+	T_EQ_INT(track_queued(), 3, "three queued");
+	p = track_fifo_head();
+	T_OK(p->seq == 1 && p->fnext->seq == 2 && p->fnext->fnext->seq == 3,
+	    "in the order they came");
+	T_OK(track_match(WAIT_SENT, "m", "a@example") == NULL,
+	    "nothing answers a stanza not yet written");
+	T_EQ_INT(track_next_deadline(), 500, "a held one is due at hold_until");
+	for (q = p; q; q = q->fnext) {
+		q->state = P_UNACKED;
+		q->batch = 1;
+	}
+	T_EQ_INT(track_next_deadline(), 1000, "a written one at its deadline");
+	track_requeue(700);
+	T_OK(p->state == P_HELD && p->hold_until == 700 && p->batch == 0,
+	    "a broken stream makes written ones held again");
+	for (q = p; q; q = q->fnext)
+		q->state = P_UNACKED;
+	p = track_match(WAIT_SENT, "m", "a@example/r");
+	T_OK(p != NULL && p->what == WAIT_SENT,
+	    "a bounce finds a message of that id");
+	T_EQ_INT(track_queued(), 2, "and takes it out of the FIFO");
+	pending_free(p);
+	track_drop_client(A);
+	p = track_fifo_head();
+	T_OK(p != NULL && p->what == WAIT_SENT && p->cl == NULL,
+	    "the other, written, stays when its responder leaves");
+	track_acked(p->fnext);
+	T_EQ_INT(track_queued(), 1, "an acked iq leaves the FIFO");
+	q = track_take_acked();
+	T_OK(q != NULL && q->seq == 3 && q->raw == NULL,
+	    "and is found among the acked ones, without its text");
+	pending_free(q);
+	pending_free(track_any());
+	T_EQ_INT(track_count(), 0, "nothing left");
+	T_EQ_INT(track_queued(), 0, "the FIFO is empty");
+	T_OK(track_fifo_head() == NULL, "no head");
+}
+
 int
 main(void)
 {
+	test_fifo();
 	test_matching();
 	test_same_id();
 	test_deadlines_and_clients();
