@@ -189,8 +189,9 @@ client_parse(struct client *cl)
 			return 0;
 		}
 		off += (size_t)n;
-		if (f.type != FRAME_SUBMIT) {
-			client_reject(cl, f.seq, "expected a submit frame");
+		if (f.type != FRAME_SUBMIT && f.type != FRAME_STATUS) {
+			client_reject(
+			    cl, f.seq, "expected a submit or status frame");
 			frame_clear(&f);
 			return 0;
 		}

@@ -16,7 +16,9 @@
 #include "log.h"
 #include "loop.h"
 #include "privs.h"
+#include "reload.h"
 #include "route.h"
+#include "status_cmd.h"
 #include "token_cmd.h"
 #include "util.h"
 #include "xmpp.h"
@@ -24,12 +26,35 @@
 /* libstrophe may hold TLS bytes poll() cannot see; never sleep longer. */
 #define MAX_POLL_MS 200
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 
 static void
 on_signal(int sig)
 {
-	stop_signal = sig;
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		stop_signal = sig;
+}
+
+/* SIGTERM: the requests in the bridge get shutdown_wait to finish; new
+ * ones are refused; a second signal cuts it short. */
+static void
+drain(const struct conf *c)
+{
+	int64_t deadline = xr_now_ms() + (int64_t)c->shutdown_wait * 1000;
+	int first = stop_signal;
+
+	route_drain();
+	stop_signal = 0;
+	while (route_busy() && !stop_signal && xr_now_ms() < deadline) {
+		loop_run_once(MAX_POLL_MS / 4);
+		xsess_pump();
+	}
+	if (route_busy())
+		log_warnx("signal %d: requests still unanswered after %lu s "
+			  "(shutdown_wait)",
+		    first, c->shutdown_wait);
 }
 
 static _Noreturn void
@@ -41,7 +66,8 @@ usage(void)
 	    "[--kinds message,presence,iq] [--expires DATE]\n"
 	    "       xmpp-restd [-c file] password add NAME [options as for "
 	    "token add]\n"
-	    "       xmpp-restd [-c file] token list | token revoke NAME\n");
+	    "       xmpp-restd [-c file] token list | token revoke NAME\n"
+	    "       xmpp-restd [-c file] status\n");
 	exit(1);
 }
 
@@ -91,13 +117,18 @@ main(int argc, char **argv)
 		int rc;
 
 		if (check_only ||
-		    (strcmp(cmd, "token") != 0 && strcmp(cmd, "password") != 0))
+		    (strcmp(cmd, "token") != 0 &&
+			strcmp(cmd, "password") != 0 &&
+			strcmp(cmd, "status") != 0) ||
+		    (strcmp(cmd, "status") == 0 && optind + 1 != argc))
 			usage();
 		if (conf_defaults(&conf) < 0)
 			fatalx("out of memory");
 		if (conf_load(&conf, path, err, sizeof(err)) < 0)
 			fatalx("%s", err);
-		rc = token_cmd(&conf, argc - optind, argv + optind);
+		rc = strcmp(cmd, "status") == 0
+		    ? status_cmd(&conf)
+		    : token_cmd(&conf, argc - optind, argv + optind);
 		conf_free(&conf);
 		return rc;
 	}
@@ -122,6 +153,7 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	if (route_start(&conf, &privs, err, sizeof(err)) < 0)
 		fatalx("%s", err);
@@ -136,8 +168,18 @@ main(int argc, char **argv)
 	while (!stop_signal) {
 		loop_run_once(MAX_POLL_MS);
 		xsess_pump();
+		if (reload_signal) {
+			reload_signal = 0;
+			if (conf_reload(&conf, path, err, sizeof(err)) < 0)
+				log_warnx(
+				    "SIGHUP: %s; the running configuration "
+				    "stays",
+				    err);
+		}
 	}
-	log_info("signal %d: shutting down", (int)stop_signal);
+	log_info("signal %d: finishing the requests in hand, then stopping",
+	    (int)stop_signal);
+	drain(&conf);
 	route_stop();
 	auth_stop();
 	conf_free(&conf);

@@ -48,6 +48,10 @@ static unsigned long ping_out;       /* the ping in flight; 0: none */
 static int unpinged;                 /* written since the last ping */
 static int draining;                 /* SIGTERM: take no new requests */
 static struct loop_timer ping_timer, ack_timer;
+/* For the status report: answers by outcome, and more. */
+static unsigned long answered[OUTCOME_COUNT];
+static unsigned long sessions_lost, pings_sent;
+static int64_t started_ms;
 static struct loop_timer sweep_timer;
 
 static void sweep(void *ud);
@@ -67,6 +71,7 @@ static void
 answer_text(struct client *cl, uint32_t seq, enum outcome o,
     const char *condition, const char *text)
 {
+	answered[o]++;
 	if (cl != NULL)
 		listener_send_outcome(cl, seq, o, condition, text);
 }
@@ -129,6 +134,7 @@ send_ping(void *ud)
 	    xsess_send_raw(iq, (size_t)n) < 0)
 		return;
 	ping_out = next_batch++;
+	pings_sent++;
 	unpinged = 0;
 	loop_timer_arm(
 	    &ack_timer, xr_now_ms() + ACK_TIMEOUT_MS, ack_timeout, NULL);
@@ -207,6 +213,61 @@ refuse_now(struct client *cl, uint32_t seq)
 	return 0;
 }
 
+/* ---- the status report ---- */
+
+/* s as the inside of a JSON string, cut to fit. */
+static void
+json_text(char *out, size_t n, const char *s)
+{
+	size_t used = 0;
+
+	for (; s && *s && used + 7 < n; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			out[used++] = '\\';
+			out[used++] = (char)ch;
+		} else if (ch < 0x20) {
+			used += (size_t)snprintf(
+			    out + used, n - used, "\\u%04x", ch);
+		} else {
+			out[used++] = (char)ch;
+		}
+	}
+	out[used] = '\0';
+}
+
+/* The bridge's state as JSON: no secrets, nothing about who asked. */
+static void
+answer_status(struct client *cl, uint32_t seq)
+{
+	char json[4096], reason[512];
+	size_t n;
+
+	json_text(
+	    reason, sizeof(reason), xsess_is_up() ? "" : xsess_down_reason());
+	n = (size_t)snprintf(json, sizeof(json),
+	    "{\"version\":\"%s\",\"uptime_s\":%lld,"
+	    "\"xmpp\":{\"jid\":\"%s\",\"state\":\"%s\",\"reason\":\"%s\","
+	    "\"sessions_lost\":%lu,\"acknowledgement_pings\":%lu},"
+	    "\"requests\":{\"in_bridge\":%lu,\"queued\":%lu,"
+	    "\"queue_max\":%lu,\"responders_connected\":%lu},"
+	    "\"webhook\":{\"configured\":%s,\"in_flight\":%lu},"
+	    "\"answers\":{",
+	    XR_VERSION, (long long)((xr_now_ms() - started_ms) / 1000), cf->jid,
+	    xsess_is_up() ? "up" : "down", reason, sessions_lost, pings_sent,
+	    track_count(), track_queued(), cf->queue_max, listener_nclients(),
+	    cf->callback_url ? "true" : "false",
+	    cf->callback_url ? wh_inflight() : 0UL);
+	for (int o = 0; o < OUTCOME_COUNT && n < sizeof(json); o++)
+		n += (size_t)snprintf(json + n, sizeof(json) - n,
+		    "%s\"%s\":%lu", o ? "," : "", outcome_name((enum outcome)o),
+		    answered[o]);
+	if (n < sizeof(json))
+		snprintf(json + n, sizeof(json) - n, "}}\n");
+	listener_send_outcome(cl, seq, OUTCOME_REPLY, NULL, json);
+}
+
 /* ---- responders to XMPP ---- */
 
 static int
@@ -231,6 +292,7 @@ answer_denied(struct client *cl, uint32_t seq, const struct auth_request *rq,
 	    rq->from, res->name[0] ? res->name : "-",
 	    rq->remote_addr ? rq->remote_addr : "-", res->text);
 	frame_begin(&fo, FRAME_OUTCOME, seq);
+	answered[outcomes[res->verdict]]++;
 	frame_put_str(&fo, FIELD_OUTCOME, outcome_name(outcomes[res->verdict]));
 	frame_put_str(&fo, FIELD_TEXT, res->text);
 	if (res->challenge[0] != '\0')
@@ -260,6 +322,10 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 	struct auth_result res;
 
 	(void)ud;
+	if (f->type == FRAME_STATUS) {
+		answer_status(cl, f->seq);
+		return;
+	}
 	if (!kind || !id || !to || !from || !stanza || !wait) {
 		answer_text(cl, f->seq, OUTCOME_REJECTED, "bad-request",
 		    "submit frame lacks kind, id, to, from, stanza or wait");
@@ -326,6 +392,7 @@ on_down(const char *why, void *ud)
 	struct pending *p;
 
 	(void)ud;
+	sessions_lost++;
 	/* libstrophe's queue was dropped and no ping will come back: what
 	 * was written but not acknowledged is written again later. */
 	ping_out = 0;
@@ -424,6 +491,7 @@ answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 	if (is_error)
 		error_details(st, &se);
 	frame_begin(&fo, FRAME_OUTCOME, p->seq);
+	answered[is_error ? OUTCOME_ERROR : OUTCOME_REPLY]++;
 	frame_put_str(&fo, FIELD_OUTCOME,
 	    outcome_name(is_error ? OUTCOME_ERROR : OUTCOME_REPLY));
 	frame_put(&fo, FIELD_STANZA, text, len);
@@ -654,6 +722,7 @@ route_start(
 	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza, NULL};
 
 	cf = c;
+	started_ms = xr_now_ms();
 	snprintf(ack_prefix, sizeof(ack_prefix), "xr-ack-%08lx-",
 	    (unsigned long)xr_random_u32());
 	if (c->callback_url != NULL &&
@@ -674,6 +743,18 @@ route_start(
 		return -1;
 	}
 	return 0;
+}
+
+void
+route_drain(void)
+{
+	draining = 1;
+}
+
+int
+route_busy(void)
+{
+	return track_count() > 0;
 }
 
 void

@@ -14,6 +14,10 @@
  * the XMPP session; p must outlive the bridge. */
 int route_start(
     const struct conf *c, const struct privs *p, char *err, size_t errlen);
+/* SIGTERM: new requests get 503; those in the bridge go on. */
+void route_drain(void);
+/* 1 while any request is still in the bridge. */
+int route_busy(void);
 /* Answers every waiting responder and closes the session and socket. */
 void route_stop(void);
 

@@ -20,6 +20,7 @@
 #define MEDIA_TYPE "application/xmpp+xml"
 /* How long past the stanza's own timeout we wait for the bridge. */
 #define BRIDGE_GRACE_MS 2000
+#define STATUS_TIMEOUT_MS 5000
 
 struct ctx {
 	struct io *io;
@@ -351,6 +352,52 @@ submit(struct ctx *x, const struct stanza *st)
 	fail(x, 502, NULL, "bad answer from the bridge: %s", err);
 }
 
+/* GET .../status (or ?status): the bridge's own report, for health
+ * checks; it holds no secret, so it needs no credentials. */
+static int
+is_status(struct io *io)
+{
+	const char *pi = io->param(io, "PATH_INFO");
+	const char *qs = io->param(io, "QUERY_STRING");
+
+	return (pi != NULL && strcmp(pi, "/status") == 0) ||
+	    (qs != NULL && strcmp(qs, "status") == 0);
+}
+
+static void
+serve_status(struct ctx *x)
+{
+	struct frame_out fo = {0};
+	struct frame f;
+	char err[XR_ERRLEN];
+	const char *text;
+	enum bridge_rc rc;
+
+	frame_begin(&fo, FRAME_STATUS, 1);
+	if (frame_finish(&fo, err, sizeof(err)) < 0) {
+		frame_out_free(&fo);
+		fail(x, 500, NULL, "%s", err);
+		return;
+	}
+	rc = bridge_call(
+	    x->c->socket, &fo, 1, STATUS_TIMEOUT_MS, &f, err, sizeof(err));
+	frame_out_free(&fo);
+	if (rc != BRIDGE_OK) {
+		char retry[64];
+
+		snprintf(retry, sizeof(retry), "Retry-After: %lu\r\n",
+		    x->c->retry_after);
+		fail(x, 503, retry, "bridge not running (%s)", err);
+		return;
+	}
+	if ((text = frame_get(&f, FIELD_TEXT)) == NULL)
+		fail(x, 502, NULL, "the bridge sent no status");
+	else
+		reply_send(x->io, 200, "Cache-Control: no-store\r\n",
+		    "application/json", text, strlen(text));
+	frame_clear(&f);
+}
+
 void
 request_serve(struct io *io, const struct conf *c, const char *conf_err)
 {
@@ -366,6 +413,11 @@ request_serve(struct io *io, const struct conf *c, const char *conf_err)
 
 	if (method != NULL && strcmp(method, "OPTIONS") == 0) {
 		reply_send(io, 204, ALLOW, NULL, NULL, 0);
+		return;
+	}
+	if (method != NULL && strcmp(method, "GET") == 0 && is_status(io) &&
+	    c != NULL) {
+		serve_status(&x);
 		return;
 	}
 	if (method == NULL || strcmp(method, "POST") != 0) {

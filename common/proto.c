@@ -219,7 +219,7 @@ frame_decode(
 	if (len < XR_FRAME_HDR)
 		return 0;
 	if (buf[3] != FRAME_SUBMIT && buf[3] != FRAME_OUTCOME &&
-	    buf[3] != FRAME_DELIVERY) {
+	    buf[3] != FRAME_DELIVERY && buf[3] != FRAME_STATUS) {
 		snprintf(
 		    err, errlen, "unknown frame type %u", (unsigned)buf[3]);
 		return -1;

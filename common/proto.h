@@ -51,7 +51,13 @@
 
 /* FRAME_DELIVERY never crosses the socket: a webhook child reports its
  * result to the bridge over a pipe with it (see bridge/webhook.c). */
-enum frame_type { FRAME_SUBMIT = 1, FRAME_OUTCOME = 2, FRAME_DELIVERY = 3 };
+enum frame_type {
+	FRAME_SUBMIT = 1,
+	FRAME_OUTCOME = 2,
+	FRAME_DELIVERY = 3,
+	FRAME_STATUS = 4 /* no fields; answered with an OUTCOME whose TEXT
+			    is the bridge's state as JSON */
+};
 
 enum field {
 	FIELD_KIND = 1,

@@ -501,7 +501,9 @@ Component {lua_str(COMPONENT)}
         # read it; as root the responder may run as www-data.
         gid = self._web_gid()
         if gid is not None:
-            os.chown(self.conf_path, -1, gid)
+            # the bridge's own account reads it again on SIGHUP
+            import pwd
+            os.chown(self.conf_path, pwd.getpwnam(BRIDGE_USER).pw_uid, gid)
             os.chmod(self.conf_path, 0o640)
         else:
             os.chmod(self.conf_path, 0o600)

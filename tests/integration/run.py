@@ -65,6 +65,7 @@ import web  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
 import test_http  # noqa: E402
 import test_auth  # noqa: E402
+import test_faults  # noqa: E402
 import test_process  # noqa: E402
 import test_webhook  # noqa: E402
 
@@ -145,6 +146,9 @@ def main():
                 t1 = time.monotonic()
                 test_auth.run_suite(runner, stack, alice)
                 runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
+            t1 = time.monotonic()
+            test_faults.run_suite(runner, stack, alice, only=args.k)
+            runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
             test_webhook.run_suite(runner, stack, alice, bob, only=args.k)
             for problem in stack.check_alive():
                 runner.check("[webhook] the stack is still running", _raise,

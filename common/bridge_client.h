@@ -1,6 +1,7 @@
 /*
- * The responder's side of the socket protocol: connect to the bridge,
- * send one SUBMIT frame, wait (bounded) for its OUTCOME.
+ * The client side of the socket protocol: connect to the bridge, send
+ * one frame (a SUBMIT from the responder, a STATUS from it or from
+ * `xmpp-restd status`), wait (bounded) for its OUTCOME.
  */
 #ifndef XR_BRIDGE_CLIENT_H
 #define XR_BRIDGE_CLIENT_H

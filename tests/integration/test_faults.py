@@ -1,0 +1,343 @@
+"""Fault tests of the outgoing path (HTTP -> XMPP), each bounded in time,
+on the stack's lighttpd (FastCGI), against real Prosody and real clients:
+
+- Prosody killed (SIGKILL) in the middle of 1000 message POSTs and
+  started again: every POST answered 2xx reaches alice (exactly once, or
+  at least once, and the test says how many twice), every other got 503;
+- a request made while Prosody is down waits for it (queue_wait) and is
+  answered once it is back;
+- the bridge stopped and started under load: 503 while it is gone, 202
+  again without touching the web server;
+- SIGHUP reloads the configuration without dropping the XMPP session, and
+  a broken file changes nothing; SIGTERM lets a request in flight finish;
+- the status report (xmpp-restd status, GET ?status).
+
+Figures (stanzas, duplicates, recovery time) are printed as "# " lines.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+from test_http import expect, expect_status, post, request
+
+NS_PING = "urn:xmpp:ping"
+NS_SILENT = "urn:xmpp-rest:test:silent"
+
+
+class Ctx:
+    def __init__(self, stack, alice, runner):
+        self.stack = stack
+        self.alice = alice
+        self.runner = runner
+
+    @property
+    def url(self):
+        return self.stack.url_fcgi
+
+    def figure(self, text):
+        self.runner.line("# [faults] " + text)
+
+
+def word():
+    return uuid.uuid4().hex[:10]
+
+
+def with_bridge_conf(ctx, extra, fn):
+    ctx.stack.restart_bridge(extra)
+    try:
+        fn()
+    finally:
+        ctx.stack.restart_bridge()
+
+
+def kill_prosody(stack):
+    stack.prosody.p.kill()
+    stack.prosody.p.wait()
+    stack.prosody.stop()
+    stack.prosody = None
+
+
+def post_many(ctx, bodies, threads=8):
+    """POSTs every body (from threads workers); returns {body: status}."""
+    results = {}
+    lock = threading.Lock()
+    todo = list(bodies)
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                b = todo.pop(0)
+            try:
+                r = post(ctx.url, b, timeout=60)
+                st = r.status
+            except OSError as e:
+                st = "error %s" % e
+            with lock:
+                results[b] = st
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    return ts, results
+
+
+def t_prosody_killed(ctx):
+    s = ctx.stack
+    run = word()
+    words = ["%s-%04d" % (run, i) for i in range(1000)]
+    bodies = ["<message to='alice@localhost/test' id='%s'><body>%s</body></message>" % (w, w)
+              for w in words]
+    ctx.alice.wait_online(15)
+
+    def body():
+        t0 = time.monotonic()
+        threads, results = post_many(ctx, bodies)
+        while len(results) < 300 and time.monotonic() - t0 < 60:
+            time.sleep(0.01)
+        n_at_kill = len(results)
+        kill_prosody(s)
+        killed_at = time.monotonic()
+        time.sleep(0.5)
+        s.start_prosody()
+        ctx.alice.wait_online(30)
+        for t in threads:
+            t.join(120)
+        expect(not any(t.is_alive() for t in threads), "POSTs still running after 120 s")
+        # the first 202 after the restart
+        ok_again = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            w = word()
+            r = post(ctx.url, "<message to='alice@localhost/test'><body>%s</body></message>" % w)
+            if r.status == 202:
+                ok_again = time.monotonic()
+                break
+            time.sleep(0.1)
+        expect(ok_again is not None, "no 202 within 30 s of restarting Prosody")
+        time.sleep(3)   # the last stanzas on their way to alice
+        statuses = {}
+        for b in bodies:
+            statuses.setdefault(results.get(b), 0)
+            statuses[results.get(b)] += 1
+        bad = {k: v for k, v in statuses.items() if k not in (202, 503)}
+        expect(not bad, "answers other than 202 and 503: %r" % bad)
+        got = {}
+        for rec in ctx.alice.find_all(lambda r: r.kind == "message" and r.body and
+                                      r.body.startswith(run + "-")):
+            got[rec.body] = got.get(rec.body, 0) + 1
+        accepted = [w for w, b in zip(words, bodies) if results.get(b) == 202]
+        lost = [w for w in accepted if w not in got]
+        dups = sum(1 for w in accepted if got.get(w, 0) > 1)
+        ctx.figure("Prosody killed after %d of 1000 POSTs: %d answered 202, %d 503; "
+                   "%d of the 202s received twice, %d lost; 202 again %.1f s after the kill"
+                   % (n_at_kill, len(accepted),
+                      statuses.get(503, 0), dups, len(lost), ok_again - killed_at))
+        expect(not lost, "%d stanzas answered 202 never reached alice, e.g. %s"
+               % (len(lost), lost[:5]))
+        if dups:
+            ctx.figure("duplicates are the at-least-once resend: written before the kill, "
+                       "their acknowledgement ping never came back")
+    with_bridge_conf(ctx, {"queue_wait": 10, "reconnect_max": 1}, body)
+
+
+def t_held_while_down(ctx):
+    s = ctx.stack
+
+    def body():
+        s.stop_prosody()
+        out = {}
+
+        def ask():
+            out["r"] = post(ctx.url, "<iq type='get' to='localhost'><ping xmlns='%s'/></iq>"
+                            % NS_PING, headers={"X-XMPP-Rest-Timeout": "20"}, timeout=60)
+        t = threading.Thread(target=ask)
+        t0 = time.monotonic()
+        t.start()
+        time.sleep(1.5)
+        expect(t.is_alive(), "the request did not wait for the session: %s" % out.get("r"))
+        s.start_prosody()
+        t.join(30)
+        r = out.get("r")
+        expect(r is not None, "no answer")
+        expect_status(r, 200)
+        ctx.figure("an iq posted while Prosody was down was answered %.1f s later, "
+                   "after the reconnect" % (time.monotonic() - t0))
+        ctx.alice.wait_online(30)
+    with_bridge_conf(ctx, {"queue_wait": 15, "reconnect_max": 1}, body)
+
+
+def t_bridge_restart_under_load(ctx):
+    s = ctx.stack
+    stop = threading.Event()
+    seen = []
+
+    def load():
+        while not stop.is_set():
+            try:
+                r = post(ctx.url, "<message to='alice@localhost/test'><body>load</body></message>",
+                         timeout=30)
+                seen.append((time.monotonic(), r.status, r.text[:120]))
+            except OSError as e:
+                seen.append((time.monotonic(), "error", str(e)))
+    ts = [threading.Thread(target=load) for _ in range(4)]
+    for t in ts:
+        t.start()
+    try:
+        time.sleep(1)
+        s.stop_bridge()
+        stopped = time.monotonic()
+        time.sleep(1.5)
+        s.start_bridge()
+        started = time.monotonic()
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(30)
+    statuses = {st for _, st, _ in seen}
+    expect(statuses <= {202, 503}, "answers other than 202 and 503: %r" %
+           [x for x in seen if x[1] not in (202, 503)][:3])
+    # start_bridge() returns once the new bridge is connected: 202s may
+    # come back a little before it does
+    during = [x for x in seen if stopped + 0.2 < x[0] < started]
+    expect(any(st == 503 for _, st, _ in during), "while the bridge was gone: %r" % during[:3])
+    expect(any("bridge not running" in txt for _, _, txt in during), "503 body: %r" % during[:1])
+    after = [x for x in seen if x[0] > started + 0.5]
+    expect(after and all(st == 202 for _, st, _ in after),
+           "after it came back: %r" % [x for x in after if x[1] != 202][:3])
+    first_ok = min((t for t, st, _ in seen if t > started and st == 202), default=None)
+    ctx.figure("bridge restart under load: %d requests, 503 while gone, first 202 %.2f s "
+               "after it started" % (len(seen), (first_ok or started) - started))
+
+
+def t_sighup(ctx):
+    s = ctx.stack
+    auth0 = s._component_auth_count()
+    with open(s.bridge_log, "rb") as f:
+        off = len(f.read())
+    bad = {"Authorization": "Bearer xr_wrong"}
+    try:
+        # a good new file: applied, session kept.  auth_fail_limit is the
+        # bridge's alone (the responders read their own copy at start).
+        s._write_bridge_conf({"auth_fail_limit": 1, "auth_fail_window": 5})
+        os.kill(s.bridge.pid, signal.SIGHUP)
+        time.sleep(1)
+        expect_status(post(ctx.url, "<message to='alice@localhost'/>", headers=bad), 401)
+        expect_status(post(ctx.url, "<message to='alice@localhost'/>", headers=bad), 429)
+        with open(s.bridge_log, "rb") as f:
+            log = f.read()[off:].decode("utf-8", "replace")
+        expect("reloaded" in log, "no reload in the log: %r" % log[-300:])
+        expect(s._component_auth_count() == auth0, "the XMPP session was dropped")
+        # a broken file: nothing changes
+        with open(s.conf_path, "a") as f:
+            f.write("no_such_key 1\n")
+        os.kill(s.bridge.pid, signal.SIGHUP)
+        time.sleep(1)
+        with open(s.bridge_log, "rb") as f:
+            log = f.read()[off:].decode("utf-8", "replace")
+        expect("no_such_key" in log and "running configuration stays" in log,
+               "the bad file was not reported: %r" % log[-300:])
+        time.sleep(5)   # the address's window ends
+        r = post(ctx.url, "<message to='alice@localhost/test'><body>after hup</body></message>")
+        expect_status(r, 202)
+        expect(s.bridge.alive(), "the bridge died")
+    finally:
+        s.restart_bridge()
+
+
+def t_sigterm_drains(ctx):
+    s = ctx.stack
+    out = {}
+
+    def ask():
+        out["r"] = post(ctx.url, "<iq type='get' to='alice@localhost/test'><q xmlns='%s'/></iq>"
+                        % NS_SILENT, headers={"X-XMPP-Rest-Timeout": "3"}, timeout=30)
+    t = threading.Thread(target=ask)
+    t.start()
+    time.sleep(0.5)
+    try:
+        os.kill(s.bridge.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        r = post(ctx.url, "<message to='alice@localhost/test'><body>late</body></message>")
+        expect(r.status == 503, "a request during the drain: %s" % r)
+        t.join(20)
+        r = out.get("r")
+        expect(r is not None and r.status == 504,
+               "the request in flight was not let finish: %s" % r)
+        rc = s.bridge.p.wait(20)
+        expect(rc == 0, "the bridge exited %s" % rc)
+        with open(s.bridge_log, errors="replace") as f:
+            expect("XMPP stream closed" in f.read(), "the stream was not closed cleanly")
+    finally:
+        s.stop_bridge()
+        s.start_bridge()
+
+
+def t_status(ctx):
+    s = ctx.stack
+    p = subprocess.run([s.bridge_bin, "-c", s.conf_path, "status"], capture_output=True,
+                       text=True, timeout=20)
+    expect(p.returncode == 0, "xmpp-restd status: %d %s" % (p.returncode, p.stderr))
+    st = json.loads(p.stdout)
+    expect(st["xmpp"]["state"] == "up" and "answers" in st and "requests" in st,
+           "status: %r" % st)
+    expect(s.secret not in p.stdout and s.token not in p.stdout, "a secret in the status")
+    for url in (ctx.url + "?status", ctx.url + "/status"):
+        r = request("GET", url, headers={"Authorization": None})
+        if url.endswith("/status") and r.status == 405:
+            continue    # no PATH_INFO from this server for /xmpp/status
+        expect_status(r, 200)
+        expect(r.ctype == "application/json" and json.loads(r.text)["xmpp"]["state"] == "up",
+               "GET %s: %s" % (url, r))
+    s.stop_prosody()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            st = json.loads(subprocess.run([s.bridge_bin, "-c", s.conf_path, "status"],
+                                           capture_output=True, text=True).stdout)
+            if st["xmpp"]["state"] == "down":
+                break
+            time.sleep(0.2)
+        expect(st["xmpp"]["state"] == "down" and st["xmpp"]["reason"],
+               "with Prosody stopped: %r" % st["xmpp"])
+    finally:
+        s.start_prosody()
+        ctx.alice.wait_online(30)
+    s.stop_bridge()
+    try:
+        p = subprocess.run([s.bridge_bin, "-c", s.conf_path, "status"], capture_output=True,
+                           text=True, timeout=20)
+        expect(p.returncode == 1 and "no status" in p.stderr, "no bridge: %d %r" % (
+            p.returncode, p.stderr))
+    finally:
+        s.start_bridge()
+
+
+TESTS = [
+    ("Prosody killed (SIGKILL) during 1000 message POSTs and restarted: every 202 reaches "
+     "alice, the rest got 503", t_prosody_killed),
+    ("an iq posted while Prosody is down waits (queue_wait) and is answered 200 once it is back",
+     t_held_while_down),
+    ("the bridge stopped and started under load: 503 'bridge not running' while gone, 202 "
+     "again by itself", t_bridge_restart_under_load),
+    ("SIGHUP: a new auth_fail_limit applies without a new XMPP session; a broken file is "
+     "reported and changes nothing", t_sighup),
+    ("SIGTERM: a request in flight finishes, a new one gets 503, the stream closes, exit 0",
+     t_sigterm_drains),
+    ("status: xmpp-restd status and GET ?status give JSON (no secrets); down when Prosody is; "
+     "exit 1 without a bridge", t_status),
+]
+
+
+def run_suite(runner, stack, alice, only=None):
+    ctx = Ctx(stack, alice, runner)
+    for desc, fn in TESTS:
+        if only and not any(o.lower() in desc.lower() for o in only):
+            continue
+        runner.check("[faults] " + desc, fn, ctx)
