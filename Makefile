@@ -52,7 +52,7 @@ CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
 
-.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench install fuzz-smoke \
+.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench soak install fuzz-smoke \
   uninstall clean check-format dist distcheck
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -192,6 +192,12 @@ bench: deps all
 	@command -v wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	@$(PYTHON) bench/run.py
 	@$(PYTHON) bench/webhook.py
+
+# Ten minutes at a fixed rate; the bridge's RSS and descriptors at the
+# start and the end (not in make test).
+SOAK_SECONDS ?= 600
+soak: deps all
+	@$(PYTHON) bench/soak.py --seconds $(SOAK_SECONDS)
 
 MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/xmpp-rest

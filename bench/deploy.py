@@ -48,6 +48,7 @@ def main():
 
     stack = Stack(bridge_conf={"log_level": "warn"}, web=None)
     stack.start()
+    os.environ["XR_AUTH"] = "Bearer " + stack.token   # read by bench/run.py's LUA
     alice = None
     failed = False
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:

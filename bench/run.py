@@ -34,6 +34,7 @@ PING = "<iq type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>"
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/xmpp+xml"
 wrk.body = os.getenv("XR_BODY")
+wrk.headers["Authorization"] = os.getenv("XR_AUTH")
 """
 
 
@@ -83,6 +84,7 @@ def main():
 
     stack = Stack(bridge_conf={"log_level": "warn"})
     stack.start()
+    os.environ["XR_AUTH"] = "Bearer " + stack.token   # read by LUA
     alice = None
     try:
         alice = TestClient(stack.jid("alice"), stack.users["alice"],
