@@ -54,6 +54,7 @@ struct head {
 	int has_cl;
 	uint64_t cl;
 	int has_ctype;
+	unsigned long retry_after;
 	char reason[sizeof(((struct http_response *)0)->reason)];
 	char ctype[sizeof(((struct http_response *)0)->content_type)];
 };
@@ -363,6 +364,26 @@ parse_transfer_encoding(
 	return 0;
 }
 
+/*
+ * Retry-After as delta-seconds; an HTTP-date (or anything else) is
+ * ignored rather than refused: the header only tunes our back-off.
+ */
+static void
+parse_retry_after(const char *v, size_t n, struct head *h)
+{
+	unsigned long s = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return;
+		if (s < HTTP_RETRY_AFTER_MAX)
+			s = s * 10 + (unsigned long)(v[i] - '0');
+	}
+	h->retry_after = s < HTTP_RETRY_AFTER_MAX ? s : HTTP_RETRY_AFTER_MAX;
+}
+
 static int
 parse_header_line(
     const char *s, size_t n, struct head *h, char *err, size_t errlen)
@@ -397,6 +418,8 @@ parse_header_line(
 		return parse_content_length(s + vb, ve - vb, h, err, errlen);
 	if (name_is(s, nl, "Transfer-Encoding"))
 		return parse_transfer_encoding(s + vb, ve - vb, h, err, errlen);
+	if (name_is(s, nl, "Retry-After"))
+		parse_retry_after(s + vb, ve - vb, h);
 	if (name_is(s, nl, "Content-Type") && !h->has_ctype) {
 		h->has_ctype = 1;
 		copy_trimmed(h->ctype, sizeof(h->ctype), s + vb, ve - vb);
@@ -731,6 +754,7 @@ parse_response(const char *buf, size_t len, enum feed f, size_t max_body,
 	r->body_len = n;
 	r->body_truncated = cut;
 	r->status = h.status;
+	r->retry_after = h.retry_after;
 	memcpy(r->reason, h.reason, sizeof(r->reason));
 	memcpy(r->content_type, h.ctype, sizeof(r->content_type));
 	return 1;

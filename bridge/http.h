@@ -13,6 +13,7 @@
 
 #define HTTP_HEAD_MAX (16UL * 1024UL) /* status line + headers */
 #define HTTP_HEADERS_MAX 100          /* header lines */
+#define HTTP_RETRY_AFTER_MAX 86400UL  /* s; a longer Retry-After is cut */
 
 struct http_url {
 	int tls;         /* https */
@@ -32,6 +33,9 @@ struct http_response {
 	char *body; /* malloc'd, NUL-terminated; may be NULL */
 	size_t body_len;
 	int body_truncated; /* the body was larger than the cap */
+	/* Retry-After in its delta-seconds form (RFC 9110 §10.2.3), capped
+	 * at HTTP_RETRY_AFTER_MAX; 0 when absent, 0 or an HTTP-date. */
+	unsigned long retry_after;
 };
 
 /*

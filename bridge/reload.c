@@ -74,6 +74,8 @@ conf_reload(struct conf *live, const char *path, char *err, size_t errlen)
 	keep_str(&k, "allow_uids", &fresh.allow_uids, &live->allow_uids);
 	keep_str(&k, "allow_gids", &fresh.allow_gids, &live->allow_gids);
 	keep_str(&k, "spool_dir", &fresh.spool_dir, &live->spool_dir);
+	keep_num(&k, "spool_max_bytes", &fresh.spool_max_bytes,
+	    &live->spool_max_bytes);
 	keep_num(&k, "auth", &fresh.auth, &live->auth);
 	/* The webhook's machinery exists only if it was set at start. */
 	if ((fresh.callback_url == NULL) != (live->callback_url == NULL))

@@ -15,9 +15,11 @@
  * to queue_max of them and queue_wait seconds each.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "http.h"
@@ -28,6 +30,7 @@
 #include "privs.h"
 #include "route.h"
 #include "rules.h"
+#include "spool.h"
 #include "track.h"
 #include "urltmpl.h"
 #include "util.h"
@@ -39,12 +42,13 @@
 
 /* A ping unanswered this long means a stream we cannot trust. */
 #define ACK_TIMEOUT_MS 10000
+#define PINGS_IN_FLIGHT 8
 
 static const struct conf *cf;
 static const struct privs *pv;
 static char ack_prefix[32];          /* "xr-ack-RANDOM-": our pings' ids */
 static unsigned long next_batch = 1; /* the ping that covers new writes */
-static unsigned long ping_out;       /* the ping in flight; 0: none */
+static unsigned long last_acked;     /* pings up to this one came back */
 static int unpinged;                 /* written since the last ping */
 static int draining;                 /* SIGTERM: take no new requests */
 static struct loop_timer ping_timer, ack_timer;
@@ -52,6 +56,7 @@ static struct loop_timer ping_timer, ack_timer;
 static unsigned long answered[OUTCOME_COUNT];
 static unsigned long sessions_lost, pings_sent;
 static int64_t started_ms;
+static struct spool *sp; /* the webhook's spool; NULL: no spooling */
 static struct loop_timer sweep_timer;
 
 static void sweep(void *ud);
@@ -111,9 +116,7 @@ write_held(void)
 		unpinged = 1;
 		/* At the end of this turn of the loop: one ping for all the
 		 * frames that arrived together. */
-		if (ping_out == 0)
-			loop_timer_arm(
-			    &ping_timer, xr_now_ms(), send_ping, NULL);
+		loop_timer_arm(&ping_timer, xr_now_ms(), send_ping, NULL);
 	}
 }
 
@@ -124,7 +127,11 @@ send_ping(void *ud)
 	int n;
 
 	(void)ud;
-	if (ping_out != 0 || !unpinged || !xsess_is_up())
+	/* Pings are pipelined, so a stanza waits for the round trip of the
+	 * ping right behind it, not for the one before; a few in flight are
+	 * enough, and the next ack sends the next one. */
+	if (!unpinged || !xsess_is_up() ||
+	    next_batch - 1 - last_acked >= PINGS_IN_FLIGHT)
 		return;
 	n = snprintf(iq, sizeof(iq),
 	    "<iq type='get' id='%s%lu' from='%s' to='%s'>"
@@ -133,11 +140,12 @@ send_ping(void *ud)
 	if (n < 0 || (size_t)n >= sizeof(iq) ||
 	    xsess_send_raw(iq, (size_t)n) < 0)
 		return;
-	ping_out = next_batch++;
+	if (next_batch - 1 == last_acked) /* the oldest in flight now */
+		loop_timer_arm(&ack_timer, xr_now_ms() + ACK_TIMEOUT_MS,
+		    ack_timeout, NULL);
+	next_batch++;
 	pings_sent++;
 	unpinged = 0;
-	loop_timer_arm(
-	    &ack_timer, xr_now_ms() + ACK_TIMEOUT_MS, ack_timeout, NULL);
 }
 
 /* Our ping number n came back: the server has what was written before. */
@@ -146,10 +154,14 @@ on_ack(unsigned long n)
 {
 	struct pending *p, *next;
 
-	if (n != ping_out)
+	if (n <= last_acked || n >= next_batch)
 		return; /* from before a reconnect */
-	ping_out = 0;
-	loop_timer_cancel(&ack_timer);
+	last_acked = n;
+	if (next_batch - 1 > last_acked)
+		loop_timer_arm(&ack_timer, xr_now_ms() + ACK_TIMEOUT_MS,
+		    ack_timeout, NULL);
+	else
+		loop_timer_cancel(&ack_timer);
 	for (p = track_fifo_head(); p; p = next) {
 		next = p->fnext;
 		if (p->state != P_UNACKED || p->batch > n)
@@ -252,13 +264,16 @@ answer_status(struct client *cl, uint32_t seq)
 	    "\"sessions_lost\":%lu,\"acknowledgement_pings\":%lu},"
 	    "\"requests\":{\"in_bridge\":%lu,\"queued\":%lu,"
 	    "\"queue_max\":%lu,\"responders_connected\":%lu},"
-	    "\"webhook\":{\"configured\":%s,\"in_flight\":%lu},"
+	    "\"webhook\":{\"configured\":%s,\"in_flight\":%lu,"
+	    "\"spool_messages\":%zu,\"spool_bytes\":%llu,"
+	    "\"spool_queues\":%zu},"
 	    "\"answers\":{",
 	    XR_VERSION, (long long)((xr_now_ms() - started_ms) / 1000), cf->jid,
 	    xsess_is_up() ? "up" : "down", reason, sessions_lost, pings_sent,
 	    track_count(), track_queued(), cf->queue_max, listener_nclients(),
 	    cf->callback_url ? "true" : "false",
-	    cf->callback_url ? wh_inflight() : 0UL);
+	    cf->callback_url ? wh_inflight() : 0UL, sp ? spool_count(sp) : 0,
+	    sp ? spool_bytes(sp) : 0ULL, sp ? spool_nqueues(sp) : 0);
 	for (int o = 0; o < OUTCOME_COUNT && n < sizeof(json); o++)
 		n += (size_t)snprintf(json + n, sizeof(json) - n,
 		    "%s\"%s\":%lu", o ? "," : "", outcome_name((enum outcome)o),
@@ -395,7 +410,7 @@ on_down(const char *why, void *ud)
 	sessions_lost++;
 	/* libstrophe's queue was dropped and no ping will come back: what
 	 * was written but not acknowledged is written again later. */
-	ping_out = 0;
+	last_acked = next_batch - 1; /* what is in flight will not return */
 	unpinged = 0;
 	loop_timer_cancel(&ping_timer);
 	loop_timer_cancel(&ack_timer);
@@ -592,23 +607,377 @@ deliverable(xmpp_stanza_t *st)
 	return (cf->callback_stanzas & kind) && (cf->callback_addresses & form);
 }
 
+/*
+ * ---- the spool: messages the webhook could not take now ----
+ *
+ * A message whose delivery fails now (no connection, no answer in time,
+ * 408, 429, 500, 502, 503, 504) is written to the spool (spool.c) and
+ * tried again with back-off and the same delivery id until the webhook
+ * takes it or retry_max_age has passed since it arrived; only then does
+ * its sender get the error the reply rules give for the last failure.
+ * Iqs and presences are never spooled.  Once a (URL, sender) pair has a
+ * message spooled, later messages of that pair are spooled behind it and
+ * tried one at a time, head first, so a dead URL holds up only its own
+ * queue.  First attempts still run side by side (callback_max_inflight):
+ * messages already on their way when the first one fails may overtake
+ * it.  Retries wait while the XMPP session is down, as their answers and
+ * bounces would have nowhere to go.
+ */
+
+#define SPOOL_PAUSE_MS 250 /* how often a paused spool looks again */
+
+static struct loop_timer spool_timer;
+
+/* One delivery handed to webhook.c. */
+struct job {
+	xmpp_stanza_t *st;      /* for the reply rules */
+	char id[XR_ID_LEN + 1]; /* X-XMPP-Rest-Delivery */
+	char *url;              /* a message's first attempt: for the spool */
+	uint64_t seq;           /* arrival order */
+	int64_t first;          /* unix ms of the arrival */
+	struct spool_msg *msg;  /* a retry: the spooled message */
+	int done;               /* on_delivered ran */
+};
+
+static void spool_tick(void *ud);
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Worth another try later: the webhook could not take it now. */
+static int
+retryable(const struct wh_result *r)
+{
+	if (r->kind != WH_RESPONSE)
+		return 1;
+	return r->status == 408 || r->status == 429 || r->status == 500 ||
+	    r->status == 502 || r->status == 503 || r->status == 504;
+}
+
+static void
+describe(const struct wh_result *r, char *buf, size_t size)
+{
+	if (r->kind == WH_RESPONSE)
+		snprintf(buf, size, "%d%s%s", r->status,
+		    r->reason && *r->reason ? " " : "",
+		    r->reason ? r->reason : "");
+	else
+		snprintf(buf, size, "%s", r->error ? r->error : "failed");
+}
+
+/* The reply rules (rules.c): what goes back to the sender. */
+static void
+answer_delivery(xmpp_stanza_t *st, const struct wh_result *r)
+{
+	xmpp_stanza_t *out[RULES_MAX_ANSWERS];
+	int n = rules_answer(xsess_ctx(), st, r, cf->jid, out);
+
+	for (int i = 0; i < n; i++)
+		send_answer(out[i]);
+}
+
+/* RFC 6120 defaults, so a URL never gets an empty {type}. */
+static const char *
+url_type(const char *name, const char *type)
+{
+	if (type != NULL)
+		return type;
+	if (strcmp(name, "message") == 0)
+		return "normal";
+	return strcmp(name, "presence") == 0 ? "available" : "";
+}
+
+static void
+arm_spool(void)
+{
+	int64_t next = sp ? spool_next_due(sp) : 0;
+
+	if (next > 0)
+		loop_timer_arm(&spool_timer, next, spool_tick, NULL);
+	else
+		loop_timer_cancel(&spool_timer);
+}
+
+static struct job *
+job_new(xmpp_stanza_t *st, const char *url)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || xr_random_id(j->id) < 0 ||
+	    (url != NULL && (j->url = strdup(url)) == NULL)) {
+		free(j);
+		return NULL;
+	}
+	j->st = xmpp_stanza_clone(st);
+	j->seq = sp ? spool_next_seq(sp) : 0;
+	j->first = wall_ms();
+	return j;
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->st != NULL)
+		xmpp_stanza_release(j->st);
+	free(j->url);
+	free(j);
+}
+
+/* Milliseconds m may still be retried for (retry_max_age). */
+static int64_t
+age_left_ms(const struct spool_msg *m)
+{
+	return m->first + (int64_t)cf->retry_max_age * 1000 - wall_ms();
+}
+
+/* Makes q due after the back-off for m, but no later than m's age. */
+static void
+retry_later(
+    struct spool_queue *q, const struct spool_msg *m, unsigned long retry_after)
+{
+	int64_t wait = spool_backoff_ms(cf->callback_retry_min,
+	    cf->callback_retry_max, m->attempts, retry_after, xr_random_u32());
+	int64_t left = age_left_ms(m);
+
+	if (wait > left)
+		wait = left > 0 ? left : 0;
+	spool_schedule(sp, q, xr_now_ms() + wait);
+	log_info("delivery %s: next try in %lld ms (%u so far; %zu spooled, "
+		 "%llu bytes)",
+	    m->id, (long long)wait, m->attempts, spool_count(sp),
+	    spool_bytes(sp));
+}
+
+/* The next message of q, if any, is tried now. */
+static void
+go_on(struct spool_queue *q)
+{
+	if (q != NULL && !q->busy)
+		spool_schedule(sp, q, xr_now_ms());
+}
+
+/*
+ * Spools j's message (attempts made so far; why it waits) and makes its
+ * queue due if it is new.  When it cannot be spooled, the sender gets
+ * wait/resource-constraint at once.
+ */
+static void
+spool_job(struct job *j, unsigned attempts, unsigned long retry_after,
+    const char *why)
+{
+	const char *to = xmpp_stanza_get_to(j->st);
+	const char *from = xmpp_stanza_get_from(j->st);
+	struct spool_meta m;
+	struct spool_msg *msg = NULL;
+	char err[XR_ERRLEN], *text;
+	size_t len = 0;
+	int rc = -1;
+
+	xr_strlcpy(m.id, j->id, sizeof(m.id));
+	m.seq = j->seq;
+	m.first = j->first;
+	m.kind = "message";
+	m.type = url_type("message", xmpp_stanza_get_type(j->st));
+	m.to = to ? to : "";
+	m.from = from ? from : "";
+	if ((text = wire_text(j->st, &len)) == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	else
+		rc = spool_put(
+		    sp, j->url, &m, text, len, &msg, err, sizeof(err));
+	free(text);
+	if (rc != 0) {
+		if (rc == SPOOL_FULL)
+			log_warnx("delivery %s: spool full (spool_max_bytes "
+				  "%lu): the message from %s is bounced",
+			    j->id, cf->spool_max_bytes, m.from);
+		else
+			log_warnx("delivery %s: not spooled (%s): the message "
+				  "from %s is bounced",
+			    j->id, err, m.from);
+		send_error(j->st, "wait", "resource-constraint",
+		    rc == SPOOL_FULL ? "spool full" : "spool write failed");
+		return;
+	}
+	msg->attempts = attempts;
+	log_info("delivery %s: spooled (%s), message %" PRIu64 " from %s",
+	    j->id, why, m.seq, m.from);
+	if (!msg->q->busy && msg->q->due == 0)
+		retry_later(msg->q, msg, retry_after);
+	arm_spool();
+}
+
+/* Makes q due after callback_retry_min: a pause, not a failed try. */
+static void
+pause_queue(struct spool_queue *q)
+{
+	spool_schedule(
+	    sp, q, xr_now_ms() + (int64_t)cf->callback_retry_min * 1000);
+}
+
+/* Tries the first message of q; q is neither busy nor due. */
+static void
+attempt(struct spool_queue *q)
+{
+	struct spool_msg *m = q->head;
+	struct job *j = NULL;
+	char err[XR_ERRLEN], *body;
+	size_t len = 0;
+
+	if (wh_inflight() >= cf->callback_max_inflight &&
+	    wh_queued() >= cf->callback_queue_max / 2) {
+		/* Retries leave half of callback_queue_max to new stanzas,
+		 * and wait for room rather than be refused. */
+		pause_queue(q);
+		return;
+	}
+	if ((body = spool_read(sp, m, &len, err, sizeof(err))) == NULL) {
+		go_on(spool_set_aside(sp, m, err));
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->st = xmpp_stanza_new_from_string(xsess_ctx(), body)) == NULL) {
+		free(body);
+		if (j == NULL) {
+			pause_queue(q);
+			return;
+		}
+		free(j);
+		go_on(spool_set_aside(sp, m, "its body is not a stanza"));
+		return;
+	}
+	xr_strlcpy(j->id, m->id, sizeof(j->id));
+	j->msg = m;
+	q->busy = 1;
+	m->attempts++;
+	if (wh_submit(q->url, m->id, body, len, j) < 0) {
+		q->busy = 0;
+		m->attempts--;
+		job_free(j);
+		pause_queue(q);
+	}
+}
+
+static void
+spool_tick(void *ud)
+{
+	struct spool_queue *q;
+	int64_t now = xr_now_ms();
+
+	(void)ud;
+	if (!xsess_is_up()) {
+		loop_timer_arm(
+		    &spool_timer, now + SPOOL_PAUSE_MS, spool_tick, NULL);
+		return;
+	}
+	while ((q = spool_due(sp, now)) != NULL)
+		attempt(q);
+	arm_spool();
+}
+
+/* The outcome of a spooled message's retry. */
+static void
+retried(struct job *j, const struct wh_result *r)
+{
+	struct spool_msg *m = j->msg;
+	struct spool_queue *q = m->q;
+	char what[200];
+
+	q->busy = 0;
+	describe(r, what, sizeof(what));
+	if (retryable(r) && age_left_ms(m) > 0) {
+		retry_later(q, m, r->retry_after);
+		return;
+	}
+	if (retryable(r))
+		log_info("delivery %s: giving up after %u tries over %lld s "
+			 "(retry_max_age %lu; last: %s): the sender gets the "
+			 "error",
+		    m->id, m->attempts,
+		    (long long)((wall_ms() - m->first) / 1000),
+		    cf->retry_max_age, what);
+	else
+		log_info("delivery %s: answered %s after %lld s in the spool",
+		    m->id, what, (long long)((wall_ms() - m->first) / 1000));
+	answer_delivery(j->st, r);
+	go_on(spool_remove(sp, m));
+}
+
+/* Fills in a loaded message's URL from today's callback_url. */
+static int
+loaded_url(const struct spool_meta *m, char *url, size_t size, void *ud)
+{
+	struct urltmpl_values v;
+
+	(void)ud;
+	v.kind = m->kind;
+	v.type = m->type;
+	v.to = m->to;
+	v.from = m->from;
+	return urltmpl_expand(cf->callback_url, &v, url, size);
+}
+
+/* Opens spool_dir (made 0700 for the daemon's user) and loads it. */
+static int
+spool_start(
+    const struct conf *c, const struct privs *p, char *err, size_t errlen)
+{
+	long n;
+
+	if (c->spool_max_bytes == 0) {
+		log_info("spool_max_bytes 0: no spool; a failed message "
+			 "delivery is bounced at once");
+		return 0;
+	}
+	sp = spool_open(c->spool_dir, c->spool_max_bytes,
+	    p->drop ? p->uid : (uid_t)-1, p->gid, err, errlen);
+	if (sp == NULL)
+		return -1;
+	if ((n = spool_load(sp, loaded_url, NULL, xr_now_ms(), err, errlen)) <
+	    0) {
+		spool_close(sp);
+		sp = NULL;
+		return -1;
+	}
+	log_info("spool %s: %ld message(s) to deliver, %llu bytes, in %zu "
+		 "queue(s)",
+	    c->spool_dir, n, spool_bytes(sp), spool_nqueues(sp));
+	arm_spool();
+	return 0;
+}
+
+/* After wh_shutdown: the spool's memory goes, its files stay. */
+static void
+spool_stop(void)
+{
+	loop_timer_cancel(&spool_timer);
+	if (sp != NULL)
+		log_info("spool: %zu message(s) kept for the next start",
+		    spool_count(sp));
+	spool_close(sp);
+	sp = NULL;
+}
+
 static void
 deliver(xmpp_stanza_t *st)
 {
 	const char *name = xmpp_stanza_get_name(st);
-	const char *type = xmpp_stanza_get_type(st);
 	struct urltmpl_values v;
 	char url[4096], *text;
 	size_t len = 0;
-	xmpp_stanza_t *job;
+	struct job *j;
+	int spools;
 
-	/* RFC 6120 defaults, so a URL never gets an empty {type}. */
-	if (type == NULL)
-		type = strcmp(name, "message") == 0
-		    ? "normal"
-		    : (strcmp(name, "presence") == 0 ? "available" : "");
 	v.kind = name;
-	v.type = type;
+	v.type = url_type(name, xmpp_stanza_get_type(st));
 	v.to = xmpp_stanza_get_to(st);
 	v.from = xmpp_stanza_get_from(st);
 	if (urltmpl_expand(cf->callback_url, &v, url, sizeof(url)) < 0) {
@@ -618,36 +987,69 @@ deliver(xmpp_stanza_t *st)
 		    "callback URL too long");
 		return;
 	}
-	if ((text = wire_text(st, &len)) == NULL) {
+	spools = sp != NULL && strcmp(name, "message") == 0;
+	if ((j = job_new(st, spools ? url : NULL)) == NULL) {
 		send_error(st, "wait", "resource-constraint", "out of memory");
 		return;
 	}
-	job = xmpp_stanza_clone(st);
-	if (wh_submit(url, text, len, job) < 0) {
-		xmpp_stanza_release(job);
-		log_warnx("delivery queue full (callback_queue_max %lu): "
-			  "refusing a %s from %s",
-		    cf->callback_queue_max, name, v.from ? v.from : "?");
-		send_error(st, "wait", "resource-constraint",
-		    "too many deliveries waiting");
+	if (spools && spool_queue_find(sp, url, v.from ? v.from : "")) {
+		spool_job(j, 0, 0, "behind earlier ones of its sender and URL");
+		job_free(j);
+		return;
+	}
+	if ((text = wire_text(st, &len)) == NULL) {
+		job_free(j);
+		send_error(st, "wait", "resource-constraint", "out of memory");
+		return;
+	}
+	if (wh_submit(url, j->id, text, len, j) < 0) {
+		if (spools) {
+			spool_job(j, 0, 0, "callback_queue_max reached");
+		} else {
+			log_warnx("delivery queue full (callback_queue_max "
+				  "%lu): refusing a %s from %s",
+			    cf->callback_queue_max, name,
+			    v.from ? v.from : "?");
+			send_error(st, "wait", "resource-constraint",
+			    "too many deliveries waiting");
+		}
+		job_free(j);
 	}
 }
 
 static void
 on_delivered(void *job, const char *delivery_id, const struct wh_result *r)
 {
-	xmpp_stanza_t *out[RULES_MAX_ANSWERS];
-	int n = rules_answer(xsess_ctx(), job, r, cf->jid, out);
+	struct job *j = job;
+	char what[200];
 
 	(void)delivery_id;
-	for (int i = 0; i < n; i++)
-		send_answer(out[i]);
+	j->done = 1;
+	if (j->msg != NULL) {
+		retried(j, r);
+	} else if (j->url != NULL && retryable(r)) {
+		describe(r, what, sizeof(what));
+		spool_job(j, 1, r->retry_after, what);
+	} else {
+		answer_delivery(j->st, r);
+	}
+	arm_spool();
 }
 
+/* Also called by wh_shutdown for deliveries that never ended. */
 static void
 free_job(void *job)
 {
-	xmpp_stanza_release(job);
+	struct job *j = job;
+
+	/* A retry stays spooled; a first attempt is spooled now, to be
+	 * made again after the restart (at least once: it may have
+	 * reached the webhook already, under the same delivery id). */
+	if (!j->done && j->msg != NULL)
+		j->msg->q->busy = 0;
+	else if (!j->done && j->url != NULL && sp != NULL)
+		spool_job(j, 0, 0, "the bridge is stopping");
+	job_free(j);
 }
 
 static void
@@ -727,7 +1129,8 @@ route_start(
 	    (unsigned long)xr_random_u32());
 	if (c->callback_url != NULL &&
 	    (check_callback_url(c, err, errlen) < 0 ||
-		wh_init(c, on_delivered, free_job, err, errlen) < 0))
+		wh_init(c, on_delivered, free_job, err, errlen) < 0 ||
+		spool_start(c, p, err, errlen) < 0))
 		return -1;
 	pv = p;
 	if (privs_socket_dir(p, c->socket, err, errlen) < 0 ||
@@ -772,6 +1175,7 @@ route_stop(void)
 		loop_run_once(20);
 	/* Deliveries hold stanzas of libstrophe's context: first. */
 	wh_shutdown();
+	spool_stop();
 	xsess_stop();
 	listener_shutdown();
 	loop_timer_cancel(&sweep_timer);

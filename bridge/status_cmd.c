@@ -27,7 +27,7 @@ status_cmd(const struct conf *c)
 		return 1;
 	}
 	rc = bridge_call(
-	    c->socket, &fo, 1, STATUS_TIMEOUT_MS, &f, err, sizeof(err));
+	    NULL, c->socket, &fo, 1, STATUS_TIMEOUT_MS, &f, err, sizeof(err));
 	frame_out_free(&fo);
 	if (rc != BRIDGE_OK) {
 		fprintf(

@@ -150,6 +150,8 @@ child_main(struct delivery *d)
 		frame_put_uint(&fo, FIELD_STATUS, (unsigned long)r.status);
 		frame_put_str(&fo, FIELD_REASON, r.reason);
 		frame_put_str(&fo, FIELD_CTYPE, r.content_type);
+		if (r.retry_after > 0)
+			frame_put_uint(&fo, FIELD_RETRY, r.retry_after);
 		/* A body cut short, or with NUL bytes, is no stanza: drop it. */
 		if (r.body != NULL && !r.body_truncated &&
 		    memchr(r.body, '\0', r.body_len) == NULL)
@@ -208,7 +210,7 @@ child_done(struct delivery *d)
 	struct frame f = {0};
 	char err[XR_ERRLEN];
 	const char *outcome = NULL;
-	unsigned long long status = 0;
+	unsigned long long status = 0, retry = 0;
 
 	if (frame_decode(d->buf, d->blen, &f, err, sizeof(err)) > 0 &&
 	    f.type == FRAME_DELIVERY)
@@ -226,6 +228,10 @@ child_done(struct delivery *d)
 		    : "";
 		r.body = frame_get(&f, FIELD_STANZA);
 		r.body_len = r.body ? f.flen[FIELD_STANZA] : 0;
+		if (frame_get(&f, FIELD_RETRY) != NULL &&
+		    xr_parse_uint(frame_get(&f, FIELD_RETRY), 0,
+			HTTP_RETRY_AFTER_MAX, &retry) == 0)
+			r.retry_after = (unsigned long)retry;
 		if (frame_get(&f, FIELD_TRUNCATED))
 			log_warnx("delivery %s: answer body over "
 				  "callback_max_response_bytes; ignored",
@@ -384,7 +390,7 @@ start_queued(void)
 		d->next = NULL;
 		if (spawn(d) < 0) {
 			struct wh_result r = {WH_UNREACHABLE, 0, "", "", NULL,
-			    0, "could not start a delivery process"};
+			    0, "could not start a delivery process", 0};
 
 			d->start = xr_now_ms();
 			complete(d, &r);
@@ -393,8 +399,14 @@ start_queued(void)
 	arm_kill_timer();
 }
 
+unsigned long
+wh_queued(void)
+{
+	return nqueued;
+}
+
 int
-wh_submit(const char *url, char *body, size_t len, void *job)
+wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
 {
 	struct delivery *d;
 
@@ -404,7 +416,9 @@ wh_submit(const char *url, char *body, size_t len, void *job)
 		return -1;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->url = strdup(url)) == NULL || xr_random_id(d->id) < 0) {
+	    (d->url = strdup(url)) == NULL ||
+	    (id != NULL ? xr_strlcpy(d->id, id, sizeof(d->id)) >= sizeof(d->id)
+			: xr_random_id(d->id) < 0)) {
 		if (d)
 			free(d->url);
 		free(d);

@@ -25,7 +25,8 @@ struct wh_result {
 	const char *content_type; /* "" if none */
 	const char *body;         /* NULL when empty or unusable */
 	size_t body_len;
-	const char *error; /* why, for WH_UNREACHABLE and WH_TIMEOUT */
+	const char *error;         /* why, for WH_UNREACHABLE and WH_TIMEOUT */
+	unsigned long retry_after; /* s, the response's Retry-After; 0: none */
 };
 
 /* job is the caller's; done is called once per submitted delivery. */
@@ -37,11 +38,16 @@ int wh_init(const struct conf *c, wh_done_fn done, wh_free_fn free_job,
     char *err, size_t errlen);
 
 /*
- * Queues a POST of body to url.  Takes ownership of body (malloc'd) and,
- * on success, of job.  -1 when the queue is full: body is freed, job is
- * still the caller's.
+ * Queues a POST of body to url, with id as its X-XMPP-Rest-Delivery (NULL:
+ * a new one; a retry passes the first attempt's).  Takes ownership of
+ * body (malloc'd) and, on success, of job.  -1 when the queue is full:
+ * body is freed, job is still the caller's.
  */
-int wh_submit(const char *url, char *body, size_t len, void *job);
+int wh_submit(
+    const char *url, const char *id, char *body, size_t len, void *job);
+
+/* Deliveries waiting for a free child (at most callback_queue_max). */
+unsigned long wh_queued(void);
 
 /* Kills the children, frees every job (free_job) without calling done. */
 void wh_shutdown(void);

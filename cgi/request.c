@@ -286,6 +286,9 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 	fail(x, 502, hdr, "the bridge gave an unknown outcome");
 }
 
+/* Each worker thread keeps its connection to the bridge. */
+static _Thread_local struct bridge_conn kept = {-1};
+
 static void
 submit(struct ctx *x, const struct stanza *st)
 {
@@ -325,7 +328,7 @@ submit(struct ctx *x, const struct stanza *st)
 		fail(x, 500, NULL, "%s", err);
 		return;
 	}
-	rc = bridge_call(x->c->socket, &fo, seq,
+	rc = bridge_call(&kept, x->c->socket, &fo, seq,
 	    (int)timeout_ms + BRIDGE_GRACE_MS, &f, err, sizeof(err));
 	frame_out_free(&fo);
 	switch (rc) {
@@ -379,8 +382,8 @@ serve_status(struct ctx *x)
 		fail(x, 500, NULL, "%s", err);
 		return;
 	}
-	rc = bridge_call(
-	    x->c->socket, &fo, 1, STATUS_TIMEOUT_MS, &f, err, sizeof(err));
+	rc = bridge_call(NULL, x->c->socket, &fo, 1, STATUS_TIMEOUT_MS, &f, err,
+	    sizeof(err));
 	frame_out_free(&fo);
 	if (rc != BRIDGE_OK) {
 		char retry[64];

@@ -2,6 +2,11 @@
  * One round trip to the bridge over its UNIX socket.  Everything is
  * bounded: the connect is local and immediate, the answer is awaited with
  * poll() up to the deadline, and the answer's size by XR_FRAME_MAX.
+ *
+ * A caller may keep its connection for the next call (struct
+ * bridge_conn): that saves a connect and an accept per request.  A kept
+ * connection is closed after anything but a clean answer, so no late
+ * answer to an abandoned request can be read as the next one's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -60,20 +65,54 @@ send_all(int fd, const uint8_t *p, size_t len)
 /* How long to look for the bridge's reason after it cut our write. */
 #define REFUSAL_WAIT_MS 1000
 
-enum bridge_rc
-bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
-    int timeout_ms, struct frame *out, char *err, size_t errlen)
+/*
+ * Writes the frame on bc's connection, or a new one.  A kept connection
+ * the bridge closed meanwhile (it restarted) fails the write with EPIPE
+ * before the bridge saw a byte, so writing again on a new connection
+ * cannot send a stanza twice.
+ */
+static int
+send_frame(struct bridge_conn *bc, const char *path,
+    const struct frame_out *submit, char *err, size_t errlen)
 {
+	if (bc->fd >= 0 && send_all(bc->fd, submit->buf, submit->len) == 0)
+		return 0;
+	if (bc->fd >= 0) {
+		if (errno != EPIPE && errno != ECONNRESET)
+			return -1;
+		close(bc->fd);
+	}
+	if ((bc->fd = connect_bridge(path, err, errlen)) < 0)
+		return -2;
+	return send_all(bc->fd, submit->buf, submit->len);
+}
+
+void
+bridge_conn_close(struct bridge_conn *bc)
+{
+	if (bc->fd >= 0)
+		close(bc->fd);
+	bc->fd = -1;
+}
+
+enum bridge_rc
+bridge_call(struct bridge_conn *keep, const char *path,
+    const struct frame_out *submit, uint32_t seq, int timeout_ms,
+    struct frame *out, char *err, size_t errlen)
+{
+	struct bridge_conn once = {-1};
+	struct bridge_conn *bc = keep ? keep : &once;
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
 	int64_t deadline = xr_now_ms() + timeout_ms;
 	enum bridge_rc rc = BRIDGE_BROKEN;
-	int fd, write_failed = 0;
+	int fd, sent, write_failed = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((fd = connect_bridge(path, err, errlen)) < 0)
+	if ((sent = send_frame(bc, path, submit, err, errlen)) == -2)
 		return BRIDGE_UNREACHABLE;
-	if (send_all(fd, submit->buf, submit->len) < 0) {
+	fd = bc->fd;
+	if (sent < 0) {
 		int e = errno;
 
 		/* A bridge that refuses the connection (max_clients, a peer
@@ -82,7 +121,7 @@ bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
 		if (e != EPIPE && e != ECONNRESET) {
 			snprintf(err, errlen, "writing to %s: %s", path,
 			    strerror(e));
-			close(fd);
+			bridge_conn_close(bc);
 			return BRIDGE_UNREACHABLE;
 		}
 		snprintf(err, errlen, "writing to %s: %s", path, strerror(e));
@@ -152,6 +191,7 @@ bridge_call(const char *path, const struct frame_out *submit, uint32_t seq,
 		break;
 	}
 	free(buf);
-	close(fd);
+	if (rc != BRIDGE_OK || keep == NULL || out->seq == 0)
+		bridge_conn_close(bc);
 	return rc;
 }

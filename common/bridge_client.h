@@ -17,11 +17,21 @@ enum bridge_rc {
 	BRIDGE_BROKEN = -3       /* the bridge answered nonsense: 502 */
 };
 
+/* A connection kept from one call to the next; fd -1 when there is none. */
+struct bridge_conn {
+	int fd;
+};
+
 /*
  * Sends submit (a finished frame with the given seq) to the bridge at path
- * and fills out with the outcome.  err describes any failure.
+ * and fills out with the outcome.  err describes any failure.  With keep,
+ * its connection is used (made if need be) and kept for the next call
+ * after a clean answer; with NULL, the call has a connection of its own.
  */
-enum bridge_rc bridge_call(const char *path, const struct frame_out *submit,
-    uint32_t seq, int timeout_ms, struct frame *out, char *err, size_t errlen);
+enum bridge_rc bridge_call(struct bridge_conn *keep, const char *path,
+    const struct frame_out *submit, uint32_t seq, int timeout_ms,
+    struct frame *out, char *err, size_t errlen);
+
+void bridge_conn_close(struct bridge_conn *bc);
 
 #endif

@@ -477,6 +477,7 @@ Component {lua_str(COMPONENT)}
             "retry_after": "5",
             "queue_wait": "2",
             "credentials_file": self.credentials_path,
+            "spool_dir": self.path("spool"),
         }
         if self._as_root:
             # Started as root, the bridge drops to its own account, as a

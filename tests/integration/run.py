@@ -16,10 +16,10 @@ its snippet in etc/ (verbatim, placeholders filled in) and
 
 Then tests/integration/test_process.py and, once each under the stack's
 own lighttpd, the authentication suite tests/integration/test_auth.py and
-the webhook suite tests/integration/test_webhook.py (both restart the
-bridge with settings of their own and with the stack's configuration at
-their end), stops everything and prints "N passed, M
-failed" as the last line.  Exit status 0 only if nothing failed.
+the webhook suite tests/integration/test_webhook.py and its spool suite
+tests/integration/test_spool.py (they restart the bridge with settings of
+their own and with the stack's configuration at their end), stops
+everything and prints "N passed, M failed" as the last line.  Exit status 0 only if nothing failed.
 
     /usr/bin/python3 tests/integration/run.py [--mode NAME]... [-k WORDS]...
         [--bin-dir build/asan] [--keep]
@@ -67,6 +67,7 @@ import test_http  # noqa: E402
 import test_auth  # noqa: E402
 import test_faults  # noqa: E402
 import test_process  # noqa: E402
+import test_spool  # noqa: E402
 import test_webhook  # noqa: E402
 
 
@@ -150,6 +151,9 @@ def main():
             test_faults.run_suite(runner, stack, alice, only=args.k)
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
             test_webhook.run_suite(runner, stack, alice, bob, only=args.k)
+            t1 = time.monotonic()
+            test_spool.run_suite(runner, stack, alice, bob, only=args.k)
+            runner.line("# [spool] %.0f s" % (time.monotonic() - t1))
             for problem in stack.check_alive():
                 runner.check("[webhook] the stack is still running", _raise,
                              test_http.TestFailure(problem))

@@ -247,10 +247,10 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, owner, ssl_ctx):
+    def __init__(self, owner, ssl_ctx, port=0):
         self.owner = owner
         self.ssl_ctx = ssl_ctx
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def get_request(self):
         sock, addr = super().get_request()
@@ -274,10 +274,11 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class WebhookServer:
-    def __init__(self, tls=None, host_name=None):
+    def __init__(self, tls=None, host_name=None, port=0):
         """tls: None for http, or (cert_file, key_file) for https.
         host_name: the host URLs name (default 127.0.0.1 for http,
-        localhost for https)."""
+        localhost for https).  port: 0 for a free one, or a given one
+        (a webhook that comes back up where it was)."""
         ctx = None
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -293,7 +294,7 @@ class WebhookServer:
         self.max_inflight = 0
         self.errors = []
         self.tls_failures = []
-        self._srv = _Server(self, ctx)
+        self._srv = _Server(self, ctx, port)
         self.port = self._srv.server_address[1]
         self._thread = threading.Thread(target=self._srv.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="webhook:%d" % self.port, daemon=True)

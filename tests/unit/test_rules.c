@@ -40,7 +40,7 @@ answer(const char *orig_xml, int status, const char *reason, const char *ctype,
 {
 	xmpp_stanza_t *orig = parse(orig_xml);
 	struct wh_result r = {WH_RESPONSE, status, reason, ctype, body,
-	    body ? strlen(body) : 0, NULL};
+	    body ? strlen(body) : 0, NULL, 0};
 	int n = rules_answer(ctx, orig, &r, "rest.example", out);
 
 	xmpp_stanza_release(orig);
@@ -238,7 +238,7 @@ test_failures_and_silence(void)
 {
 	xmpp_stanza_t *orig = parse(IQ_GET), *out[2];
 	struct wh_result r = {WH_UNREACHABLE, 0, "", "", NULL, 0,
-	    "connect 127.0.0.1:9: Connection refused"};
+	    "connect 127.0.0.1:9: Connection refused", 0};
 	int n = rules_answer(ctx, orig, &r, "rest.example", out);
 
 	T_EQ_INT(n, 1, "unreachable: an error reply");
