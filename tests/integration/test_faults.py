@@ -172,6 +172,43 @@ def t_held_while_down(ctx):
     with_bridge_conf(ctx, {"queue_wait": 15, "reconnect_max": 1}, body)
 
 
+def t_bounce_before_ack(ctx):
+    # Prosody bounces a message to an account that does not exist while
+    # it handles it, so the bounce comes back before the ping behind it
+    r = post(ctx.url, "<message to='nobody@localhost' type='chat'><body>x</body></message>")
+    expect_status(r, 503)
+    expect("service-unavailable" in r.text and r.header("X-Stanza-Id"), "%s" % r)
+    r = post(ctx.url, "<message to='x@remote.example'><body>x</body></message>",
+             headers={"Accept": "application/json"})
+    expect(r.status == 405 and "not-allowed" in r.text, "to a remote domain: %s" % r)
+
+
+def t_queue_max(ctx):
+    s = ctx.stack
+
+    def body():
+        s.stop_prosody()
+        out = []
+
+        def ask():
+            out.append(post(ctx.url, "<iq type='get' to='localhost'><ping xmlns='%s'/></iq>"
+                            % NS_PING, headers={"X-XMPP-Rest-Timeout": "20"}, timeout=60))
+        ts = [threading.Thread(target=ask) for _ in range(2)]
+        for t in ts:
+            t.start()
+        time.sleep(1)
+        t0 = time.monotonic()
+        r = post(ctx.url, "<message to='alice@localhost/test'><body>third</body></message>")
+        expect(r.status == 503 and "queue_max" in r.text and time.monotonic() - t0 < 1,
+               "the third request: %s" % r)
+        s.start_prosody()
+        for t in ts:
+            t.join(30)
+        expect([x.status for x in out] == [200, 200], "the two held: %s" % [str(x) for x in out])
+        ctx.alice.wait_online(30)
+    with_bridge_conf(ctx, {"queue_wait": 15, "queue_max": 2, "reconnect_max": 1}, body)
+
+
 def t_bridge_restart_under_load(ctx):
     s = ctx.stack
     stop = threading.Event()
@@ -324,6 +361,10 @@ TESTS = [
      "alice, the rest got 503", t_prosody_killed),
     ("an iq posted while Prosody is down waits (queue_wait) and is answered 200 once it is back",
      t_held_while_down),
+    ("a message Prosody bounces at once (unknown account) gets the bounce's status, not 202",
+     t_bounce_before_ack),
+    ("queue_max 2 with Prosody down: two requests wait, the third gets 503 at once naming "
+     "queue_max; the two are answered once Prosody is back", t_queue_max),
     ("the bridge stopped and started under load: 503 'bridge not running' while gone, 202 "
      "again by itself", t_bridge_restart_under_load),
     ("SIGHUP: a new auth_fail_limit applies without a new XMPP session; a broken file is "
