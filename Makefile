@@ -15,7 +15,7 @@ PYTHON    ?= /usr/bin/python3
 # Debian packages: what the build needs, and what the tests run against.
 BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev libcrypt-dev
 TEST_DEBS  = prosody lighttpd apache2 libapache2-mod-fcgid nginx python3-slixmpp curl openssl \
-  libfcgi-bin spawn-fcgi cppcheck \
+  libfcgi-bin spawn-fcgi cppcheck wrk \
   clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev systemd groff-base
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -52,7 +52,7 @@ CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
 
-.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench soak install fuzz-smoke \
+.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench bench-smoke soak install fuzz-smoke \
   uninstall clean check-format dist distcheck
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -188,10 +188,22 @@ format:
 run: deps all
 	@$(PYTHON) tools/stack.py run
 
-bench: deps all
+# The empty FastCGI responder: the ceiling rows of the bench table.
+build/empty-fcgi: bench/empty_fcgi.c Makefile
+	@mkdir -p build
+	@echo "  LD  $@"; $(CC) -D_POSIX_C_SOURCE=200809L $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
+	  $(shell pkg-config --libs fcgi 2>/dev/null)
+
+# One table: ours beside the ceilings (bench/run.py).  bench-smoke runs
+# every scenario for one second and fails on a missing figure or a
+# non-2xx answer, so that the harness does not rot (tests/run-all).
+bench: deps all build/empty-fcgi
 	@command -v wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	@$(PYTHON) bench/run.py
-	@$(PYTHON) bench/webhook.py
+
+bench-smoke: all build/empty-fcgi
+	@command -v wrk >/dev/null || { echo "bench-smoke needs wrk (apt-get install wrk)"; exit 1; }
+	@$(PYTHON) bench/run.py --seconds 1 --runs 1 --messages 200 --strict
 
 # Ten minutes at a fixed rate; the bridge's RSS and descriptors at the
 # start and the end (not in make test).

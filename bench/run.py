@@ -1,12 +1,24 @@
 #!/usr/bin/python3
 """Benchmark the whole path: wrk -> lighttpd -> xmpp-rest.fcgi -> xmpp-restd
--> Prosody -> an online XMPP client (messages) or Prosody itself (iq ping).
+-> Prosody -> an online XMPP client (messages) or Prosody itself (iq ping),
+beside the ceilings of the HTTP path on this machine.  `make bench`.
 
-    /usr/bin/python3 bench/run.py [--seconds 10] [--runs 3] [--clients 1,64]
+    /usr/bin/python3 bench/run.py [--seconds 10] [--runs 3] [--clients 1,8,64]
+        [--messages 2000] [--scenarios static,empty,message,ping,cgi,webhook]
+        [--strict]
 
-Prints one row per scenario and concurrency: requests/s and p50/p99 latency,
-the median of --runs runs, and how many answers were not 2xx (must be 0).
-Everything runs on 127.0.0.1 (tools/stack.py).
+Prints one table.  Rows: the ceilings (lighttpd serving a static file;
+build/empty-fcgi, an empty FastCGI responder, in xmpp-rest.fcgi's place),
+then ours (message POSTs and iq pings through FastCGI, message POSTs
+through plain CGI at 8 clients), webhook deliveries/s for --messages
+incoming messages, and the peak RSS (VmHWM) of the bridge and of the
+responders, sampled after the runs.  Every figure is the median of --runs
+runs of --seconds each (wrk -t1); non-2xx must be 0; "ours/ceil" is our
+req/s over the empty responder's at the same clients; "mod_rest" holds the
+figures of issue 7 (Prosody's mod_rest on a 2-core machine) where known.
+With --strict (make bench-smoke) the exit status is 1 if a scenario gave
+no figures or any answer was not 2xx.  Everything runs on 127.0.0.1
+(tools/stack.py).
 """
 
 import argparse
@@ -22,9 +34,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tools"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+sys.path.insert(0, HERE)   # bench/webhook.py, also when deploy.py loads us
 
 from stack import Stack  # noqa: E402
+import webhook  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
+
+EMPTY_FCGI = os.path.join(REPO, "build", "empty-fcgi")
+STATIC = "bench.txt"    # put in lighttpd's docroot for the static row
 
 # A 150-byte chat message to an online client, as in the mod_rest figures.
 MESSAGE = ("<message to='alice@localhost/bench' type='chat'><body>"
@@ -44,11 +61,13 @@ def to_ms(value, unit):
 
 
 def wrk(url, body, clients, seconds, lua):
-    env = dict(os.environ, XR_BODY=body)
+    """One wrk run; lua None: plain GETs.  Returns (req/s, p50 ms, p99 ms,
+    non-2xx, wrk's socket errors line or "")."""
+    env = dict(os.environ, XR_BODY=body or "")
     out = subprocess.run(
-        ["wrk", "-t1", "-c%d" % clients, "-d%ds" % seconds, "--latency",
-         "-s", lua, url], env=env, capture_output=True, text=True,
-        check=True).stdout
+        ["wrk", "-t1", "-c%d" % clients, "-d%ds" % seconds, "--latency"]
+        + (["-s", lua] if lua else []) + [url], env=env,
+        capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict((p, to_ms(v, u)) for p, v, u in re.findall(
         r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M))
@@ -73,50 +92,196 @@ def drain(client, quiet=1.0, limit=120.0):
     client.clear()
 
 
+# The mod_rest figures of issue 7, by (scenario, clients).
+MOD_REST = {("message", 64): "4900, p99 29 ms", ("ping", 64): "3200, p99 41 ms",
+            ("webhook", None): "1700/s"}
+
+
+def vmhwm(pid):
+    """Peak resident set of a process in KiB, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def pids_of(exe):
+    """The processes running the program at path exe (by /proc/PID/exe,
+    or the first word of the command line where exe is not readable)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            path = os.readlink("/proc/%s/exe" % d)
+        except OSError:
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    path = f.read().split(b"\0")[0].decode("utf-8", "replace")
+            except OSError:
+                continue
+        if path == exe:
+            found.append(int(d))
+    return found
+
+
+class Table:
+    """Rows are printed as they come (a long run shows progress); what
+    went wrong is collected for --strict."""
+
+    def __init__(self):
+        self.problems = []
+        self.notes = []
+        print("%-26s %7s %9s %8s %8s %7s %9s  %s" % (
+            "scenario", "clients", "req/s", "p50 ms", "p99 ms", "non-2xx",
+            "ours/ceil", "mod_rest"), flush=True)
+
+    def row(self, name, clients, rps, p50=None, p99=None, bad=0, ratio=None,
+            ref="", rps_fmt="%.0f"):
+        def num(v, fmt):
+            return "-" if v is None else fmt % v
+        print("%-26s %7s %9s %8s %8s %7s %9s  %s" % (
+            name, num(clients, "%d"), num(rps, rps_fmt), num(p50, "%.2f"),
+            num(p99, "%.2f"), num(bad, "%d"), num(ratio, "%.2f"), ref),
+            flush=True)
+
+    def fail(self, what):
+        self.problems.append(what)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--clients", default="1,64")
-    ap.add_argument("--scenarios", default="message,ping")
+    ap.add_argument("--clients", default="1,8,64")
+    ap.add_argument("--messages", type=int, default=2000,
+                    help="incoming messages per webhook run")
+    ap.add_argument("--scenarios", default="static,empty,message,ping,cgi,webhook")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 if a scenario gave no figures or a non-2xx answer")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
+    wanted = args.scenarios.split(",")
+    if ("empty" in wanted or "static" in wanted) and not os.access(EMPTY_FCGI, os.X_OK):
+        print("bench/run.py needs %s (make build/empty-fcgi)" % EMPTY_FCGI, file=sys.stderr)
+        return 1
 
-    stack = Stack(bridge_conf={"log_level": "warn"})
+    # One stack for everything: the webhook settings do not touch the
+    # HTTP rows (those messages go to alice, not to the component).
+    rx = webhook.Receiver()
+    conf = webhook.bridge_conf(rx, args.messages)
+    conf["log_level"] = "warn"
+    stack = Stack(bridge_conf=conf)
     stack.start()
     os.environ["XR_AUTH"] = "Bearer " + stack.token   # read by LUA
     alice = None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA)
+        lua = f.name
+    with open(stack.path("www", STATIC), "w") as f:
+        f.write("x" * 149 + "\n")
+    table = Table()
+    empty = {}      # the empty responder's req/s by clients: the ceiling
+
+    def measure(name, label, url, body, c, script, ceiling=None, drained=False):
+        runs, errs = [], []
+        for _ in range(args.runs):
+            try:
+                r = wrk(url, body, c, args.seconds, script)
+            except (subprocess.CalledProcessError, AttributeError) as e:
+                # no "Requests/sec" (AttributeError) or wrk failed
+                errs.append(str(e))
+                continue
+            if r[1] is None or r[2] is None:
+                errs.append("wrk printed no latency")
+                continue
+            runs.append(r)
+            if r[4]:
+                table.notes.append("%s at %d: %s" % (label, c, r[4]))
+            if drained:
+                drain(alice)
+        if errs or not runs:
+            table.fail("%s at %d clients: %s" % (label, c, "; ".join(errs) or "no runs"))
+        if not runs:
+            table.row(label, c, None, bad=None)
+            return None
+        rps = statistics.median(r[0] for r in runs)
+        bad = sum(r[3] for r in runs)
+        if rps <= 0:
+            table.fail("%s at %d clients: no requests" % (label, c))
+        if bad:
+            table.fail("%s at %d clients: %d non-2xx answers" % (label, c, bad))
+        ratio = rps / ceiling if ceiling else None
+        table.row(label, c, rps, statistics.median(r[1] for r in runs),
+                  statistics.median(r[2] for r in runs), bad, ratio,
+                  MOD_REST.get((name, c), ""))
+        return rps
+
     try:
         alice = TestClient(stack.jid("alice"), stack.users["alice"],
                            "127.0.0.1", stack.c2s_port, resource="bench")
         alice.start()
-        with tempfile.NamedTemporaryFile("w", suffix=".lua",
-                                         delete=False) as f:
-            f.write(LUA)
-            lua = f.name
-        bodies = {"message": MESSAGE, "ping": PING}
-        print("%-10s %7s %10s %9s %9s %7s" % (
-            "scenario", "clients", "req/s", "p50 ms", "p99 ms", "non-2xx"))
-        for name in args.scenarios.split(","):
-            for c in clients:
-                runs = []
-                for _ in range(args.runs):
-                    runs.append(wrk(stack.url_fcgi, bodies[name], c,
-                                    args.seconds, lua))
-                    drain(alice)
-                rps = statistics.median(r[0] for r in runs)
-                p50 = statistics.median(r[1] for r in runs)
-                p99 = statistics.median(r[2] for r in runs)
-                bad = sum(r[3] for r in runs)
-                print("%-10s %7d %10.0f %9.2f %9.2f %7d %s" % (
-                    name, c, rps, p50, p99, bad,
-                    " ".join(r[4] for r in runs if r[4])), flush=True)
-        os.unlink(lua)
+
+        # The ceilings: the stack's lighttpd with the empty responder in
+        # xmpp-rest.fcgi's place (started by the same snippet).
+        if "static" in wanted or "empty" in wanted:
+            d = stack.start_web("lighttpd", responder=EMPTY_FCGI, label="lighttpd-empty")
+            static_url = "http://127.0.0.1:%d/%s" % (d.port, STATIC)
+            if "static" in wanted:
+                for c in clients:
+                    measure("static", "ceiling: static file GET", static_url, None, c, None)
+            if "empty" in wanted:
+                for c in clients:
+                    empty[c] = measure("empty", "ceiling: empty FastCGI", d.url,
+                                       MESSAGE, c, lua)
+            stack.start_web("lighttpd")
+
+        # Ours.
+        for name, label, body in (("message", "ours: message POST", MESSAGE),
+                                  ("ping", "ours: iq ping", PING)):
+            if name in wanted:
+                for c in clients:
+                    measure(name, label, stack.url_fcgi, body, c, lua,
+                            ceiling=empty.get(c), drained=True)
+        if "cgi" in wanted:
+            measure("cgi", "ours: plain CGI message", stack.url_cgi, MESSAGE, 8, lua,
+                    ceiling=empty.get(8), drained=True)
+        if "webhook" in wanted:
+            drain(alice)
+            rates, lost = webhook.measure(rx, alice, args.messages, args.runs)
+            rate = statistics.median(rates)
+            table.row("webhook deliveries/s", None, rate, bad=lost,
+                      ref=MOD_REST[("webhook", None)])
+            if lost or rate <= 0:
+                table.fail("webhook: %d of %d messages not delivered"
+                           % (lost, args.messages * args.runs))
+
+        # Peak RSS, after the runs: the bridge, and the FastCGI responders
+        # lighttpd started (the copy in the deployment's libexec/).
+        hwm = vmhwm(stack.bridge.pid)
+        table.row("peak RSS MiB: xmpp-restd", None, None if hwm is None else hwm / 1024,
+                  bad=None, rps_fmt="%.1f")
+        exe = os.path.join(stack.web.libexec, "xmpp-rest.fcgi")
+        hwms = [h for h in (vmhwm(p) for p in pids_of(exe)) if h is not None]
+        table.row("peak RSS MiB: responders", None, max(hwms) / 1024 if hwms else None,
+                  bad=None, rps_fmt="%.1f", ref="(largest of %d processes)" % len(hwms))
+        if hwm is None or not hwms:
+            table.fail("no peak RSS for the bridge or the responders")
     finally:
+        os.unlink(lua)
         if alice:
             alice.stop()
         stack.stop()
+    for n in table.notes:
+        print("# socket errors:", n)
+    for p in table.problems:
+        print("# FAILED:", p)
+    return 1 if args.strict and table.problems else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

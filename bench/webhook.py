@@ -74,6 +74,37 @@ class Receiver:
             return self.count
 
 
+def bridge_conf(rx, messages, inflight=32):
+    """The bridge's settings for the benchmark: every message to the
+    component is POSTed to rx, and the queue holds a whole run."""
+    return {"callback_url": "http://127.0.0.1:%d/hook" % rx.port,
+            "callback_max_inflight": str(inflight),
+            "callback_queue_max": str(messages + 100)}
+
+
+def measure(rx, alice, messages, runs, log=None):
+    """alice sends `messages` messages to the component, `runs` times;
+    returns (deliveries/s of each run, messages not delivered in all).
+    log, if given, gets a line per run."""
+    rates, lost = [], 0
+    for run in range(runs):
+        start_count = rx.count
+        t0 = time.monotonic()
+        for i in range(messages):
+            alice.send_raw("<message to='bot@rest.localhost' type='chat' "
+                           "id='b%d-%d'><body>message %d</body></message>"
+                           % (run, i, i))
+        got = rx.wait(start_count + messages, 120) - start_count
+        took = rx.last - t0
+        rate = got / took if took > 0 else 0.0
+        rates.append(rate)
+        lost += messages - got
+        if log:
+            log("run %d: %d of %d delivered in %.2f s: %.0f deliveries/s"
+                % (run + 1, got, messages, took, rate))
+    return rates, lost
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=2000)
@@ -82,31 +113,17 @@ def main():
     args = ap.parse_args()
 
     rx = Receiver()
-    stack = Stack(bridge_conf={
-        "log_level": "warn",
-        "callback_url": "http://127.0.0.1:%d/hook" % rx.port,
-        "callback_max_inflight": str(args.inflight),
-        "callback_queue_max": str(args.messages + 100)})
+    conf = bridge_conf(rx, args.messages, args.inflight)
+    conf["log_level"] = "warn"
+    stack = Stack(bridge_conf=conf)
     stack.start()
     alice = None
-    rates = []
     try:
         alice = TestClient(stack.jid("alice"), stack.users["alice"],
                            "127.0.0.1", stack.c2s_port, resource="bench")
         alice.start()
-        for run in range(args.runs):
-            start_count = rx.count
-            t0 = time.monotonic()
-            for i in range(args.messages):
-                alice.send_raw("<message to='bot@rest.localhost' type='chat' "
-                               "id='b%d-%d'><body>message %d</body></message>"
-                               % (run, i, i))
-            got = rx.wait(start_count + args.messages, 120) - start_count
-            took = rx.last - t0
-            rate = got / took if took > 0 else 0.0
-            rates.append(rate)
-            print("run %d: %d of %d delivered in %.2f s: %.0f deliveries/s"
-                  % (run + 1, got, args.messages, took, rate), flush=True)
+        rates, _ = measure(rx, alice, args.messages, args.runs,
+                           log=lambda line: print(line, flush=True))
         print("median: %.0f deliveries/s (%d messages, callback_max_inflight %d)"
               % (statistics.median(rates), args.messages, args.inflight))
     finally:
