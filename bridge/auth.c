@@ -294,21 +294,22 @@ b64_decode(const char *in, char *out, size_t outcap, size_t *outlen)
 	return 0;
 }
 
-static void
+/* 0, or -1 when no key could be made: then nothing is cached, since
+ * two headers must never share a key. */
+static int
 cache_key(const char *header, unsigned char key[32])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int len = 32;
+	int rc = -1;
 
-	memset(key, 0, 32);
-	if (ctx == NULL)
-		return;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, cache_salt, sizeof(cache_salt)) != 1 ||
-	    EVP_DigestUpdate(ctx, header, strlen(header)) != 1 ||
-	    EVP_DigestFinal_ex(ctx, key, &len) != 1)
-		memset(key, 0, 32);
+	if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, cache_salt, sizeof(cache_salt)) == 1 &&
+	    EVP_DigestUpdate(ctx, header, strlen(header)) == 1 &&
+	    EVP_DigestFinal_ex(ctx, key, &len) == 1 && len == 32)
+		rc = 0;
 	EVP_MD_CTX_free(ctx);
+	return rc;
 }
 
 static const struct cred *
@@ -372,7 +373,7 @@ check_basic(const char *header, const char *b64, struct auth_result *res)
 	char *colon;
 	size_t len;
 	int64_t now = xr_now_ms();
-	int ok;
+	int ok, keyed;
 
 	while (*b64 == ' ')
 		b64++;
@@ -386,8 +387,8 @@ check_basic(const char *header, const char *b64, struct auth_result *res)
 		return NULL;
 	}
 	*colon = '\0';
-	cache_key(header, key);
-	if ((cr = cache_lookup(key, now)) != NULL) {
+	keyed = cache_key(header, key) == 0;
+	if (keyed && (cr = cache_lookup(key, now)) != NULL) {
 		OPENSSL_cleanse(plain, sizeof(plain));
 		return cr;
 	}
@@ -406,7 +407,8 @@ check_basic(const char *header, const char *b64, struct auth_result *res)
 		deny(res, AUTH_UNAUTHORIZED, 0, "wrong user name or password");
 		return NULL;
 	}
-	cache_store(key, cr->name, now);
+	if (keyed)
+		cache_store(key, cr->name, now);
 	return cr;
 }
 
