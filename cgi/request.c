@@ -370,34 +370,27 @@ is_status(struct io *io)
 static void
 serve_status(struct ctx *x)
 {
-	struct frame_out fo = {0};
 	struct frame f;
-	char err[XR_ERRLEN];
+	char err[XR_ERRLEN], retry[64];
 	const char *text;
-	enum bridge_rc rc;
 
-	frame_begin(&fo, FRAME_STATUS, 1);
-	if (frame_finish(&fo, err, sizeof(err)) < 0) {
-		frame_out_free(&fo);
-		fail(x, 500, NULL, "%s", err);
-		return;
-	}
-	rc = bridge_call(NULL, x->c->socket, &fo, 1, STATUS_TIMEOUT_MS, &f, err,
-	    sizeof(err));
-	frame_out_free(&fo);
-	if (rc != BRIDGE_OK) {
-		char retry[64];
-
+	switch (bridge_status(
+	    x->c->socket, STATUS_TIMEOUT_MS, &f, err, sizeof(err))) {
+	case BRIDGE_OK:
+		text = frame_get(&f, FIELD_TEXT);
+		reply_send(x->io, 200, "Cache-Control: no-store\r\n",
+		    "application/json", text, strlen(text));
+		break;
+	case BRIDGE_UNREACHABLE:
+	case BRIDGE_TIMEOUT:
 		snprintf(retry, sizeof(retry), "Retry-After: %lu\r\n",
 		    x->c->retry_after);
 		fail(x, 503, retry, "bridge not running (%s)", err);
 		return;
+	case BRIDGE_BROKEN:
+		fail(x, 502, NULL, "%s", err);
+		return;
 	}
-	if ((text = frame_get(&f, FIELD_TEXT)) == NULL)
-		fail(x, 502, NULL, "the bridge sent no status");
-	else
-		reply_send(x->io, 200, "Cache-Control: no-store\r\n",
-		    "application/json", text, strlen(text));
 	frame_clear(&f);
 }
 

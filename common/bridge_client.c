@@ -195,3 +195,26 @@ bridge_call(struct bridge_conn *keep, const char *path,
 		bridge_conn_close(bc);
 	return rc;
 }
+
+enum bridge_rc
+bridge_status(const char *path, int timeout_ms, struct frame *out, char *err,
+    size_t errlen)
+{
+	struct frame_out fo = {0};
+	enum bridge_rc rc;
+
+	frame_begin(&fo, FRAME_STATUS, 1);
+	if (frame_finish(&fo, err, errlen) < 0) {
+		frame_out_free(&fo);
+		memset(out, 0, sizeof(*out));
+		return BRIDGE_BROKEN;
+	}
+	rc = bridge_call(NULL, path, &fo, 1, timeout_ms, out, err, errlen);
+	frame_out_free(&fo);
+	if (rc == BRIDGE_OK && frame_get(out, FIELD_TEXT) == NULL) {
+		snprintf(err, errlen, "the bridge sent no status");
+		frame_clear(out);
+		return BRIDGE_BROKEN;
+	}
+	return rc;
+}

@@ -34,4 +34,12 @@ enum bridge_rc bridge_call(struct bridge_conn *keep, const char *path,
 
 void bridge_conn_close(struct bridge_conn *bc);
 
+/*
+ * Asks the bridge for its status (a STATUS frame on a connection of its
+ * own).  BRIDGE_OK with the JSON in out's TEXT field (frame_clear it), or
+ * what bridge_call returns; a status without TEXT is BRIDGE_BROKEN.
+ */
+enum bridge_rc bridge_status(const char *path, int timeout_ms,
+    struct frame *out, char *err, size_t errlen);
+
 #endif

@@ -519,9 +519,6 @@ Component {lua_str(COMPONENT)}
         except web.WebError as e:
             raise StackError(str(e)) from None
 
-    def _bridge_ids(self):
-        return {}
-
     def _ensure_bridge_user(self):
         """As root: the system account the bridge drops to (INSTALL's
         'xmpp-rest'), made once per machine."""
@@ -585,8 +582,7 @@ Component {lua_str(COMPONENT)}
             except OSError:
                 off0 = 0
             argv = self.wrap + [self.bridge_bin, "-c", self.conf_path]
-            self.bridge = _Proc("bridge", argv, self.bridge_log, cwd=self.tmp,
-                                **self._bridge_ids())
+            self.bridge = _Proc("bridge", argv, self.bridge_log, cwd=self.tmp)
             if self.echo_bridge and self._echo_thread is None:
                 self._echo_thread = threading.Thread(
                     target=self._echo_log, args=(self.bridge_log, off0), daemon=True)

@@ -21,7 +21,7 @@ import time
 import uuid
 
 import test_process
-from test_http import TestFailure, expect, expect_names, expect_status, post
+from test_http import challenges, expect, expect_names, expect_status, post
 
 CT = "application/xmpp+xml"
 COMPONENT = "rest.localhost"
@@ -54,10 +54,6 @@ def bearer(token):
 def basic(user, password):
     raw = ("%s:%s" % (user, password)).encode()
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
-
-def challenges(r):
-    return [v for k, v in r.headers.items() if k.lower() == "www-authenticate"]
 
 
 def word():

@@ -21,8 +21,8 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 
+from test_auth import with_bridge_conf, word
 from test_http import expect, expect_status, post, request
 
 NS_PING = "urn:xmpp:ping"
@@ -41,18 +41,6 @@ class Ctx:
 
     def figure(self, text):
         self.runner.line("# [faults] " + text)
-
-
-def word():
-    return uuid.uuid4().hex[:10]
-
-
-def with_bridge_conf(ctx, extra, fn):
-    ctx.stack.restart_bridge(extra)
-    try:
-        fn()
-    finally:
-        ctx.stack.restart_bridge()
 
 
 def kill_prosody(stack):

@@ -747,7 +747,8 @@ def t_iq_timeout(c):
 _LIMITED = {}     # tokens with --from limits, made once per run
 
 
-def _challenges(r):
+def challenges(r):
+    """Every WWW-Authenticate header's value."""
     return [v for k, v in r.headers.items() if k.lower() == "www-authenticate"]
 
 
@@ -757,7 +758,7 @@ def t_auth_missing(c):
     r = post(c.url, c.msg_to_alice("no token"), headers={"Authorization": None})
     expect_status(r, 401)
     # Apache joins the two headers into one, as HTTP allows
-    ch = ", ".join(_challenges(r))
+    ch = ", ".join(challenges(r))
     expect(re.match(r'(Bearer|Basic) realm="', ch) and 'Bearer realm="' in ch and
            'Basic realm="' in ch, "WWW-Authenticate: %r" % ch)
     if c.mode.startswith("apache"):
@@ -770,7 +771,7 @@ def t_auth_missing(c):
 def t_auth_wrong(c):
     r = post(c.url, c.msg_to_alice("bad token"), headers={"Authorization": "Bearer xr_nope"})
     expect_status(r, 401)
-    expect(any('error="invalid_token"' in x for x in _challenges(r)), "%r" % _challenges(r))
+    expect(any('error="invalid_token"' in x for x in challenges(r)), "%r" % challenges(r))
     if "bot" not in _LIMITED:
         _LIMITED["bot"] = c.stack.add_token("bot-" + tok(), "--from", "bot@%s/*" % COMPONENT)
     r = post(c.url, c.msg_to_alice("spoof", " from='admin@%s'" % COMPONENT),
