@@ -32,7 +32,7 @@ _spec.loader.exec_module(bench_run)
 
 import web  # noqa: E402
 from stack import Stack, StackError  # noqa: E402
-from xmpp_client import TestClient  # noqa: E402
+from sink import Sink  # noqa: E402
 
 
 def main():
@@ -46,7 +46,7 @@ def main():
         print("bench/deploy.py needs wrk (apt-get install wrk)", file=sys.stderr)
         return 1
 
-    stack = Stack(bridge_conf={"log_level": "warn"}, web=None)
+    stack = Stack(bridge_conf={"log_level": "warn"}, web=None, prosody_log_level="info")
     stack.start()
     os.environ["XR_AUTH"] = "Bearer " + stack.token   # read by bench/run.py's LUA
     alice = None
@@ -55,8 +55,8 @@ def main():
         f.write(bench_run.LUA)
         lua = f.name
     try:
-        alice = TestClient(stack.jid("alice"), stack.users["alice"],
-                           "127.0.0.1", stack.c2s_port, resource="bench")
+        alice = Sink(stack.jid("alice"), stack.users["alice"],
+                     "127.0.0.1", stack.c2s_port, resource="bench")
         alice.start()
         print("message POSTs, %d connections, %d s (wrk -t1), responder %s" % (
             args.clients, args.seconds, stack.responder_bin))
@@ -70,10 +70,10 @@ def main():
                 continue
             try:
                 bench_run.wrk(d.url, bench_run.MESSAGE, args.clients, args.warmup, lua)
-                bench_run.drain(alice)
+                bench_run.drain(lambda: alice.count)
                 rps, p50, p99, bad, errs = bench_run.wrk(
                     d.url, bench_run.MESSAGE, args.clients, args.seconds, lua)
-                bench_run.drain(alice)
+                bench_run.drain(lambda: alice.count)
             finally:
                 stack.stop_web()
             print("%-18s %10.0f %9.2f %9.2f %7d %s" % (name, rps, p50 or 0, p99 or 0, bad, errs),

@@ -4,18 +4,23 @@
 beside the ceilings of the HTTP path on this machine.  `make bench`.
 
     /usr/bin/python3 bench/run.py [--seconds 10] [--runs 3] [--clients 1,8,64]
-        [--messages 2000] [--scenarios static,empty,message,ping,cgi,webhook]
-        [--strict]
+        [--messages 2000] [--flood 20000]
+        [--scenarios static,empty,prosody,message,ping,cgi,webhook] [--strict]
 
 Prints one table.  Rows: the ceilings (lighttpd serving a static file;
-build/empty-fcgi, an empty FastCGI responder, in xmpp-rest.fcgi's place),
-then ours (message POSTs and iq pings through FastCGI, message POSTs
+build/empty-fcgi, an empty FastCGI responder, in xmpp-rest.fcgi's place;
+Prosody routing --flood messages from a bare component, bench/flood.py,
+to the online user, with the bridge stopped meanwhile), then ours (message POSTs and iq pings through FastCGI, message POSTs
 through plain CGI at 8 clients), webhook deliveries/s for --messages
 incoming messages, and the peak RSS (VmHWM) of the bridge and of the
 responders, sampled after the runs.  Every figure is the median of --runs
 runs of --seconds each (wrk -t1); non-2xx must be 0; "ours/ceil" is our
 req/s over the empty responder's at the same clients; "mod_rest" holds the
 figures of issue 7 (Prosody's mod_rest on a 2-core machine) where known.
+A second table splits each row's CPU time per request between wrk, the
+web server, the responders, the bridge (with its delivery children),
+Prosody and the receiving client (bench/sink.py), from /proc: where the
+time goes on this machine, and so what bounds the whole path.
 With --strict (make bench-smoke) the exit status is 1 if a scenario gave
 no figures or any answer was not 2xx.  Everything runs on 127.0.0.1
 (tools/stack.py).
@@ -24,6 +29,7 @@ no figures or any answer was not 2xx.  Everything runs on 127.0.0.1
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,9 +42,11 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, HERE)   # bench/webhook.py, also when deploy.py loads us
 
-from stack import Stack  # noqa: E402
+from stack import COMPONENT, Stack  # noqa: E402
 import webhook  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
+from sink import Sink  # noqa: E402
+import flood  # noqa: E402
 
 EMPTY_FCGI = os.path.join(REPO, "build", "empty-fcgi")
 STATIC = "bench.txt"    # put in lighttpd's docroot for the static row
@@ -77,19 +85,18 @@ def wrk(url, body, clients, seconds, lua):
         errs.group(0) if errs else ""
 
 
-def drain(client, quiet=1.0, limit=120.0):
-    """Waits until the client has stopped receiving: a backlog in Prosody
-    would slow down the next scenario."""
+def drain(count, quiet=1.0, limit=120.0):
+    """Waits until count() (messages a client received) stops growing: a
+    backlog in Prosody would slow down the next scenario."""
     deadline = time.monotonic() + limit
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        n = len(client.records())
+        n = count()
         if n != last:
             last, since = n, time.monotonic()
         elif time.monotonic() - since >= quiet:
             break
         time.sleep(0.1)
-    client.clear()
 
 
 # The mod_rest figures of issue 7, by (scenario, clients).
@@ -107,6 +114,99 @@ def vmhwm(pid):
     except OSError:
         pass
     return None
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RESPONDERS = ("xmpp-rest.fcgi", "empty-fcgi")
+
+
+def proc_table():
+    """Every process: pid -> (comm, ppid, session, CPU s of itself and of
+    its reaped children).  Children that end during a run (webhook
+    deliveries, CGI requests) show up in their parent's reaped time."""
+    table = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                raw = f.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        f = raw[raw.rindex(")") + 2:].split()
+        # fields from 3 on: state ppid pgrp session ... utime(14) stime
+        # cutime cstime, counted from 1
+        cpu = sum(int(x) for x in f[11:15]) / CLK_TCK
+        table[int(d)] = (comm, int(f[1]), int(f[3]), cpu)
+    return table
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the path between two samples,
+    so that a row can say where a request's CPU goes."""
+
+    PARTS = ("wrk", "web server", "responders", "xmpp-restd", "prosody", "sink")
+
+    def __init__(self, stack):
+        self.stack = stack
+
+    def _split(self):
+        parts = dict.fromkeys(self.PARTS, 0.0)
+        web = self.stack.web.server.p.pid if self.stack.web else None
+        bridge = self.stack.bridge.pid if self.stack.bridge else None
+        for pid, (comm, ppid, sid, cpu) in proc_table().items():
+            if sid == web and comm in RESPONDERS:
+                parts["responders"] += cpu
+            elif sid == web:
+                parts["web server"] += cpu
+            elif bridge is not None and bridge in (pid, ppid):
+                parts["xmpp-restd"] += cpu
+            elif sid == self.stack.prosody.pid:
+                parts["prosody"] += cpu
+        parts["sink"] = _self_cpu()
+        # wrk has ended by the second sample: count it from our reaped
+        # children (the stack's own processes are not reaped mid-run).
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        parts["wrk"] = kids.ru_utime + kids.ru_stime
+        return parts
+
+    def start(self):
+        self.before = self._split()
+        self.t0 = time.monotonic()
+
+    def stop(self):
+        """CPU seconds by part since start(); "wall" holds the seconds
+        that passed."""
+        after = self._split()
+        spent = dict((k, after[k] - self.before[k]) for k in self.PARTS)
+        spent["wall"] = time.monotonic() - self.t0
+        return spent
+
+
+def _self_cpu():
+    """This process's CPU time (the sink's reader thread; the test client
+    sits idle during the HTTP rows)."""
+    with open("/proc/self/stat") as f:
+        raw = f.read()
+    f = raw[raw.rindex(")") + 2:].split()
+    return (int(f[11]) + int(f[12])) / CLK_TCK
+
+
+def print_cpu(rows):
+    """The second table: CPU microseconds per request by part of the
+    path, and how busy the machine's cores were (100 % = all of them)."""
+    if not rows:
+        return
+    print()
+    print("%-30s" % "CPU us per request" + "".join("%11s" % p for p in CpuMeter.PARTS)
+          + "%8s %6s" % ("total", "busy"))
+    for name, spent, served in rows:
+        total = sum(spent[p] for p in CpuMeter.PARTS)
+        print("%-30s" % name[:30] + "".join("%11.1f" % (spent[p] / served * 1e6)
+                                            for p in CpuMeter.PARTS)
+              + "%8.1f %5.0f%%" % (total / served * 1e6,
+                                   100 * total / (spent["wall"] * os.cpu_count())))
 
 
 def pids_of(exe):
@@ -160,7 +260,10 @@ def main():
     ap.add_argument("--clients", default="1,8,64")
     ap.add_argument("--messages", type=int, default=2000,
                     help="incoming messages per webhook run")
-    ap.add_argument("--scenarios", default="static,empty,message,ping,cgi,webhook")
+    ap.add_argument("--flood", type=int, default=20000,
+                    help="messages per run of the Prosody routing ceiling")
+    ap.add_argument("--scenarios",
+                    default="static,empty,prosody,message,ping,cgi,webhook")
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 if a scenario gave no figures or a non-2xx answer")
     args = ap.parse_args()
@@ -175,10 +278,12 @@ def main():
     rx = webhook.Receiver()
     conf = webhook.bridge_conf(rx, args.messages)
     conf["log_level"] = "warn"
-    stack = Stack(bridge_conf=conf)
+    # Prosody logs at info, as a production server would: the tests'
+    # debug log writes several lines per stanza and would be measured too.
+    stack = Stack(bridge_conf=conf, prosody_log_level="info")
     stack.start()
     os.environ["XR_AUTH"] = "Bearer " + stack.token   # read by LUA
-    alice = None
+    alice = sink = None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA)
         lua = f.name
@@ -186,10 +291,14 @@ def main():
         f.write("x" * 149 + "\n")
     table = Table()
     empty = {}      # the empty responder's req/s by clients: the ceiling
+    meter = CpuMeter(stack)
+    cpu_rows = []   # (row, CPU s by part, requests) for the second table
 
     def measure(name, label, url, body, c, script, ceiling=None, drained=False):
         runs, errs = [], []
+        spent, served = dict.fromkeys(CpuMeter.PARTS + ("wall",), 0.0), 0.0
         for _ in range(args.runs):
+            meter.start()
             try:
                 r = wrk(url, body, c, args.seconds, script)
             except (subprocess.CalledProcessError, AttributeError) as e:
@@ -203,7 +312,12 @@ def main():
             if r[4]:
                 table.notes.append("%s at %d: %s" % (label, c, r[4]))
             if drained:
-                drain(alice)
+                drain(lambda: sink.count)
+            for part, secs in meter.stop().items():
+                spent[part] += secs
+            served += r[0] * args.seconds
+        if served:
+            cpu_rows.append(("%s, %d" % (label, c), spent, served))
         if errs or not runs:
             table.fail("%s at %d clients: %s" % (label, c, "; ".join(errs) or "no runs"))
         if not runs:
@@ -222,8 +336,13 @@ def main():
         return rps
 
     try:
+        # The receiving user of the message rows (bench/sink.py: why not
+        # the tests' client); alice/sender sends the webhook's messages.
+        sink = Sink(stack.jid("alice"), stack.users["alice"], "127.0.0.1",
+                    stack.c2s_port, resource="bench")
+        sink.start()
         alice = TestClient(stack.jid("alice"), stack.users["alice"],
-                           "127.0.0.1", stack.c2s_port, resource="bench")
+                           "127.0.0.1", stack.c2s_port, resource="sender")
         alice.start()
 
         # The ceilings: the stack's lighttpd with the empty responder in
@@ -240,6 +359,31 @@ def main():
                                        MESSAGE, c, lua)
             stack.start_web("lighttpd")
 
+        # The XMPP server's own ceiling: a bare component (bench/flood.py)
+        # in the bridge's place writes to the same online user.
+        if "prosody" in wanted:
+            stack.stop_bridge()
+            rates, served, lost = [], 0, 0
+            spent = dict.fromkeys(CpuMeter.PARTS + ("wall",), 0.0)
+            for _ in range(args.runs):
+                meter.start()
+                rate, got = flood.flood("127.0.0.1", stack.component_port, COMPONENT,
+                                        stack.secret, "alice@localhost/bench",
+                                        args.flood, lambda: sink.count)
+                for part, secs in meter.stop().items():
+                    spent[part] += secs
+                rates.append(rate)
+                served += got
+                lost += args.flood - got
+                drain(lambda: sink.count)
+            table.row("ceiling: Prosody routing", None, statistics.median(rates), bad=lost,
+                      ref="(%d messages, component -> online user)" % args.flood)
+            if served:
+                cpu_rows.append(("ceiling: Prosody routing", spent, served))
+            if lost:
+                table.fail("Prosody routing: %d messages not delivered" % lost)
+            stack.start_bridge()
+
         # Ours.
         for name, label, body in (("message", "ours: message POST", MESSAGE),
                                   ("ping", "ours: iq ping", PING)):
@@ -251,7 +395,7 @@ def main():
             measure("cgi", "ours: plain CGI message", stack.url_cgi, MESSAGE, 8, lua,
                     ceiling=empty.get(8), drained=True)
         if "webhook" in wanted:
-            drain(alice)
+            drain(lambda: sink.count)
             rates, lost = webhook.measure(rx, alice, args.messages, args.runs)
             rate = statistics.median(rates)
             table.row("webhook deliveries/s", None, rate, bad=lost,
@@ -275,7 +419,10 @@ def main():
         os.unlink(lua)
         if alice:
             alice.stop()
+        if sink:
+            sink.stop()
         stack.stop()
+    print_cpu(cpu_rows)
     for n in table.notes:
         print("# socket errors:", n)
     for p in table.problems:

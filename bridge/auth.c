@@ -51,6 +51,7 @@ static int file_warned;     /* the bad version of the file was reported */
 static unsigned char cache_salt[16];
 static struct verified cache[CACHE_SLOTS];
 static struct strike strikes[STRIKE_SLOTS];
+static size_t nstrikes; /* slots with n > 0 */
 
 static int
 same_file(const struct stat *a, const struct stat *b)
@@ -157,11 +158,17 @@ strike_find(const char *addr, int64_t now, int create)
 	int64_t window = (int64_t)cf->auth_fail_window * 1000;
 	struct strike *free_slot = NULL, *oldest = &strikes[0];
 
+	/* Every request looks here: with no failures on record (the usual
+	 * case) it must cost nothing, not a scan of every slot. */
+	if (nstrikes == 0 && !create)
+		return NULL;
 	for (size_t i = 0; i < STRIKE_SLOTS; i++) {
 		struct strike *s = &strikes[i];
 
-		if (s->n > 0 && now - s->since >= window)
+		if (s->n > 0 && now - s->since >= window) {
 			s->n = 0;
+			nstrikes--;
+		}
 		if (s->n > 0 && strcmp(s->addr, addr) == 0)
 			return s;
 		if (s->n == 0 && free_slot == NULL)
@@ -171,8 +178,10 @@ strike_find(const char *addr, int64_t now, int create)
 	}
 	if (!create)
 		return NULL;
-	if (free_slot == NULL)
+	if (free_slot == NULL) {
 		free_slot = oldest;
+		nstrikes--;
+	}
 	xr_strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
 	free_slot->since = now;
 	free_slot->n = 0;
@@ -186,8 +195,9 @@ strike(const struct auth_request *rq)
 
 	if (rq->remote_addr == NULL || *rq->remote_addr == '\0')
 		return;
-	if ((s = strike_find(rq->remote_addr, xr_now_ms(), 1)) != NULL)
-		s->n++;
+	if ((s = strike_find(rq->remote_addr, xr_now_ms(), 1)) != NULL &&
+	    s->n++ == 0)
+		nstrikes++;
 }
 
 static int

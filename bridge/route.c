@@ -1121,7 +1121,7 @@ route_start(
     const struct conf *c, const struct privs *p, char *err, size_t errlen)
 {
 	static const struct listener_cbs lcbs = {on_frame, on_close, on_accept};
-	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza, NULL};
+	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza};
 
 	cf = c;
 	started_ms = xr_now_ms();

@@ -15,8 +15,6 @@ struct xsess_cbs {
 	void (*on_down)(const char *why, void *ud);
 	/* Every stanza the server routes to us. */
 	void (*on_stanza)(xmpp_stanza_t *st, void *ud);
-	/* n more of the stanzas we queued have been written to the socket. */
-	void (*on_written)(unsigned long n, void *ud);
 };
 
 /* Creates the session and starts connecting; NULL with err on failure. */
@@ -25,7 +23,10 @@ int xsess_start(const struct conf *c, const struct xsess_cbs *cbs, void *ud,
 int xsess_is_up(void);
 /* Why the session is down (or "connecting"), for 503 bodies. */
 const char *xsess_down_reason(void);
-/* Queues serialized stanza text for writing; -1 when the session is down. */
+/*
+ * Queues serialized stanza text for writing; -1 when the session is down.
+ * Text queued in one turn of the loop goes out in one write (xsess_pump).
+ */
 int xsess_send_raw(const char *xml, size_t len);
 /* Queues a libstrophe stanza (replies we build ourselves). */
 int xsess_send(xmpp_stanza_t *st);
