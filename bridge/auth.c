@@ -1,8 +1,10 @@
 /*
  * Authentication and authorization of submitted stanzas.
  *
- * Three costs shape this file.  A stat() per request is what lets a
- * revoked token stop working at once without a signal.  A yescrypt check
+ * Three costs shape this file.  A stat() per turn of the loop (shared by
+ * the requests that turn handles, each of which arrived after the turn's
+ * poll() returned) is what lets a revoked token stop working at once
+ * without a signal.  A yescrypt check
  * takes milliseconds of the bridge's only thread, so a Basic header that
  * was verified once is remembered (by a keyed hash, for a few minutes, and
  * forgotten when the file changes); an unknown user name costs the same
@@ -24,6 +26,7 @@
 #include "auth.h"
 #include "creds.h"
 #include "log.h"
+#include "loop.h"
 
 #define CACHE_SLOTS 64
 #define CACHE_TTL_MS (5LL * 60 * 1000)
@@ -78,11 +81,15 @@ install(const struct creds *fresh, const struct stat *st)
 static void
 refresh(void)
 {
+	static unsigned long checked_turn;
 	struct stat st;
 	struct creds fresh = {0};
 	char err[XR_ERRLEN];
 	int rc;
 
+	if (checked_turn == loop_turn() && checked_turn != 0)
+		return;
+	checked_turn = loop_turn();
 	if (stat(cf->credentials_file, &st) < 0) {
 		if (errno == ENOENT && file_id.st_ino != 0) {
 			struct stat none;

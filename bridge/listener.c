@@ -210,6 +210,7 @@ client_read(struct client *cl)
 {
 	for (;;) {
 		ssize_t n;
+		size_t room;
 
 		if (cl->in_len == cl->in_cap) {
 			size_t cap = cl->in_cap ? cl->in_cap * 2 : 4096;
@@ -229,8 +230,8 @@ client_read(struct client *cl)
 			cl->in = nb;
 			cl->in_cap = cap;
 		}
-		n = recv(
-		    cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len, 0);
+		room = cl->in_cap - cl->in_len;
+		n = recv(cl->fd, cl->in + cl->in_len, room, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -241,7 +242,10 @@ client_read(struct client *cl)
 		}
 		cl->in_len += (size_t)n;
 		client_parse(cl);
-		if (cl->closing)
+		/* A short read took all there was: poll() says when there is
+		 * more, which saves a recv() that would fail with EAGAIN on
+		 * nearly every request. */
+		if (cl->closing || (size_t)n < room)
 			return;
 	}
 }

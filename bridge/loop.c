@@ -19,6 +19,13 @@ struct watch {
 static struct watch watches[LOOP_FD_MAX];
 static int max_fd = -1;
 static struct loop_timer *timers;
+static unsigned long turns;
+
+unsigned long
+loop_turn(void)
+{
+	return turns;
+}
 
 int
 loop_watch(int fd, short events, loop_io_fn fn, void *ud)
@@ -102,6 +109,7 @@ loop_run_once(int max_wait_ms)
 	nfds_t n = 0;
 	int rc;
 
+	turns++;
 	for (struct loop_timer *t = timers; t; t = t->next) {
 		if (t->when - now < wait)
 			wait = t->when - now;

@@ -37,4 +37,8 @@ void loop_timer_cancel(struct loop_timer *t);
  */
 void loop_run_once(int max_wait_ms);
 
+/* Which turn of the loop this is: work that is good for one turn (a
+ * stat() of a file, say) can be shared by everything the turn handles. */
+unsigned long loop_turn(void);
+
 #endif
