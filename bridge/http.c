@@ -1331,9 +1331,9 @@ conn_close(struct conn *c)
 	c->fd = -1;
 }
 
-/* keep: no "Connection: close", so that the server may keep it open. */
+/* persist: no "Connection: close", so that the server may keep it open. */
 static int
-format_head(char *dst, size_t size, const struct http_request *req, int keep)
+format_head(char *dst, size_t size, const struct http_request *req, int persist)
 {
 	const struct http_url *u = req->url;
 	const char *ct = req->content_type;
@@ -1355,14 +1355,14 @@ format_head(char *dst, size_t size, const struct http_request *req, int keep)
 	    u->path, v6 ? "[" : "", u->host, v6 ? "]" : "", port,
 	    ct != NULL ? "Content-Type: " : "", ct != NULL ? ct : "",
 	    ct != NULL ? "\r\n" : "", req->body_len,
-	    keep ? "" : "Connection: close\r\n", xh,
+	    persist ? "" : "Connection: close\r\n", xh,
 	    xl > 0 && xh[xl - 1] != '\n' ? "\r\n" : "");
 }
 
 /* The request head and body in one buffer: one write, no Nagle stall. */
 static char *
-build_request(const struct http_request *req, int keep, size_t *lenp, char *err,
-    size_t errlen)
+build_request(const struct http_request *req, int persist, size_t *lenp,
+    char *err, size_t errlen)
 {
 	char probe[1], *out;
 	int hl;
@@ -1372,13 +1372,13 @@ build_request(const struct http_request *req, int keep, size_t *lenp, char *err,
 		seterr(err, errlen, "content type contains a line break");
 		return NULL;
 	}
-	hl = format_head(probe, sizeof(probe), req, keep);
+	hl = format_head(probe, sizeof(probe), req, persist);
 	if (hl < 0 || req->body_len > SIZE_MAX - (size_t)hl - 1 ||
 	    (out = malloc((size_t)hl + req->body_len + 1)) == NULL) {
 		seterr(err, errlen, "out of memory for the request");
 		return NULL;
 	}
-	(void)format_head(out, (size_t)hl + 1, req, keep);
+	(void)format_head(out, (size_t)hl + 1, req, persist);
 	if (req->body_len > 0)
 		memcpy(out + hl, req->body, req->body_len);
 	*lenp = (size_t)hl + req->body_len;
@@ -1393,13 +1393,13 @@ sat_add(size_t a, size_t b)
 
 /*
  * Sends out and reads one response on c.  *started says whether any byte
- * of the response arrived; *keep whether c may carry another request
+ * of the response arrived; *reusable whether c may carry another request
  * (the response allows it and nothing followed it).
  */
 static enum http_rc
 exchange(const struct conn *c, const char *out, size_t outlen,
     const struct http_request *req, int64_t start, struct http_response *r,
-    int *started, int *keep, char *err, size_t errlen)
+    int *started, int *reusable, char *err, size_t errlen)
 {
 	char *in = NULL;
 	size_t inlen = 0, incap = 0, cap, max = req->max_response_bytes;
@@ -1408,7 +1408,7 @@ exchange(const struct conn *c, const char *out, size_t outlen,
 	int p = -1;
 
 	*started = 0;
-	*keep = 0;
+	*reusable = 0;
 	if ((rc = conn_write(c, out, outlen, deadline, err, errlen)) != HTTP_OK)
 		return rc;
 	cap =
@@ -1470,7 +1470,7 @@ exchange(const struct conn *c, const char *out, size_t outlen,
 	}
 	rc = p == 1 ? HTTP_OK : HTTP_BAD_RESPONSE;
 	/* Bytes past the response: the stream is out of step; drop it. */
-	*keep = p == 1 && r->keep_alive && r->used == inlen;
+	*reusable = p == 1 && r->keep_alive && r->used == inlen;
 done:
 	free(in);
 	return rc;
@@ -1523,15 +1523,15 @@ http_post(const struct http_request *req, struct http_response *r, char *err,
 	size_t outlen = 0;
 	int64_t start = xr_now_ms();
 	enum http_rc rc;
-	int started, keep;
+	int started, reusable;
 
 	if ((rc = check_request(req, r, start, err, errlen)) != HTTP_OK)
 		return rc;
 	if ((out = build_request(req, 0, &outlen, err, errlen)) == NULL)
 		return HTTP_UNREACHABLE;
 	if ((rc = conn_open(&c, req, err, errlen)) == HTTP_OK)
-		rc = exchange(&c, out, outlen, req, start, r, &started, &keep,
-		    err, errlen);
+		rc = exchange(&c, out, outlen, req, start, r, &started,
+		    &reusable, err, errlen);
 	conn_close(&c);
 	free(out);
 	return rc;
@@ -1647,7 +1647,7 @@ http_client_post(struct http_client *hc, const struct http_request *req,
 	size_t outlen = 0;
 	int64_t start = xr_now_ms();
 	enum http_rc rc;
-	int started = 0, keep = 0;
+	int started = 0, reusable = 0;
 
 	*reused = 0;
 	if ((rc = check_request(req, r, start, err, errlen)) != HTTP_OK)
@@ -1669,14 +1669,14 @@ http_client_post(struct http_client *hc, const struct http_request *req,
 			}
 		}
 		rc = exchange(&hc->c, out, outlen, req, start, r, &started,
-		    &keep, err, errlen);
+		    &reusable, err, errlen);
 		if (rc != HTTP_UNREACHABLE || !*reused || started)
 			break;
 		/* The kept connection was gone: once more, on a new one. */
 		client_drop(hc);
 		*reused = 0;
 	}
-	if (!keep)
+	if (!reusable)
 		client_drop(hc);
 	free(out);
 	return rc;
