@@ -1,9 +1,10 @@
 /*
  * The webhook client (http.h): URL checks, a strict response parser that
  * works on any prefix of the bytes received (and is what the fuzzer
- * drives), and one POST over a non-blocking socket, so that every connect,
+ * drives), and POSTs over a non-blocking socket, so that every connect,
  * handshake, write and read waits in poll() and never outlives the
- * deadline.
+ * deadline.  A connection is kept for the next POST only when the parser
+ * says the response ended by its own framing and nothing followed it.
  * Invariants: the parser reads nothing past len and allocates at most
  * max_body + 1 bytes, and only for a complete response; the receive buffer
  * never grows past HTTP_HEAD_MAX + max_response_bytes + slack.
@@ -49,8 +50,10 @@ enum feed {
 
 struct head {
 	int status;
-	int te;      /* a Transfer-Encoding was sent */
-	int chunked; /* ... and its last coding is chunked */
+	int minor;      /* HTTP/1.x */
+	int conn_close; /* Connection: close */
+	int te;         /* a Transfer-Encoding was sent */
+	int chunked;    /* ... and its last coding is chunked */
 	int has_cl;
 	uint64_t cl;
 	int has_ctype;
@@ -280,6 +283,7 @@ parse_status_line(
 		return -1;
 	}
 	h->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+	h->minor = s[7] - '0';
 	for (size_t i = 12; i < n; i++) {
 		if (ctl((unsigned char)s[i])) {
 			seterr(err, errlen,
@@ -365,6 +369,32 @@ parse_transfer_encoding(
 }
 
 /*
+ * Notes a "close" among the Connection options (RFC 9112 §9.6).  Other
+ * options, and a malformed list, change nothing: the header only decides
+ * whether the connection is kept, and keeping it is checked again before
+ * the next use.
+ */
+static void
+parse_connection(const char *v, size_t n, struct head *h)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t b;
+
+		while (i < n && (ows(v[i]) || v[i] == ','))
+			i++;
+		b = i;
+		while (i < n && v[i] != ',' && !ows(v[i]))
+			i++;
+		if (name_is(v + b, i - b, "close"))
+			h->conn_close = 1;
+		while (i < n && v[i] != ',')
+			i++;
+	}
+}
+
+/*
  * Retry-After as delta-seconds; an HTTP-date (or anything else) is
  * ignored rather than refused: the header only tunes our back-off.
  */
@@ -420,6 +450,8 @@ parse_header_line(
 		return parse_transfer_encoding(s + vb, ve - vb, h, err, errlen);
 	if (name_is(s, nl, "Retry-After"))
 		parse_retry_after(s + vb, ve - vb, h);
+	if (name_is(s, nl, "Connection"))
+		parse_connection(s + vb, ve - vb, h);
 	if (name_is(s, nl, "Content-Type") && !h->has_ctype) {
 		h->has_ctype = 1;
 		copy_trimmed(h->ctype, sizeof(h->ctype), s + vb, ve - vb);
@@ -583,16 +615,18 @@ chunk_size(const char *s, size_t n, uint64_t *size, char *err, size_t errlen)
 /*
  * Decodes the chunked body at off into out (or only measures it when out
  * is NULL, so that the caller can allocate the exact size): 1 with *got
- * bytes kept, 0 for more, -1.  Trailers are skipped.
+ * bytes kept, 0 for more, -1.  Trailers are skipped.  *end is where the
+ * message ended, or 0 when the receive cap cut it.
  */
 static int
 dechunk(const char *buf, size_t len, size_t off, enum feed f, size_t max_body,
-    char *out, size_t *got, int *cut, char *err, size_t errlen)
+    char *out, size_t *got, int *cut, size_t *end, char *err, size_t errlen)
 {
 	size_t start;
 
 	*got = 0;
 	*cut = 0;
+	*end = 0;
 	for (;;) {
 		const char *nlp = NULL;
 		size_t lim, nl, ll, avail, n;
@@ -658,8 +692,10 @@ dechunk(const char *buf, size_t len, size_t off, enum feed f, size_t max_body,
 			goto short_read;
 		}
 		nl = (size_t)(nlp - buf);
-		if (nl == off || (nl == off + 1 && buf[off] == '\r'))
+		if (nl == off || (nl == off + 1 && buf[off] == '\r')) {
+			*end = nl + 1;
 			return 1;
+		}
 		off = nl + 1;
 	}
 
@@ -683,7 +719,7 @@ parse_response(const char *buf, size_t len, enum feed f, size_t max_body,
     struct http_response *r, char *err, size_t errlen)
 {
 	struct head h;
-	size_t off = 0, avail, n = 0;
+	size_t off = 0, avail, n = 0, end = 0;
 	int rc, cut = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -702,16 +738,19 @@ parse_response(const char *buf, size_t len, enum feed f, size_t max_body,
 	}
 
 	avail = len - off;
+	/* end stays 0 when only the end of the stream or the cap ends it. */
 	if (h.status == 204 || h.status == 304) {
 		n = 0;
+		end = off;
 	} else if (h.te && h.chunked) {
-		rc = dechunk(
-		    buf, len, off, f, max_body, NULL, &n, &cut, err, errlen);
+		rc = dechunk(buf, len, off, f, max_body, NULL, &n, &cut, &end,
+		    err, errlen);
 		if (rc != 1)
 			return rc;
 	} else if (h.has_cl && !h.te) {
 		if (h.cl <= avail) {
 			n = (size_t)h.cl;
+			end = off + n;
 		} else if (f == FEED_MORE) {
 			return 0;
 		} else if (f == FEED_EOF) {
@@ -746,8 +785,8 @@ parse_response(const char *buf, size_t len, enum feed f, size_t max_body,
 		return -1;
 	}
 	if (h.te && h.chunked && h.status != 204 && h.status != 304)
-		(void)dechunk(
-		    buf, len, off, f, max_body, r->body, &n, &cut, err, errlen);
+		(void)dechunk(buf, len, off, f, max_body, r->body, &n, &cut,
+		    &end, err, errlen);
 	else
 		memcpy(r->body, buf + off, n);
 	r->body[n] = '\0';
@@ -757,6 +796,8 @@ parse_response(const char *buf, size_t len, enum feed f, size_t max_body,
 	r->retry_after = h.retry_after;
 	memcpy(r->reason, h.reason, sizeof(r->reason));
 	memcpy(r->content_type, h.ctype, sizeof(r->content_type));
+	r->keep_alive = h.minor == 1 && !h.conn_close && end > 0;
+	r->used = end > 0 ? end : len;
 	return 1;
 }
 
@@ -897,8 +938,10 @@ resolve(const struct http_url *u, int64_t deadline, struct addrinfo **res,
 		default:
 			/*
 			 * EAI_NOTCANCELED: a resolver thread still writes
-			 * into lk, so it must stay allocated.  We run in a
-			 * short-lived child; the few bytes go when it exits.
+			 * into lk, so it must stay allocated.  A known limit:
+			 * a delivery worker keeps these few hundred bytes
+			 * (once per such lookup) until it exits, at the
+			 * latest when it has been idle a while.
 			 */
 			break;
 		}
@@ -1288,8 +1331,9 @@ conn_close(struct conn *c)
 	c->fd = -1;
 }
 
+/* persist: no "Connection: close", so that the server may keep it open. */
 static int
-format_head(char *dst, size_t size, const struct http_request *req)
+format_head(char *dst, size_t size, const struct http_request *req, int persist)
 {
 	const struct http_url *u = req->url;
 	const char *ct = req->content_type;
@@ -1305,19 +1349,20 @@ format_head(char *dst, size_t size, const struct http_request *req)
 	    "Host: %s%s%s%s\r\n"
 	    "%s%s%s"
 	    "Content-Length: %zu\r\n"
-	    "Connection: close\r\n"
+	    "%s"
 	    "%s%s"
 	    "\r\n",
 	    u->path, v6 ? "[" : "", u->host, v6 ? "]" : "", port,
 	    ct != NULL ? "Content-Type: " : "", ct != NULL ? ct : "",
-	    ct != NULL ? "\r\n" : "", req->body_len, xh,
+	    ct != NULL ? "\r\n" : "", req->body_len,
+	    persist ? "" : "Connection: close\r\n", xh,
 	    xl > 0 && xh[xl - 1] != '\n' ? "\r\n" : "");
 }
 
 /* The request head and body in one buffer: one write, no Nagle stall. */
 static char *
-build_request(
-    const struct http_request *req, size_t *lenp, char *err, size_t errlen)
+build_request(const struct http_request *req, int persist, size_t *lenp,
+    char *err, size_t errlen)
 {
 	char probe[1], *out;
 	int hl;
@@ -1327,13 +1372,13 @@ build_request(
 		seterr(err, errlen, "content type contains a line break");
 		return NULL;
 	}
-	hl = format_head(probe, sizeof(probe), req);
+	hl = format_head(probe, sizeof(probe), req, persist);
 	if (hl < 0 || req->body_len > SIZE_MAX - (size_t)hl - 1 ||
 	    (out = malloc((size_t)hl + req->body_len + 1)) == NULL) {
 		seterr(err, errlen, "out of memory for the request");
 		return NULL;
 	}
-	(void)format_head(out, (size_t)hl + 1, req);
+	(void)format_head(out, (size_t)hl + 1, req, persist);
 	if (req->body_len > 0)
 		memcpy(out + hl, req->body, req->body_len);
 	*lenp = (size_t)hl + req->body_len;
@@ -1346,51 +1391,26 @@ sat_add(size_t a, size_t b)
 	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
-enum http_rc
-http_post(const struct http_request *req, struct http_response *r, char *err,
-    size_t errlen)
+/*
+ * Sends out and reads one response on c.  *started says whether any byte
+ * of the response arrived; *reusable whether c may carry another request
+ * (the response allows it and nothing followed it).
+ */
+static enum http_rc
+exchange(const struct conn *c, const char *out, size_t outlen,
+    const struct http_request *req, int64_t start, struct http_response *r,
+    int *started, int *reusable, char *err, size_t errlen)
 {
-	struct conn c = {.fd = -1};
-	struct addrinfo *res = NULL;
-	char *out = NULL, *in = NULL;
-	size_t outlen = 0, inlen = 0, incap = 0, cap, max;
-	int64_t start = xr_now_ms(), deadline;
+	char *in = NULL;
+	size_t inlen = 0, incap = 0, cap, max = req->max_response_bytes;
+	int64_t deadline = req->deadline_ms;
 	enum http_rc rc;
 	int p = -1;
 
-	memset(r, 0, sizeof(*r));
-	seterr(err, errlen, "no error");
-	if (req == NULL || req->url == NULL || req->url->host[0] == '\0' ||
-	    req->url->port == 0 || req->url->path[0] != '/') {
-		seterr(err, errlen, "no callback URL");
-		return HTTP_UNREACHABLE;
-	}
-	deadline = req->deadline_ms;
-	max = req->max_response_bytes;
-	if (start >= deadline) {
-		seterr(err, errlen, "the deadline passed before connecting");
-		return HTTP_TIMEOUT;
-	}
-	if ((out = build_request(req, &outlen, err, errlen)) == NULL) {
-		rc = HTTP_UNREACHABLE;
-		goto fail;
-	}
-	if ((rc = resolve(req->url, deadline, &res, err, errlen)) != HTTP_OK)
-		goto fail;
-	rc = connect_any(res, deadline, &c.fd, err, errlen);
-	freeaddrinfo(res);
-	res = NULL;
-	if (rc != HTTP_OK)
-		goto fail;
-	if (req->url->tls &&
-	    (rc = tls_start(&c, req, deadline, err, errlen)) != HTTP_OK)
-		goto fail;
-	if ((rc = conn_write(&c, out, outlen, deadline, err, errlen)) !=
-	    HTTP_OK)
-		goto fail;
-	free(out);
-	out = NULL;
-
+	*started = 0;
+	*reusable = 0;
+	if ((rc = conn_write(c, out, outlen, deadline, err, errlen)) != HTTP_OK)
+		return rc;
 	cap =
 	    sat_add(sat_add(HTTP_HEAD_MAX, max), sat_add(RECV_SLACK, max / 4));
 	for (;;) {
@@ -1405,6 +1425,8 @@ http_post(const struct http_request *req, struct http_response *r, char *err,
 				/* Full: what came is all we take. */
 				p = parse_response(in, inlen, FEED_CAPPED, max,
 				    r, err, errlen);
+				/* The rest is still on the wire. */
+				r->keep_alive = 0;
 				break;
 			}
 			if (ncap > cap)
@@ -1413,13 +1435,13 @@ http_post(const struct http_request *req, struct http_response *r, char *err,
 				seterr(err, errlen,
 				    "out of memory for the response");
 				rc = HTTP_UNREACHABLE;
-				goto fail;
+				goto done;
 			}
 			in = n;
 			incap = ncap;
 		}
 		rc = conn_read(
-		    &c, in + inlen, incap - inlen, &got, deadline, err, errlen);
+		    c, in + inlen, incap - inlen, &got, deadline, err, errlen);
 		if (rc == HTTP_TIMEOUT) {
 			if (inlen == 0)
 				seterr(err, errlen,
@@ -1432,25 +1454,230 @@ http_post(const struct http_request *req, struct http_response *r, char *err,
 				    (long long)(deadline - start), inlen);
 		}
 		if (rc != HTTP_OK)
-			goto fail;
+			goto done;
 		if (got == 0 && inlen == 0) {
 			seterr(err, errlen,
 			    "connection closed without a response");
 			rc = HTTP_UNREACHABLE;
-			goto fail;
+			goto done;
 		}
 		inlen += got;
+		*started = 1;
 		p = parse_response(in, inlen, got == 0 ? FEED_EOF : FEED_MORE,
 		    max, r, err, errlen);
 		if (p != 0)
 			break;
 	}
 	rc = p == 1 ? HTTP_OK : HTTP_BAD_RESPONSE;
-fail:
-	if (res != NULL)
-		freeaddrinfo(res);
+	/* Bytes past the response: the stream is out of step; drop it. */
+	*reusable = p == 1 && r->keep_alive && r->used == inlen;
+done:
+	free(in);
+	return rc;
+}
+
+/* Resolves, connects and (for https) handshakes c for req. */
+static enum http_rc
+conn_open(
+    struct conn *c, const struct http_request *req, char *err, size_t errlen)
+{
+	struct addrinfo *res = NULL;
+	enum http_rc rc;
+
+	if ((rc = resolve(req->url, req->deadline_ms, &res, err, errlen)) !=
+	    HTTP_OK)
+		return rc;
+	rc = connect_any(res, req->deadline_ms, &c->fd, err, errlen);
+	freeaddrinfo(res);
+	if (rc == HTTP_OK && req->url->tls)
+		rc = tls_start(c, req, req->deadline_ms, err, errlen);
+	if (rc != HTTP_OK)
+		conn_close(c);
+	return rc;
+}
+
+static enum http_rc
+check_request(const struct http_request *req, struct http_response *r,
+    int64_t start, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	seterr(err, errlen, "no error");
+	if (req == NULL || req->url == NULL || req->url->host[0] == '\0' ||
+	    req->url->port == 0 || req->url->path[0] != '/') {
+		seterr(err, errlen, "no callback URL");
+		return HTTP_UNREACHABLE;
+	}
+	if (start >= req->deadline_ms) {
+		seterr(err, errlen, "the deadline passed before connecting");
+		return HTTP_TIMEOUT;
+	}
+	return HTTP_OK;
+}
+
+enum http_rc
+http_post(const struct http_request *req, struct http_response *r, char *err,
+    size_t errlen)
+{
+	struct conn c = {.fd = -1};
+	char *out = NULL;
+	size_t outlen = 0;
+	int64_t start = xr_now_ms();
+	enum http_rc rc;
+	int started, reusable;
+
+	if ((rc = check_request(req, r, start, err, errlen)) != HTTP_OK)
+		return rc;
+	if ((out = build_request(req, 0, &outlen, err, errlen)) == NULL)
+		return HTTP_UNREACHABLE;
+	if ((rc = conn_open(&c, req, err, errlen)) == HTTP_OK)
+		rc = exchange(&c, out, outlen, req, start, r, &started,
+		    &reusable, err, errlen);
 	conn_close(&c);
 	free(out);
-	free(in);
+	return rc;
+}
+
+/* ---- kept connections ---- */
+
+struct http_client {
+	struct conn c; /* fd -1: none kept */
+	int tls;
+	char host[sizeof(((struct http_url *)0)->host)];
+	unsigned port;
+	char *ca_file; /* what c's certificate was checked against */
+};
+
+struct http_client *
+http_client_new(void)
+{
+	struct http_client *hc = calloc(1, sizeof(*hc));
+
+	if (hc != NULL)
+		hc->c.fd = -1;
+	return hc;
+}
+
+static void
+client_drop(struct http_client *hc)
+{
+	conn_close(&hc->c);
+	free(hc->ca_file);
+	hc->ca_file = NULL;
+}
+
+void
+http_client_free(struct http_client *hc)
+{
+	if (hc == NULL)
+		return;
+	client_drop(hc);
+	free(hc);
+}
+
+int
+http_client_connected(const struct http_client *hc)
+{
+	return hc != NULL && hc->c.fd >= 0;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * Whether the kept connection can take req: same peer and trust anchors,
+ * and nothing readable on it.  Between our requests the server has
+ * nothing to say; readable means it closed (or is closing) the
+ * connection, or sent what we never asked for.  Either way a fresh
+ * connection costs less than a failed attempt.
+ */
+static int
+client_usable(const struct http_client *hc, const struct http_request *req)
+{
+	struct pollfd pfd = {.fd = hc->c.fd, .events = POLLIN};
+
+	if (hc->c.fd < 0 || hc->tls != req->url->tls ||
+	    hc->port != req->url->port ||
+	    strcmp(hc->host, req->url->host) != 0 ||
+	    (hc->tls && !same_str(hc->ca_file, req->ca_file)))
+		return 0;
+	if (hc->c.ssl != NULL && SSL_pending(hc->c.ssl) > 0)
+		return 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/* Remembers where hc's new connection leads; -1 when out of memory. */
+static int
+client_note_peer(struct http_client *hc, const struct http_request *req)
+{
+	hc->tls = req->url->tls;
+	hc->port = req->url->port;
+	xr_strlcpy(hc->host, req->url->host, sizeof(hc->host));
+	free(hc->ca_file);
+	hc->ca_file = NULL;
+	if (req->ca_file != NULL &&
+	    (hc->ca_file = strdup(req->ca_file)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * A kept connection can be closed by the server at any moment (its idle
+ * timeout), and the close can cross our request on the wire: the write
+ * succeeds or fails with EPIPE/ECONNRESET, the read sees a reset or the
+ * end of the stream.  When that happens before any byte of the answer
+ * came, the request is sent once more on a new connection, as RFC 9112
+ * §9.3.1 allows for a client that knows the request can be repeated.
+ * A POST is not idempotent in general, but deliveries are at-least-once
+ * by design: every attempt carries the same X-XMPP-Rest-Delivery id for
+ * the receiver to drop repeats (docs/API.md).  A server that processed
+ * the request and then dropped the connection without a byte of answer
+ * is the one case that sees the delivery twice; without the retry it
+ * would see it twice all the same, from the bridge's own retry later.
+ * A timeout is never repeated: the deadline is the delivery's.
+ */
+enum http_rc
+http_client_post(struct http_client *hc, const struct http_request *req,
+    struct http_response *r, int *reused, char *err, size_t errlen)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	int64_t start = xr_now_ms();
+	enum http_rc rc;
+	int started = 0, reusable = 0;
+
+	*reused = 0;
+	if ((rc = check_request(req, r, start, err, errlen)) != HTTP_OK)
+		return rc;
+	if ((out = build_request(req, 1, &outlen, err, errlen)) == NULL)
+		return HTTP_UNREACHABLE;
+	*reused = client_usable(hc, req);
+	if (!*reused)
+		client_drop(hc);
+	for (;;) {
+		if (!*reused) {
+			if ((rc = conn_open(&hc->c, req, err, errlen)) !=
+			    HTTP_OK)
+				break;
+			if (client_note_peer(hc, req) < 0) {
+				seterr(err, errlen, "out of memory");
+				rc = HTTP_UNREACHABLE;
+				break;
+			}
+		}
+		rc = exchange(&hc->c, out, outlen, req, start, r, &started,
+		    &reusable, err, errlen);
+		if (rc != HTTP_UNREACHABLE || !*reused || started)
+			break;
+		/* The kept connection was gone: once more, on a new one. */
+		client_drop(hc);
+		*reused = 0;
+	}
+	if (!reusable)
+		client_drop(hc);
+	free(out);
 	return rc;
 }

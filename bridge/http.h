@@ -1,9 +1,12 @@
 /*
- * The project's minimal HTTP/1.1 client for webhook deliveries: one POST
- * per connection (Connection: close), http or https (OpenSSL: TLS 1.2+,
- * certificate and host name verified, SNI), no redirects, every read and
- * write bounded by a deadline and every size by a cap.  It blocks: it runs
- * in a forked child of the bridge, never in the bridge itself.
+ * The project's minimal HTTP/1.1 client for webhook deliveries: http or
+ * https (OpenSSL: TLS 1.2+, certificate and host name verified, SNI), no
+ * redirects, every read and write bounded by a deadline and every size by
+ * a cap.  A struct http_client keeps its connection to one scheme, host
+ * and port between POSTs (HTTP/1.1 persistent connections, RFC 9112 §9.3)
+ * when the answer allows it; http_post is the one-shot form
+ * (Connection: close).  It blocks: it runs in a delivery worker of the
+ * bridge, never in the bridge itself.
  */
 #ifndef XR_HTTP_H
 #define XR_HTTP_H
@@ -36,6 +39,14 @@ struct http_response {
 	/* Retry-After in its delta-seconds form (RFC 9110 §10.2.3), capped
 	 * at HTTP_RETRY_AFTER_MAX; 0 when absent, 0 or an HTTP-date. */
 	unsigned long retry_after;
+	/*
+	 * The connection may carry another request: the answer was HTTP/1.1
+	 * without "Connection: close", and its end was known from its own
+	 * framing (Content-Length, chunks, or a status without a body), not
+	 * from the end of the connection or the receive cap.
+	 */
+	int keep_alive;
+	size_t used; /* bytes of buf the response took, interim heads too */
 };
 
 /*
@@ -67,9 +78,31 @@ enum http_rc {
 	HTTP_BAD_RESPONSE = -3 /* the peer answered something not HTTP */
 };
 
-/* Performs the POST; on HTTP_OK, r holds the response (free r->body). */
+/* One POST on its own connection; on HTTP_OK, r holds the response
+ * (free r->body). */
 enum http_rc http_post(const struct http_request *req, struct http_response *r,
     char *err, size_t errlen);
+
+/* A connection kept between POSTs; one owner, one request at a time. */
+struct http_client;
+
+struct http_client *http_client_new(void);
+void http_client_free(struct http_client *hc);
+
+/*
+ * As http_post, over hc's kept connection when it leads to the same
+ * scheme, host, port and CA file and still looks open; otherwise over a
+ * new one, which is kept afterwards if the answer allows it
+ * (r->keep_alive and nothing more was received).  A kept connection that
+ * fails before any byte of the answer came is replaced once (see
+ * http.c).  *reused says whether the answer came over a kept connection.
+ */
+enum http_rc http_client_post(struct http_client *hc,
+    const struct http_request *req, struct http_response *r, int *reused,
+    char *err, size_t errlen);
+
+/* Whether hc holds a connection now (for tests and logs). */
+int http_client_connected(const struct http_client *hc);
 
 void http_response_free(struct http_response *r);
 

@@ -1,19 +1,38 @@
 /*
- * Delivery children.  The parent (the bridge's loop) owns every struct
- * delivery: it forks, reads the child's one result frame from a pipe,
- * reaps exits on SIGCHLD (through a self-pipe, so waitpid never blocks),
- * and kills a child that outlives its deadline.  The child inherits the
- * stanza text and URL by copy-on-write, closes every other descriptor
- * (libstrophe's socket has no FD_CLOEXEC), and leaves with _exit.
+ * Delivery workers.  The parent (the bridge's loop) owns every struct
+ * delivery and struct worker: it forks a worker when a delivery finds no
+ * idle one (at most callback_max_inflight of them), writes it one job
+ * frame over a socketpair, reads its one result frame back, reaps exits
+ * on SIGCHLD (through a self-pipe, so waitpid never blocks), SIGKILLs a
+ * worker that outlives its delivery's deadline, and closes the socket of
+ * a worker idle for WORKER_IDLE_MS, which then exits.  A worker closes
+ * every other descriptor at once (libstrophe's socket has no
+ * FD_CLOEXEC), never touches libstrophe, does one delivery at a time with
+ * a kept HTTP connection (http_client_post), and leaves with _exit.
+ *
+ * Why a pool and not a fork per delivery: the fork (copying the bridge's
+ * page tables), the child's exit and its reaping were most of what a
+ * delivery cost the bridge, and a new TCP (or TLS) connection per
+ * delivery most of what it cost the webhook.
+ *
+ * Configuration reloads: every setting a delivery uses (the secret, the
+ * deadline, the CA file, the response cap) travels in its job frame, read
+ * from the live struct conf when the delivery starts, so a SIGHUP takes
+ * effect with the next delivery and no worker needs to be retired.  The
+ * other way (retiring workers on reload) would throw away every kept
+ * connection and race with the deliveries in flight.  A kept connection
+ * is used again only for the same scheme, host, port and CA file.
  */
 #define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
-/* (for close_range and pipe2, in glibc since 2.34 and 2.9) */
+/* (for close_range, in glibc since 2.34) */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,8 +44,10 @@
 #include "sign.h"
 #include "webhook.h"
 
-#define KILL_GRACE_MS 2000 /* past callback_timeout, before SIGKILL */
-#define RESULT_FD 3        /* the child's pipe, after dup2 */
+#define KILL_GRACE_MS 2000   /* past callback_timeout, before SIGKILL */
+#define WORKER_IDLE_MS 30000 /* an idle worker is let go after this */
+#define JOB_FD 3             /* the worker's socket, after dup2 */
+#define FRAME_BUF_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
 
 struct delivery {
 	char id[XR_ID_LEN + 1];
@@ -34,29 +55,47 @@ struct delivery {
 	char *body;
 	size_t len;
 	void *job;
-	pid_t pid;
-	int fd;
-	uint8_t *buf;
-	size_t blen, bcap;
-	int64_t start, deadline;
-	int killed;
+	int64_t start, deadline; /* deadline: when the worker is killed */
 	struct delivery *next;
+};
+
+struct worker {
+	pid_t pid;
+	int fd;              /* our end of the socketpair, non-blocking */
+	struct delivery *d;  /* the delivery it runs; NULL when idle */
+	struct frame_out fo; /* the job frame, until written */
+	size_t sent;         /* bytes of fo written */
+	uint8_t *in;         /* the result frame as it comes */
+	size_t ilen, icap;
+	int killed;        /* SIGKILLed at d's deadline */
+	int reaped;        /* waitpid returned it: its pid may be reused */
+	int64_t idle_from; /* when it last finished a delivery */
+	struct worker *next;
 };
 
 static const struct conf *cf;
 static wh_done_fn on_done;
 static wh_free_fn on_free;
-static struct delivery *queue_head, *queue_tail, *running;
-static unsigned long nqueued, nrunning;
+static struct delivery *queue_head, *queue_tail;
+static struct worker *workers;
+/* Let go but not yet reaped: so that wh_shutdown can reap them too. */
+static struct worker *exiting;
+static unsigned long nqueued, nbusy, nworkers;
 static int chld_pipe[2] = {-1, -1};
-static struct loop_timer kill_timer;
+static struct loop_timer kill_timer, idle_timer;
 
 static void start_queued(void);
 
 unsigned long
 wh_inflight(void)
 {
-	return nrunning;
+	return nbusy;
+}
+
+unsigned long
+wh_queued(void)
+{
+	return nqueued;
 }
 
 static void
@@ -64,13 +103,8 @@ delivery_free(struct delivery *d)
 {
 	if (d == NULL)
 		return;
-	if (d->fd >= 0) {
-		loop_unwatch(d->fd);
-		close(d->fd);
-	}
 	free(d->url);
 	free(d->body);
-	free(d->buf);
 	free(d);
 }
 
@@ -84,52 +118,91 @@ on_sigchld(int sig)
 	errno = saved;
 }
 
+/* Notes that pid was reaped, and frees it if it was already let go. */
+static void
+reaped(pid_t pid)
+{
+	struct worker **pp;
+
+	for (struct worker *w = workers; w; w = w->next) {
+		if (w->pid == pid) {
+			w->reaped = 1;
+			return;
+		}
+	}
+	for (pp = &exiting; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
+		;
+	if (*pp) {
+		struct worker *w = *pp;
+
+		*pp = w->next;
+		free(w);
+	}
+}
+
 static void
 reap(int fd, short revents, void *ud)
 {
 	char drain[64];
 	int status;
+	pid_t pid;
 
 	(void)revents;
 	(void)ud;
 	while (read(fd, drain, sizeof(drain)) > 0)
 		;
-	while (waitpid(-1, &status, WNOHANG) > 0)
-		;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reaped(pid);
 }
 
-/* ---- the child ---- */
+/* ---- the worker ---- */
 
-static _Noreturn void
-child_main(struct delivery *d)
+/* Performs the job in f and builds its result frame in fo. */
+static void
+worker_deliver(
+    const struct frame *f, struct http_client *hc, struct frame_out *fo)
 {
+	const char *url = frame_get(f, FIELD_URL);
+	const char *id = frame_get(f, FIELD_ID);
+	const char *body = frame_get(f, FIELD_STANZA);
+	const char *secret = frame_get(f, FIELD_SECRET);
+	size_t len = body != NULL ? f->flen[FIELD_STANZA] : 0;
+	unsigned long long deadline = 0, max = 0;
 	struct http_url u;
 	struct http_request req;
 	struct http_response r = {0};
-	struct frame_out fo = {0};
 	char err[XR_ERRLEN], headers[512];
 	enum http_rc rc;
+	int reused;
 
-	frame_begin(&fo, FRAME_DELIVERY, 0);
-	if (http_url_parse(d->url, &u, err, sizeof(err)) < 0) {
-		frame_put_str(&fo, FIELD_OUTCOME, "unreachable");
-		frame_put_str(&fo, FIELD_TEXT, err);
-		goto report;
+	frame_begin(fo, FRAME_DELIVERY, 0);
+	if (id == NULL || body == NULL ||
+	    xr_parse_uint(
+		frame_get(f, FIELD_DEADLINE), 1, INT64_MAX, &deadline) < 0 ||
+	    xr_parse_uint(frame_get(f, FIELD_MAX_BYTES), 0, SIZE_MAX, &max) <
+		0) {
+		frame_put_str(fo, FIELD_OUTCOME, "unreachable");
+		frame_put_str(fo, FIELD_TEXT, "malformed delivery job");
+		return;
+	}
+	if (http_url_parse(url, &u, err, sizeof(err)) < 0) {
+		frame_put_str(fo, FIELD_OUTCOME, "unreachable");
+		frame_put_str(fo, FIELD_TEXT, err);
+		return;
 	}
 	snprintf(headers, sizeof(headers),
 	    "User-Agent: xmpp-rest/%s\r\nX-XMPP-Rest-Delivery: %s\r\n",
-	    XR_VERSION, d->id);
-	if (cf->callback_secret != NULL) {
+	    XR_VERSION, id);
+	if (secret != NULL) {
 		char ts[24], mac[SIGN_HEX_LEN + 1];
 		size_t n = strlen(headers);
 
 		snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-		if (sign_delivery(
-			cf->callback_secret, ts, d->body, d->len, mac) < 0) {
-			frame_put_str(&fo, FIELD_OUTCOME, "unreachable");
+		if (sign_delivery(secret, ts, body, len, mac) < 0) {
+			frame_put_str(fo, FIELD_OUTCOME, "unreachable");
 			frame_put_str(
-			    &fo, FIELD_TEXT, "cannot sign the delivery");
-			goto report;
+			    fo, FIELD_TEXT, "cannot sign the delivery");
+			return;
 		}
 		snprintf(headers + n, sizeof(headers) - n,
 		    "X-XMPP-Rest-Timestamp: %s\r\n"
@@ -137,35 +210,114 @@ child_main(struct delivery *d)
 		    ts, mac);
 	}
 	req.url = &u;
-	req.ca_file = cf->callback_ca_file;
+	req.ca_file = frame_get(f, FIELD_CA_FILE);
 	req.headers = headers;
 	req.content_type = "application/xmpp+xml";
-	req.body = d->body;
-	req.body_len = d->len;
-	req.max_response_bytes = cf->callback_max_response_bytes;
-	req.deadline_ms = d->start + (int64_t)cf->callback_timeout * 1000;
-	rc = http_post(&req, &r, err, sizeof(err));
+	req.body = body;
+	req.body_len = len;
+	req.max_response_bytes = (size_t)max;
+	req.deadline_ms = (int64_t)deadline;
+	rc = http_client_post(hc, &req, &r, &reused, err, sizeof(err));
 	if (rc == HTTP_OK) {
-		frame_put_str(&fo, FIELD_OUTCOME, "response");
-		frame_put_uint(&fo, FIELD_STATUS, (unsigned long)r.status);
-		frame_put_str(&fo, FIELD_REASON, r.reason);
-		frame_put_str(&fo, FIELD_CTYPE, r.content_type);
+		frame_put_str(fo, FIELD_OUTCOME, "response");
+		frame_put_uint(fo, FIELD_STATUS, (unsigned long)r.status);
+		frame_put_str(fo, FIELD_REASON, r.reason);
+		frame_put_str(fo, FIELD_CTYPE, r.content_type);
 		if (r.retry_after > 0)
-			frame_put_uint(&fo, FIELD_RETRY, r.retry_after);
+			frame_put_uint(fo, FIELD_RETRY, r.retry_after);
 		/* A body cut short, or with NUL bytes, is no stanza: drop it. */
 		if (r.body != NULL && !r.body_truncated &&
 		    memchr(r.body, '\0', r.body_len) == NULL)
-			frame_put(&fo, FIELD_STANZA, r.body, r.body_len);
+			frame_put(fo, FIELD_STANZA, r.body, r.body_len);
 		else if (r.body != NULL)
-			frame_put_str(&fo, FIELD_TRUNCATED, "1");
+			frame_put_str(fo, FIELD_TRUNCATED, "1");
 	} else {
-		frame_put_str(&fo, FIELD_OUTCOME,
+		frame_put_str(fo, FIELD_OUTCOME,
 		    rc == HTTP_TIMEOUT ? "timeout" : "unreachable");
-		frame_put_str(&fo, FIELD_TEXT, err);
+		frame_put_str(fo, FIELD_TEXT, err);
 	}
-report:
-	if (frame_finish(&fo, err, sizeof(err)) == 0)
-		(void)xr_write_all(RESULT_FD, fo.buf, fo.len);
+	http_response_free(&r);
+}
+
+/*
+ * Reads the next job frame from JOB_FD into *f, blocking: 1, or 0 when
+ * the bridge closed the socket (idle too long, or gone) or sent what is
+ * not one whole frame.  The bridge writes one job and waits for its
+ * result, so a read never holds the start of the next job.
+ */
+static int
+worker_read_job(uint8_t **buf, size_t *cap, struct frame *f)
+{
+	char err[XR_ERRLEN];
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n, used;
+
+		if (len == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 4096;
+			uint8_t *nb;
+
+			if (ncap > FRAME_BUF_MAX)
+				ncap = FRAME_BUF_MAX;
+			if (ncap <= *cap || (nb = realloc(*buf, ncap)) == NULL)
+				return 0;
+			*buf = nb;
+			*cap = ncap;
+		}
+		n = read(JOB_FD, *buf + len, *cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		len += (size_t)n;
+		used = frame_decode(*buf, len, f, err, sizeof(err));
+		if (used < 0)
+			return 0;
+		if (used == 0)
+			continue;
+		if ((size_t)used != len || f->type != FRAME_DELIVERY) {
+			frame_clear(f);
+			return 0;
+		}
+		return 1;
+	}
+}
+
+static _Noreturn void
+worker_main(void)
+{
+	struct http_client *hc = http_client_new();
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	struct frame f = {0};
+
+	if (hc == NULL)
+		_exit(1);
+	while (worker_read_job(&buf, &cap, &f)) {
+		struct frame_out fo = {0};
+		char err[XR_ERRLEN];
+		unsigned long long deadline = 0;
+		int ok;
+
+		/* A backstop: http_client_post keeps the deadline by itself. */
+		if (xr_parse_uint(frame_get(&f, FIELD_DEADLINE), 1, INT64_MAX,
+			&deadline) == 0 &&
+		    (int64_t)deadline > xr_now_ms())
+			alarm((
+			    unsigned)(((int64_t)deadline - xr_now_ms()) / 1000 +
+			    2));
+		worker_deliver(&f, hc, &fo);
+		alarm(0);
+		ok = frame_finish(&fo, err, sizeof(err)) == 0 &&
+		    xr_write_all(JOB_FD, fo.buf, fo.len) == 0;
+		frame_out_free(&fo);
+		frame_clear(&f);
+		if (!ok)
+			break;
+	}
+	http_client_free(hc);
+	free(buf);
 	_exit(0);
 }
 
@@ -190,109 +342,209 @@ complete(struct delivery *d, const struct wh_result *r)
 }
 
 static void
-unlink_running(struct delivery *d)
+complete_error(struct delivery *d, enum wh_kind kind, const char *why)
 {
-	struct delivery **pp;
+	struct wh_result r = {kind, 0, "", "", NULL, 0, why, 0};
 
-	for (pp = &running; *pp && *pp != d; pp = &(*pp)->next)
+	complete(d, &r);
+}
+
+/*
+ * Unlinks w and closes its socket, which tells a live worker to exit;
+ * w itself waits in the exiting list until it is reaped.
+ */
+static void
+worker_release(struct worker *w)
+{
+	struct worker **pp;
+
+	for (pp = &workers; *pp && *pp != w; pp = &(*pp)->next)
 		;
 	if (*pp) {
-		*pp = d->next;
-		nrunning--;
+		*pp = w->next;
+		nworkers--;
+	}
+	if (w->fd >= 0) {
+		loop_unwatch(w->fd);
+		close(w->fd);
+		w->fd = -1;
+	}
+	frame_out_free(&w->fo);
+	free(w->in);
+	w->in = NULL;
+	w->d = NULL;
+	if (w->reaped) {
+		free(w);
+		return;
+	}
+	w->next = exiting;
+	exiting = w;
+}
+
+/*
+ * The worker is gone or no longer to be trusted: kill it (a no-op when it
+ * has exited), report its delivery if it had one, and let it go.  The
+ * caller then starts what waits.
+ */
+static void
+worker_lost(struct worker *w, const char *why)
+{
+	struct delivery *d = w->d;
+	int killed = w->killed;
+
+	/* Not reaped, so the pid is still the worker's (or its zombie's). */
+	if (!w->reaped)
+		kill(w->pid, SIGKILL);
+	if (d != NULL)
+		nbusy--;
+	worker_release(w);
+	if (d != NULL) {
+		if (killed)
+			complete_error(d, WH_TIMEOUT,
+			    "delivery process killed at its deadline");
+		else
+			complete_error(d, WH_UNREACHABLE, why);
 	}
 }
 
-/* The child closed its pipe: read its frame, or say why there is none. */
+/* The decoded result frame f for w's delivery. */
 static void
-child_done(struct delivery *d)
+worker_result(struct worker *w, const struct frame *f)
 {
+	struct delivery *d = w->d;
 	struct wh_result r = {0};
-	struct frame f = {0};
-	char err[XR_ERRLEN];
-	const char *outcome = NULL;
+	const char *outcome = frame_get(f, FIELD_OUTCOME);
 	unsigned long long status = 0, retry = 0;
 
-	if (frame_decode(d->buf, d->blen, &f, err, sizeof(err)) > 0 &&
-	    f.type == FRAME_DELIVERY)
-		outcome = frame_get(&f, FIELD_OUTCOME);
 	if (outcome != NULL && strcmp(outcome, "response") == 0 &&
-	    xr_parse_uint(frame_get(&f, FIELD_STATUS), 100, 599, &status) ==
-		0) {
+	    xr_parse_uint(frame_get(f, FIELD_STATUS), 100, 599, &status) == 0) {
 		r.kind = WH_RESPONSE;
 		r.status = (int)status;
-		r.reason = frame_get(&f, FIELD_REASON)
-		    ? frame_get(&f, FIELD_REASON)
+		r.reason = frame_get(f, FIELD_REASON)
+		    ? frame_get(f, FIELD_REASON)
 		    : "";
-		r.content_type = frame_get(&f, FIELD_CTYPE)
-		    ? frame_get(&f, FIELD_CTYPE)
-		    : "";
-		r.body = frame_get(&f, FIELD_STANZA);
-		r.body_len = r.body ? f.flen[FIELD_STANZA] : 0;
-		if (frame_get(&f, FIELD_RETRY) != NULL &&
-		    xr_parse_uint(frame_get(&f, FIELD_RETRY), 0,
+		r.content_type =
+		    frame_get(f, FIELD_CTYPE) ? frame_get(f, FIELD_CTYPE) : "";
+		r.body = frame_get(f, FIELD_STANZA);
+		r.body_len = r.body ? f->flen[FIELD_STANZA] : 0;
+		if (frame_get(f, FIELD_RETRY) != NULL &&
+		    xr_parse_uint(frame_get(f, FIELD_RETRY), 0,
 			HTTP_RETRY_AFTER_MAX, &retry) == 0)
 			r.retry_after = (unsigned long)retry;
-		if (frame_get(&f, FIELD_TRUNCATED))
+		if (frame_get(f, FIELD_TRUNCATED))
 			log_warnx("delivery %s: answer body over "
 				  "callback_max_response_bytes; ignored",
 			    d->id);
 	} else if (outcome != NULL && strcmp(outcome, "timeout") == 0) {
 		r.kind = WH_TIMEOUT;
-		r.error = frame_get(&f, FIELD_TEXT);
-	} else if (outcome != NULL) {
-		r.kind = WH_UNREACHABLE;
-		r.error = frame_get(&f, FIELD_TEXT);
-	} else if (d->killed) {
-		r.kind = WH_TIMEOUT;
-		r.error = "delivery process killed at its deadline";
+		r.error = frame_get(f, FIELD_TEXT);
 	} else {
 		r.kind = WH_UNREACHABLE;
-		r.error = "delivery process ended without a result";
+		r.error = outcome != NULL ? frame_get(f, FIELD_TEXT)
+					  : "delivery process sent no outcome";
 	}
 	if (r.error == NULL)
 		r.error = "unknown";
-	unlink_running(d);
+	/* w is idle again before done runs: done may submit at once. */
+	w->d = NULL;
+	w->ilen = 0;
+	w->idle_from = xr_now_ms();
+	nbusy--;
+	/* After a reload that lowered callback_max_inflight. */
+	if (nworkers > cf->callback_max_inflight)
+		worker_release(w);
 	complete(d, &r);
-	frame_clear(&f);
-	start_queued();
 }
 
-static void
-child_io(int fd, short revents, void *ud)
-{
-	struct delivery *d = ud;
+static void arm_idle_timer(void);
 
-	(void)revents;
+/* Writes what is left of w's job frame; -1 when the worker is lost. */
+static int
+worker_flush(struct worker *w)
+{
+	while (w->sent < w->fo.len) {
+		ssize_t n = send(w->fd, w->fo.buf + w->sent,
+		    w->fo.len - w->sent, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			w->sent += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			loop_set_events(w->fd, POLLIN | POLLOUT);
+			return 0;
+		}
+		return -1;
+	}
+	frame_out_free(&w->fo);
+	memset(&w->fo, 0, sizeof(w->fo));
+	w->sent = 0;
+	loop_set_events(w->fd, POLLIN);
+	return 0;
+}
+
+/* Reads what w sent: NULL, or why w is to be dropped. */
+static const char *
+worker_read(struct worker *w)
+{
 	for (;;) {
 		ssize_t n;
 
-		if (d->blen == d->bcap) {
-			size_t cap = d->bcap ? d->bcap * 2 : 4096;
+		if (w->ilen == w->icap) {
+			size_t cap = w->icap ? w->icap * 2 : 4096;
 			uint8_t *nb;
 
-			if (cap > XR_FRAME_HDR + XR_FRAME_MAX ||
-			    (nb = realloc(d->buf, cap)) == NULL) {
-				/* Not a frame we can take: end the child. */
-				kill(d->pid, SIGKILL);
-				d->blen = 0;
-				child_done(d);
-				return;
-			}
-			d->buf = nb;
-			d->bcap = cap;
+			/* Not a frame we can take: end the worker. */
+			if (w->icap >= FRAME_BUF_MAX ||
+			    (nb = realloc(w->in, cap)) == NULL)
+				return "delivery process sent an oversized "
+				       "result";
+			w->in = nb;
+			w->icap = cap;
 		}
-		n = read(fd, d->buf + d->blen, d->bcap - d->blen);
+		n = read(w->fd, w->in + w->ilen, w->icap - w->ilen);
 		if (n > 0) {
-			d->blen += (size_t)n;
+			w->ilen += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		child_done(d);
-		return;
+			return NULL;
+		/* The end, or an error: whatever came is all there is. */
+		return "delivery process ended without a result";
 	}
+}
+
+static void
+worker_io(int fd, short revents, void *ud)
+{
+	struct worker *w = ud;
+	struct frame f = {0};
+	char err[XR_ERRLEN];
+	const char *lost = NULL;
+	ssize_t used = 0;
+
+	(void)fd;
+	if ((revents & POLLOUT) && w->fo.len > 0 && worker_flush(w) < 0)
+		lost = "delivery process ended without a result";
+	else if (revents & (POLLIN | POLLHUP | POLLERR))
+		lost = worker_read(w);
+	if (lost == NULL && w->ilen > 0 &&
+	    (used = frame_decode(w->in, w->ilen, &f, err, sizeof(err))) != 0) {
+		/* One frame per job, nothing unasked: else it is broken. */
+		if (used < 0 || (size_t)used != w->ilen || w->d == NULL ||
+		    f.type != FRAME_DELIVERY)
+			lost = "delivery process sent a bad result";
+		else
+			worker_result(w, &f);
+		frame_clear(&f);
+	}
+	if (lost != NULL)
+		worker_lost(w, lost);
+	start_queued();
 }
 
 static void kill_overdue(void *ud);
@@ -302,12 +554,15 @@ arm_kill_timer(void)
 {
 	int64_t next = 0;
 
-	for (struct delivery *d = running; d; d = d->next) {
-		if (!d->killed && (next == 0 || d->deadline < next))
-			next = d->deadline;
+	for (struct worker *w = workers; w; w = w->next) {
+		if (w->d != NULL && !w->killed &&
+		    (next == 0 || w->d->deadline < next))
+			next = w->d->deadline;
 	}
 	if (next > 0)
 		loop_timer_arm(&kill_timer, next, kill_overdue, NULL);
+	else
+		loop_timer_cancel(&kill_timer);
 }
 
 static void
@@ -316,93 +571,183 @@ kill_overdue(void *ud)
 	int64_t now = xr_now_ms();
 
 	(void)ud;
-	for (struct delivery *d = running; d; d = d->next) {
-		if (!d->killed && d->deadline <= now) {
-			log_warnx("delivery %s: child %d past its deadline; "
+	for (struct worker *w = workers; w; w = w->next) {
+		if (w->d != NULL && !w->killed && !w->reaped &&
+		    w->d->deadline <= now) {
+			log_warnx("delivery %s: worker %d past its deadline; "
 				  "killing it",
-			    d->id, (int)d->pid);
-			kill(d->pid, SIGKILL);
-			d->killed = 1;
+			    w->d->id, (int)w->pid);
+			kill(w->pid, SIGKILL);
+			w->killed = 1;
 		}
 	}
 	arm_kill_timer();
 }
 
-static int
-spawn(struct delivery *d)
+static void
+retire_idle(void *ud)
 {
-	int p[2];
+	int64_t now = xr_now_ms();
+	struct worker *w, *next;
 
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		log_warn("delivery %s: pipe", d->id);
-		return -1;
+	(void)ud;
+	for (w = workers; w; w = next) {
+		next = w->next;
+		/* Closing its socket is what tells it to exit. */
+		if (w->d == NULL && now - w->idle_from >= WORKER_IDLE_MS)
+			worker_release(w);
 	}
-	if (p[0] >= LOOP_FD_MAX) {
-		log_warnx("delivery %s: descriptor %d too high", d->id, p[0]);
-		close(p[0]);
-		close(p[1]);
-		return -1;
+	arm_idle_timer();
+}
+
+static void
+arm_idle_timer(void)
+{
+	int64_t next = 0;
+
+	for (struct worker *w = workers; w; w = w->next) {
+		if (w->d == NULL && (next == 0 || w->idle_from < next))
+			next = w->idle_from;
 	}
-	d->start = xr_now_ms();
-	d->deadline =
-	    d->start + (int64_t)cf->callback_timeout * 1000 + KILL_GRACE_MS;
-	if ((d->pid = fork()) < 0) {
-		log_warn("delivery %s: fork", d->id);
-		close(p[0]);
-		close(p[1]);
-		return -1;
+	if (next > 0)
+		loop_timer_arm(
+		    &idle_timer, next + WORKER_IDLE_MS, retire_idle, NULL);
+	else
+		loop_timer_cancel(&idle_timer);
+}
+
+/* Forks a new idle worker; NULL when that fails (logged). */
+static struct worker *
+worker_spawn(void)
+{
+	struct worker *w;
+	int sp[2];
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warnx("delivery worker: out of memory");
+		return NULL;
 	}
-	if (d->pid == 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		log_warn("delivery worker: socketpair");
+		free(w);
+		return NULL;
+	}
+	if (sp[0] >= LOOP_FD_MAX) {
+		log_warnx("delivery worker: descriptor %d too high", sp[0]);
+		goto fail;
+	}
+	if ((w->pid = fork()) < 0) {
+		log_warn("delivery worker: fork");
+		goto fail;
+	}
+	if (w->pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
-		/* A backstop: http_post keeps the deadline by itself. */
-		alarm((unsigned)cf->callback_timeout + 1);
-		if (p[1] != RESULT_FD) {
-			if (dup2(p[1], RESULT_FD) < 0)
+		/* A reload is the bridge's business. */
+		signal(SIGHUP, SIG_IGN);
+		if (sp[1] != JOB_FD) {
+			if (dup2(sp[1], JOB_FD) < 0)
 				_exit(1);
 		} else {
-			(void)fcntl(RESULT_FD, F_SETFD, 0);
+			(void)fcntl(JOB_FD, F_SETFD, 0);
 		}
-		close_range(RESULT_FD + 1, ~0U, 0);
-		child_main(d);
+		close_range(JOB_FD + 1, ~0U, 0);
+		worker_main();
 	}
-	close(p[1]);
-	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
-	d->fd = p[0];
-	loop_watch(d->fd, POLLIN, child_io, d);
-	d->next = running;
-	running = d;
-	nrunning++;
+	close(sp[1]);
+	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
+	w->fd = sp[0];
+	w->idle_from = xr_now_ms();
+	loop_watch(w->fd, POLLIN, worker_io, w);
+	w->next = workers;
+	workers = w;
+	nworkers++;
+	return w;
+fail:
+	close(sp[0]);
+	close(sp[1]);
+	free(w);
+	return NULL;
+}
+
+/*
+ * Hands d to the idle worker w: 0, or -1 (d not taken) when its job frame
+ * cannot be built (err says why).
+ */
+static int
+worker_assign(struct worker *w, struct delivery *d, char *err, size_t errlen)
+{
+	d->start = xr_now_ms();
+	d->deadline =
+	    d->start + (int64_t)cf->callback_timeout * 1000 + KILL_GRACE_MS;
+	frame_begin(&w->fo, FRAME_DELIVERY, 0);
+	frame_put_str(&w->fo, FIELD_URL, d->url);
+	frame_put_str(&w->fo, FIELD_ID, d->id);
+	frame_put(&w->fo, FIELD_STANZA, d->body, d->len);
+	frame_put_uint(&w->fo, FIELD_DEADLINE,
+	    (unsigned long)(d->start + (int64_t)cf->callback_timeout * 1000));
+	frame_put_uint(
+	    &w->fo, FIELD_MAX_BYTES, cf->callback_max_response_bytes);
+	if (cf->callback_secret != NULL)
+		frame_put_str(&w->fo, FIELD_SECRET, cf->callback_secret);
+	if (cf->callback_ca_file != NULL)
+		frame_put_str(&w->fo, FIELD_CA_FILE, cf->callback_ca_file);
+	if (frame_finish(&w->fo, err, errlen) < 0) {
+		frame_out_free(&w->fo);
+		memset(&w->fo, 0, sizeof(w->fo));
+		return -1;
+	}
+	w->sent = 0;
+	w->d = d;
+	w->killed = 0;
+	w->ilen = 0;
+	nbusy++;
 	return 0;
+}
+
+static struct worker *
+idle_worker(void)
+{
+	for (struct worker *w = workers; w; w = w->next) {
+		if (w->d == NULL)
+			return w;
+	}
+	return NULL;
 }
 
 static void
 start_queued(void)
 {
-	while (queue_head != NULL && nrunning < cf->callback_max_inflight) {
+	while (queue_head != NULL && nbusy < cf->callback_max_inflight) {
 		struct delivery *d = queue_head;
+		struct worker *w = idle_worker();
+		char err[XR_ERRLEN];
 
 		queue_head = d->next;
 		if (queue_head == NULL)
 			queue_tail = NULL;
 		nqueued--;
 		d->next = NULL;
-		if (spawn(d) < 0) {
-			struct wh_result r = {WH_UNREACHABLE, 0, "", "", NULL,
-			    0, "could not start a delivery process", 0};
-
+		if (w == NULL && (w = worker_spawn()) == NULL) {
 			d->start = xr_now_ms();
-			complete(d, &r);
+			complete_error(d, WH_UNREACHABLE,
+			    "could not start a delivery process");
+			continue;
 		}
+		if (worker_assign(w, d, err, sizeof(err)) < 0) {
+			log_warnx("delivery %s: %s", d->id, err);
+			d->start = xr_now_ms();
+			complete_error(d, WH_UNREACHABLE,
+			    "delivery too large for a delivery process");
+			continue;
+		}
+		if (worker_flush(w) < 0)
+			worker_lost(
+			    w, "delivery process ended without a result");
 	}
 	arm_kill_timer();
-}
-
-unsigned long
-wh_queued(void)
-{
-	return nqueued;
+	arm_idle_timer();
 }
 
 int
@@ -410,7 +755,7 @@ wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
 {
 	struct delivery *d;
 
-	if (nrunning >= cf->callback_max_inflight &&
+	if (nbusy >= cf->callback_max_inflight &&
 	    nqueued >= cf->callback_queue_max) {
 		free(body);
 		return -1;
@@ -425,7 +770,6 @@ wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
 		free(body);
 		return -1;
 	}
-	d->fd = -1;
 	d->body = body;
 	d->len = len;
 	d->job = job;
@@ -468,13 +812,22 @@ void
 wh_shutdown(void)
 {
 	struct delivery *d;
+	struct worker *w;
 
-	while ((d = running) != NULL) {
-		running = d->next;
-		kill(d->pid, SIGKILL);
-		(void)waitpid(d->pid, NULL, 0);
-		on_free(d->job);
-		delivery_free(d);
+	while ((w = workers) != NULL) {
+		if ((d = w->d) != NULL) {
+			on_free(d->job);
+			delivery_free(d);
+		}
+		worker_release(w);
+	}
+	while ((w = exiting) != NULL) {
+		exiting = w->next;
+		if (!w->reaped) {
+			kill(w->pid, SIGKILL);
+			(void)waitpid(w->pid, NULL, 0);
+		}
+		free(w);
 	}
 	while ((d = queue_head) != NULL) {
 		queue_head = d->next;
@@ -482,8 +835,9 @@ wh_shutdown(void)
 		delivery_free(d);
 	}
 	queue_tail = NULL;
-	nrunning = nqueued = 0;
+	nbusy = nqueued = 0;
 	loop_timer_cancel(&kill_timer);
+	loop_timer_cancel(&idle_timer);
 	if (chld_pipe[0] >= 0) {
 		loop_unwatch(chld_pipe[0]);
 		close(chld_pipe[0]);

@@ -1,8 +1,11 @@
 /*
- * Webhook deliveries: each one a forked child that POSTs with our HTTP
- * client and reports back over a pipe.  At most callback_max_inflight
- * children run at once; more deliveries wait in a bounded FIFO.  The
- * children never touch libstrophe and keep no descriptor but their pipe.
+ * Webhook deliveries, run by long-lived delivery workers: processes forked
+ * on demand, each doing one delivery at a time with our HTTP client over
+ * a connection it keeps alive, taking its job and reporting back over a
+ * socketpair.  At most callback_max_inflight deliveries (and workers) run
+ * at once; more deliveries wait in a bounded FIFO.  Workers never touch
+ * libstrophe, keep no inherited descriptor but their socket, and exit
+ * after a while idle.
  */
 #ifndef XR_WEBHOOK_H
 #define XR_WEBHOOK_H
@@ -46,10 +49,11 @@ int wh_init(const struct conf *c, wh_done_fn done, wh_free_fn free_job,
 int wh_submit(
     const char *url, const char *id, char *body, size_t len, void *job);
 
-/* Deliveries waiting for a free child (at most callback_queue_max). */
+/* Deliveries waiting for a free worker (at most callback_queue_max). */
 unsigned long wh_queued(void);
 
-/* Kills the children, frees every job (free_job) without calling done. */
+/* Kills and reaps the workers, frees every job (free_job) without
+ * calling done. */
 void wh_shutdown(void);
 
 unsigned long wh_inflight(void);

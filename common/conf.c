@@ -76,7 +76,8 @@ static const struct conf_key conf_keys[] = {
 	offsetof(struct conf, callback_addresses), "bare,full,host", 0, 0},
     {"callback_timeout", CONF_UINT, offsetof(struct conf, callback_timeout),
 	"10", 1, 300},
-    /* Each delivery in flight is a child and a pipe: see max_clients. */
+    /* Each delivery in flight is a worker, a socketpair and a connection:
+     * see max_clients. */
     {"callback_max_inflight", CONF_UINT,
 	offsetof(struct conf, callback_max_inflight), "32", 1, 128},
     {"callback_queue_max", CONF_UINT, offsetof(struct conf, callback_queue_max),

@@ -49,8 +49,16 @@
 #define XR_FRAME_HDR 12
 #define XR_FRAME_MAX (1024UL * 1024UL) /* payload bytes; hard limit */
 
-/* FRAME_DELIVERY never crosses the socket: a webhook child reports its
- * result to the bridge over a pipe with it (see bridge/webhook.c). */
+/*
+ * FRAME_DELIVERY never crosses the socket: it goes between the bridge and
+ * its webhook delivery workers over a socketpair (see bridge/webhook.c).
+ * The bridge sends a job: URL, ID (the X-XMPP-Rest-Delivery id), STANZA
+ * (the body), DEADLINE (CLOCK_MONOTONIC ms, the same clock in both
+ * processes), MAX_BYTES (callback_max_response_bytes), and when set
+ * SECRET (callback_secret) and CA_FILE (callback_ca_file).  The worker
+ * answers with OUTCOME ("response", "timeout" or "unreachable") and, as
+ * they apply, STATUS, REASON, CTYPE, RETRY, STANZA, TRUNCATED or TEXT.
+ */
 enum frame_type {
 	FRAME_SUBMIT = 1,
 	FRAME_OUTCOME = 2,
@@ -81,6 +89,11 @@ enum field {
 	FIELD_REMOTE_ADDR,
 	FIELD_CHALLENGE, /* FRAME_OUTCOME: why not */
 	FIELD_RETRY,
+	FIELD_URL, /* FRAME_DELIVERY jobs: see above */
+	FIELD_DEADLINE,
+	FIELD_MAX_BYTES,
+	FIELD_SECRET,
+	FIELD_CA_FILE,
 	FIELD_MAX /* one past the last known tag */
 };
 

@@ -54,6 +54,9 @@ run(const char *buf, size_t len, int eof, size_t max, struct http_response *r)
 	err[0] = '\0';
 	rc = http_parse_response(buf, len, eof, max, r, err, sizeof(err));
 	check(rc, r, max);
+	/* A response never claims bytes it was not given. */
+	if (rc == 1 && (r->used > len || (r->keep_alive && r->used == 0)))
+		abort();
 	/* A refusal always says why. */
 	if (rc == -1 && err[0] == '\0')
 		abort();

@@ -12,14 +12,18 @@ afterwards.
 
 "No reply" and "not delivered" are decided without sleeping: quiesce()
 sends an iq that the bridge must answer (and the webhook answers at once),
-waits until the bridge has no child processes left (every delivery it
-started has ended), and sends a second one; whatever the bridge sent before
-has reached alice by then (one component stream, one c2s stream, in order).
+waits until the bridge has no delivery in flight (its status says so; its
+delivery workers stay for a while, idle) and no zombie child, and sends a
+second one; whatever the bridge sent before has reached alice by then (one
+component stream, one c2s stream, in order).
 """
 
+import json
 import os
 import re
 import shutil
+import signal
+import subprocess
 import time
 import urllib.parse
 
@@ -176,22 +180,37 @@ class Ctx(BridgeLog):
             COMPONENT, sid, SENTINEL_NS))
         return self.iq_reply(sid, timeout)
 
-    def no_children(self, timeout=15):
+    def status(self):
+        """The bridge's status (xmpp-restd status), as a dict."""
+        p = subprocess.run([self.stack.bridge_bin, "-c", self.stack.conf_path, "status"],
+                           capture_output=True, timeout=10)
+        if p.returncode != 0:
+            raise TestFailure("xmpp-restd status: %s" % p.stderr.decode("utf-8", "replace"))
+        return json.loads(p.stdout)
+
+    def no_deliveries(self, timeout=15):
+        """Waits until no delivery is in flight and no child is a zombie
+        (the idle delivery workers may stay)."""
         deadline = time.monotonic() + timeout
         while True:
-            kids = self.stack.bridge_children()
-            if not kids:
+            busy = self.status()["webhook"]["in_flight"]
+            zombies = [p for p, st in self.stack.bridge_children() if st == "Z"]
+            if busy == 0 and not zombies:
                 return
             if time.monotonic() > deadline:
-                raise TestFailure("the bridge still has child processes after %gs: %s" % (
-                    timeout, kids))
+                raise TestFailure("after %gs the bridge still has %d deliveries in flight, "
+                                  "zombies %s" % (timeout, busy, zombies))
             time.sleep(0.05)
+
+    def workers(self):
+        """The pids of the bridge's live children (its delivery workers)."""
+        return [p for p, st in self.stack.bridge_children() if st != "Z"]
 
     def quiesce(self):
         """Everything sent before has been handled by the bridge, every
         delivery it started has ended and its replies have reached alice."""
         self.sentinel()
-        self.no_children()
+        self.no_deliveries()
         self.sentinel()
 
     # ---- the bridge log ---------------------------------------------------------
@@ -670,7 +689,8 @@ def t_placeholders(c):
 
 
 @test("main", "200 messages sent at once, callback_max_inflight 8, the webhook takes 50 ms each: all "
-      "delivered once, never more than 8 at once; no zombie or leftover children afterwards")
+      "delivered once, never more than 8 at once; afterwards no delivery in flight, no zombie, "
+      "at most 8 (idle) delivery workers")
 def t_concurrency(c):
     t = tok()
     n = 200
@@ -694,17 +714,19 @@ def t_concurrency(c):
     expect(len(set(ids)) == n, "only %d distinct X-XMPP-Rest-Delivery ids for %d deliveries" % (
         len(set(ids)), n))
     pid = c.stack.bridge.pid
-    # The last sentinel's child may still be on its way out: give it the
-    # time to exit and be reaped.  A zombie never leaves, so one that stays
-    # fails here all the same.
+    # A worker let go may still be on its way out: give it the time to
+    # exit and be reaped.  A zombie never leaves, so one that stays fails
+    # here all the same.
     deadline = time.monotonic() + 10
     kids = c.stack.bridge_children()
-    while kids and time.monotonic() < deadline:
+    while [k for k in kids if k[1] == "Z"] and time.monotonic() < deadline:
         time.sleep(0.05)
         kids = c.stack.bridge_children()
     zombies = [p for p, s in kids if s == "Z"]
-    expect(not kids, "the bridge (pid %d) has children left: %s%s" % (
-        pid, kids, " (zombies %s)" % zombies if zombies else ""))
+    expect(not zombies, "the bridge (pid %d) has zombies: %s" % (pid, zombies))
+    expect(len(kids) <= 8, "the bridge (pid %d) has %d children (callback_max_inflight 8): %s" % (
+        pid, len(kids), kids))
+    expect(c.status()["webhook"]["in_flight"] == 0, "deliveries still in flight")
 
 
 # With the spool off: a message is bounced at once, as an iq always is
@@ -959,6 +981,118 @@ def t_echo_bot(c):
     c.quiesce()
     expect_nothing_from(c, mark, lambda r: r.kind == "message" and (r.frm or "").endswith(COMPONENT),
                         "a message of type normal must get no answer (204)")
+
+
+# Kept connections: one delivery worker (callback_max_inflight 1), so that
+# every delivery goes over the same worker and the connections it keeps.
+def _ka_conf(c):
+    return {"callback_url": c.srv.url("/ka"), "callback_max_inflight": 1}
+
+
+group("keepalive", _ka_conf)
+
+
+def _send_messages(c, prefix, n):
+    c.send("".join("<message to='ka@%s' id='%s%d' type='chat'><body>%d</body></message>" % (
+        COMPONENT, prefix, i, i) for i in range(n)))
+    got = c.srv.wait_count(lambda r: (r.stanza_id or "").startswith(prefix), n, 30)
+    ids = sorted(r.stanza_id for r in got)
+    expect(len(ids) >= n, "%d of %d delivered: %s" % (len(ids), n, ids))
+    c.quiesce()
+    got = [r for r in c.srv.requests() if (r.stanza_id or "").startswith(prefix)]
+    expect(len(got) == n, "%d deliveries for %d messages (lost or repeated): %s" % (
+        len(got), n, sorted(r.stanza_id for r in got)))
+    return got
+
+
+@test("keepalive", "six deliveries in a row go over one kept connection: the webhook sees fewer "
+      "connections than requests, and no request asks it to close")
+def t_ka_reuse(c):
+    got = _send_messages(c, "ka1-%s-" % tok(), 6)
+    conns = {r.conn for r in got}
+    expect(len(conns) < len(got), "%d connections for %d requests" % (len(conns), len(got)))
+    c.note("6 deliveries over %d connection(s)" % len(conns))
+    asked = [r.header("Connection") for r in got if r.header("Connection")]
+    expect(not asked, "requests carry Connection: %s" % asked)
+
+
+@test("keepalive", "a webhook that closes the connection after each answer (no Connection: close): "
+      "every delivery still arrives, once, each on a new connection")
+def t_ka_dropped(c):
+    prefix = "ka2-%s-" % tok()
+    c.prefix_plan[prefix] = Reply(204, drop=True)
+    got = _send_messages(c, prefix, 5)
+    conns = {r.conn for r in got}
+    expect(len(conns) == 5, "%d connections for 5 requests" % len(conns))
+    expect(len({r.delivery_id for r in got}) == 5, "repeated delivery ids")
+
+
+@test("keepalive", "a webhook that answers Connection: close each time: every delivery arrives "
+      "once, each on its own connection")
+def t_ka_close(c):
+    prefix = "ka3-%s-" % tok()
+    c.prefix_plan[prefix] = Reply(204, headers={"Connection": "close"})
+    got = _send_messages(c, prefix, 5)
+    conns = {r.conn for r in got}
+    expect(len(conns) == 5, "%d connections for 5 requests" % len(conns))
+
+
+@test("keepalive", "kill -9 of the delivery worker in the middle of an iq's delivery: the iq gets "
+      "wait/recipient-unavailable, the log says the process ended without a result, and the next "
+      "deliveries work (a new worker)")
+def t_ka_worker_killed(c):
+    t = tok()
+    sid = "ka4-" + t
+    c.quiesce()
+    off = c.log_offset()
+    c.answer(sid, Reply.xmpp("<iq type='result'/>", delay=5))
+    c.send("<iq type='get' to='bot@%s' id='%s'><query xmlns='%s'/></iq>" % (COMPONENT, sid, NS_WH))
+    c.srv.wait_for(lambda r: r.stanza_id == sid, 10)
+    pids = c.workers()
+    expect(len(pids) == 1, "expected one delivery worker, found %s" % pids)
+    os.kill(pids[0], signal.SIGKILL)
+    expect_error(c.iq_reply(sid, 10), "wait", "recipient-unavailable", None, "bot@" + COMPONENT)
+    line = c.wait_log(lambda ln: "ended without a result" in ln, off, 5)
+    expect(line is not None, "no log line saying the worker ended: %s" % (
+        " | ".join(c.log_lines(off)[-6:])))
+    sid2 = "ka5-" + t
+    c.answer(sid2, Reply.xmpp("<iq type='result'><after xmlns='%s'/></iq>" % NS_WH))
+    c.send("<iq type='get' to='bot@%s' id='%s'><query xmlns='%s'/></iq>" % (COMPONENT, sid2, NS_WH))
+    rec = c.iq_reply(sid2, 10)
+    expect(rec.type == "result", "the next iq: %s" % rec.xml)
+    got = _send_messages(c, "ka6-%s-" % t, 3)
+    expect(len(got) == 3, "later messages")
+    c.quiesce()
+    pids2 = c.workers()
+    expect(pids2 and pids[0] not in pids2, "workers now %s (killed %d)" % (pids2, pids[0]))
+
+
+@test("keepalive", "SIGHUP with a new callback_secret: the next delivery is signed with it, over the "
+      "connection the worker kept")
+def t_ka_reload_secret(c):
+    import hashlib
+    import hmac
+    t = tok()
+    c.send("<message to='bot@%s' id='ka7-%s' type='chat'><body>before</body></message>" % (COMPONENT, t))
+    before = c.delivery("ka7-" + t)
+    expect(before.header("X-XMPP-Rest-Signature") is None, "signed before the reload")
+    secret = "reloaded-secret-" + t
+    off = c.log_offset()
+    conf = _ka_conf(c)
+    conf["callback_secret"] = secret
+    c.stack._write_bridge_conf(conf)
+    os.kill(c.stack.bridge.pid, signal.SIGHUP)
+    line = c.wait_log(lambda ln: "reloaded" in ln, off, 10)
+    expect(line is not None, "no reload in the log")
+    c.send("<message to='bot@%s' id='ka8-%s' type='chat'><body>after</body></message>" % (COMPONENT, t))
+    after = c.delivery("ka8-" + t)
+    ts = after.header("X-XMPP-Rest-Timestamp") or ""
+    want = "sha256=" + hmac.new(secret.encode(), ts.encode() + b"." + after.body,
+                                hashlib.sha256).hexdigest()
+    expect(after.header("X-XMPP-Rest-Signature") == want, "signature %r, expected %r" % (
+        after.header("X-XMPP-Rest-Signature"), want))
+    expect(after.conn == before.conn, "a new connection after the reload (%d, then %d)" % (
+        before.conn, after.conn))
 
 
 group("no-bridge-change", None)

@@ -52,10 +52,14 @@ class Reply:
     """What the server answers.  body: bytes or str; headers: a dict or a
     list of (name, value); ctype: a Content-Type header (shortcut); delay:
     seconds to wait before answering; reason: the status line's phrase
-    (default: the standard one, or "Status N")."""
+    (default: the standard one, or "Status N"); drop: close the connection
+    after the answer without having said so (no Connection: close), as a
+    server does when its idle timeout strikes between two requests."""
 
-    def __init__(self, status=204, body=b"", ctype=None, headers=None, reason=None, delay=0.0):
+    def __init__(self, status=204, body=b"", ctype=None, headers=None, reason=None, delay=0.0,
+                 drop=False):
         self.status = status
+        self.drop = drop
         self.body = body.encode("utf-8") if isinstance(body, str) else (body or b"")
         self.headers = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
         if ctype:
@@ -235,6 +239,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if not no_body and reply.body:
                 self.wfile.write(reply.body)
             self.wfile.flush()
+            if reply.drop:
+                self.close_connection = True
         except OSError as e:
             req.answer_error = str(e)
             self.close_connection = True

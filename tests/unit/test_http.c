@@ -1,8 +1,10 @@
 /*
  * The webhook client: every URL rule, the response parser on whole
  * responses, on every strict prefix of them (always "need more", never an
- * error) and on each kind of refusal, then http_post against servers this
- * test forks on 127.0.0.1 (answering, refusing, silent, closing, garbage).
+ * error) and on each kind of refusal, whether a response lets the
+ * connection be kept, then http_post and http_client_post against servers
+ * this test forks on 127.0.0.1 (answering, refusing, silent, closing,
+ * garbage, keeping the connection or dropping it under a request).
  */
 #include <errno.h>
 #include <signal.h>
@@ -312,6 +314,68 @@ test_parse_valid(void)
 		    "HTTP_HEADERS_MAX header lines are accepted");
 		http_response_free(&r);
 	}
+}
+
+/* ---- when a connection may carry the next request ---- */
+
+static void
+keep_case(const char *resp, int eof, size_t max, int want_keep,
+    size_t want_used, const char *what)
+{
+	struct http_response r;
+	char err[XR_ERRLEN] = "", msg[200];
+	int rc = http_parse_response(
+	    resp, strlen(resp), eof, max, &r, err, sizeof(err));
+
+	snprintf(msg, sizeof(msg), "keep-alive %s: complete", what);
+	T_EQ_INT(rc, 1, msg);
+	snprintf(msg, sizeof(msg), "keep-alive %s: %s", what,
+	    want_keep ? "kept" : "not kept");
+	T_EQ_INT(r.keep_alive, want_keep, msg);
+	if (want_keep) {
+		if (want_used == 0)
+			want_used = strlen(resp);
+		snprintf(msg, sizeof(msg), "keep-alive %s: bytes used", what);
+		T_EQ_INT(r.used, want_used, msg);
+	}
+	http_response_free(&r);
+}
+
+static void
+test_keep_alive(void)
+{
+	static const char extra[] =
+	    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npongHTTP/1.1 200";
+
+	keep_case("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npong", 0, 100, 1,
+	    0, "HTTP/1.1 with Content-Length");
+	keep_case(extra, 0, 100, 1, sizeof(extra) - 1 - 12,
+	    "bytes after the body are not counted as used");
+	keep_case(resp_chunked, 0, 100, 1, 0, "chunked with trailers");
+	keep_case(resp_chunked_lf, 0, 100, 1, 0, "chunked, bare LF");
+	keep_case(resp_204, 0, 100, 1, 0,
+	    "204 (no body whatever Content-Length says)");
+	keep_case(resp_continue, 0, 100, 1, 0, "after interim 1xx heads");
+	keep_case(resp_simple, 0, 2, 1, 0, "body over the cap but read whole");
+	keep_case("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
+		  "Content-Length: 0\r\n\r\n",
+	    0, 100, 1, 0, "Connection: keep-alive");
+	keep_case(resp_304, 0, 100, 0, 0, "HTTP/1.0");
+	keep_case("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
+		  "Content-Length: 0\r\n\r\n",
+	    0, 100, 0, 0, "HTTP/1.0 even with keep-alive");
+	keep_case("HTTP/1.1 200 OK\r\nConnection: close\r\n"
+		  "Content-Length: 2\r\n\r\nok",
+	    0, 100, 0, 0, "Connection: close");
+	keep_case("HTTP/1.1 200 OK\r\nconnection:  Keep-Alive ,CLOSE \r\n"
+		  "Content-Length: 2\r\n\r\nok",
+	    0, 100, 0, 0, "close among other options, any case");
+	keep_case("HTTP/1.1 200 OK\r\nConnection: closed\r\n"
+		  "Content-Length: 2\r\n\r\nok",
+	    0, 100, 1, 0, "an option that only starts with close");
+	keep_case("HTTP/1.1 200 OK\r\n\r\nbody until close", 1, 100, 0, 0,
+	    "body read to the end of the connection");
+	keep_case(resp_gzip_te, 1, 100, 0, 0, "last coding not chunked");
 }
 
 static void
@@ -791,6 +855,155 @@ test_post_garbage(void)
 	srv_end(&s, 0);
 }
 
+/* ---- kept connections against servers forked here ---- */
+
+/* Reads one request (head and Content-Length body): 1, or 0 at EOF. */
+static int
+read_request(int fd, char *req, size_t size)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char *end, *cl;
+		ssize_t r;
+
+		req[n] = '\0';
+		if ((end = strstr(req, "\r\n\r\n")) != NULL &&
+		    (cl = strstr(req, "Content-Length: ")) != NULL &&
+		    n >= (size_t)(end + 4 - req) + strtoul(cl + 16, NULL, 10))
+			return strstr(req, "Connection: close") == NULL ? 1 : 2;
+		if (n + 1 >= size)
+			return -1;
+		if ((r = recv(fd, req + n, size - 1 - n, 0)) <= 0)
+			return 0;
+		n += (size_t)r;
+	}
+}
+
+/*
+ * plan[i] is what the i-th connection does: answer that many requests
+ * (reply), or, when negative, answer -plan[i] - 1 and close on reading
+ * the next.  Exits 0 when every request came as planned, without
+ * Connection: close, and the client closed or kept the last connection.
+ */
+static void
+keep_srv_child(int lfd, const int *plan, int nconn, const char *reply)
+{
+	char req[8192];
+
+	for (int i = 0; i < nconn; i++) {
+		int fd = accept(lfd, NULL, NULL);
+		int n = plan[i] < 0 ? -plan[i] : plan[i];
+
+		if (fd < 0)
+			_exit(4);
+		for (int k = 0; k < n; k++) {
+			if (read_request(fd, req, sizeof(req)) != 1)
+				_exit(5);
+			if (plan[i] < 0 && k == n - 1)
+				break;
+			(void)xr_write_all(fd, reply, strlen(reply));
+		}
+		close(fd);
+	}
+	_exit(0);
+}
+
+static void
+keep_srv_start(struct srv *s, const int *plan, int nconn, const char *reply)
+{
+	fflush(stdout);
+	if ((s->pid = fork()) != 0)
+		return;
+	alarm(10);
+	signal(SIGPIPE, SIG_IGN);
+	keep_srv_child(s->lfd, plan, nconn, reply);
+}
+
+static enum http_rc
+client_post(struct http_client *hc, unsigned port, struct http_response *r,
+    int *reused, char *err)
+{
+	struct http_url u;
+	struct http_request req = {0};
+	char url[100];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", port);
+	if (http_url_parse(url, &u, err, XR_ERRLEN) < 0)
+		return HTTP_UNREACHABLE;
+	req.url = &u;
+	req.content_type = "application/xmpp+xml";
+	req.body = "<message to='a@b'/>";
+	req.body_len = strlen(req.body);
+	req.max_response_bytes = 1000;
+	req.deadline_ms = xr_now_ms() + 3000;
+	return http_client_post(hc, &req, r, reused, err, XR_ERRLEN);
+}
+
+/* Posts n times through one client; the reused flags into reused[]. */
+static int
+client_run(const char *what, const int *plan, int nconn, const char *reply,
+    int n, int *reused)
+{
+	struct http_client *hc = http_client_new();
+	struct http_response r;
+	struct srv s;
+	char err[XR_ERRLEN] = "", msg[300];
+	int ok = 1;
+
+	if (hc == NULL || srv_listen(&s) < 0) {
+		http_client_free(hc);
+		return -1;
+	}
+	keep_srv_start(&s, plan, nconn, reply);
+	for (int i = 0; i < n; i++) {
+		enum http_rc rc = client_post(hc, s.port, &r, &reused[i], err);
+
+		if (rc != HTTP_OK || r.status != 200) {
+			printf("# %s: post %d: %d %s\n", what, i, (int)rc, err);
+			ok = 0;
+		}
+		http_response_free(&r);
+	}
+	http_client_free(hc);
+	snprintf(msg, sizeof(msg), "%s: every post answered 200", what);
+	T_OK(ok, msg);
+	snprintf(msg, sizeof(msg), "%s: the server saw what it planned", what);
+	T_EQ_INT(srv_end(&s, 0), 0, msg);
+	return 0;
+}
+
+static void
+test_client(void)
+{
+	static const char ka[] =
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	static const char cl[] = "HTTP/1.1 200 OK\r\nConnection: "
+				 "close\r\nContent-Length: 2\r\n\r\nok";
+	const int one_conn[] = {3}, closes[] = {1, 1, 1}, drops[] = {-2, 1};
+	int reused[3];
+	struct http_client *hc;
+
+	if (client_run(
+		"three posts, one connection", one_conn, 1, ka, 3, reused) == 0)
+		T_OK(!reused[0] && reused[1] && reused[2],
+		    "... the second and third reused it");
+	if (client_run(
+		"Connection: close each time", closes, 3, cl, 3, reused) == 0)
+		T_OK(
+		    !reused[0] && !reused[1] && !reused[2], "... never reused");
+	/* The server reads the second request and closes without a word. */
+	if (client_run("kept connection closed under the request", drops, 2, ka,
+		2, reused) == 0)
+		T_OK(!reused[0] && !reused[1],
+		    "... sent again on a new connection");
+	if ((hc = http_client_new()) != NULL) {
+		T_OK(!http_client_connected(hc), "a new client holds nothing");
+		http_client_free(hc);
+	}
+	http_client_free(NULL);
+}
+
 /*
  * Last, because a name is looked up by glibc's resolver threads, which
  * live on for a while; servers forked after that inherit their memory
@@ -812,10 +1025,12 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_urls();
 	test_parse_valid();
+	test_keep_alive();
 	test_truncation();
 	test_parse_bad();
 	test_post();
 	test_post_garbage();
+	test_client();
 	test_post_by_name();
 	return t_done();
 }
