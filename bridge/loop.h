@@ -1,5 +1,5 @@
 /*
- * The bridge's event loop: poll() over registered descriptors, plus
+ * The bridge's event loop: epoll over registered descriptors, plus
  * one-shot timers.  Single-threaded, like libstrophe, which it drives.
  */
 #ifndef XR_LOOP_H
