@@ -194,14 +194,21 @@ build/empty-fcgi: bench/empty_fcgi.c Makefile
 	@echo "  LD  $@"; $(CC) -D_POSIX_C_SOURCE=200809L $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
 	  $(shell pkg-config --libs fcgi 2>/dev/null)
 
+# What any program that initialises libstrophe holds: the floor of the
+# bridge's memory row.
+build/strophe-floor: bench/strophe_floor.c Makefile
+	@mkdir -p build
+	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
+	  $(shell pkg-config --cflags --libs libstrophe 2>/dev/null)
+
 # One table: ours beside the ceilings (bench/run.py).  bench-smoke runs
 # every scenario for one second and fails on a missing figure or a
 # non-2xx answer, so that the harness does not rot (tests/run-all).
-bench: deps all build/empty-fcgi
+bench: deps all build/empty-fcgi build/strophe-floor
 	@command -v wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	@$(PYTHON) bench/run.py
 
-bench-smoke: all build/empty-fcgi
+bench-smoke: all build/empty-fcgi build/strophe-floor
 	@command -v wrk >/dev/null || { echo "bench-smoke needs wrk (apt-get install wrk)"; exit 1; }
 	@$(PYTHON) bench/run.py --seconds 1 --runs 1 --messages 200 --strict
 

@@ -32,6 +32,10 @@ worker(void *arg)
 			  "Content-Type: text/plain\r\n\r\n"
 			  "accepted\n",
 		    req.out);
+		/* As xmpp-rest.fcgi does (cgi/main.c): the input was read to
+		 * its end, so close without libfcgi's drain-and-wait. */
+		if (FCGX_HasSeenEOF(req.in) == EOF)
+			(void)FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 	}
 	return NULL;

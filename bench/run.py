@@ -10,10 +10,12 @@ beside the ceilings of the HTTP path on this machine.  `make bench`.
 Prints one table.  Rows: the ceilings (lighttpd serving a static file;
 build/empty-fcgi, an empty FastCGI responder, in xmpp-rest.fcgi's place;
 Prosody routing --flood messages from a bare component, bench/flood.py,
-to the online user, with the bridge stopped meanwhile), then ours (message POSTs and iq pings through FastCGI, message POSTs
-through plain CGI at 8 clients), webhook deliveries/s for --messages
-incoming messages, and the peak RSS (VmHWM) of the bridge and of the
-responders, sampled after the runs.  Every figure is the median of --runs
+to the online user, with the bridge stopped meanwhile), then ours
+(message POSTs and iq pings through FastCGI, message POSTs through plain
+CGI at 8 clients), webhook deliveries/s for --messages incoming messages,
+the bridge's memory when idle (RSS, and PSS and private beside it) beside
+the floor any libstrophe program has (build/strophe-floor), and the peak
+RSS (VmHWM) of the bridge and of the responders, sampled after the runs.  Every figure is the median of --runs
 runs of --seconds each (wrk -t1); non-2xx must be 0; "ours/ceil" is our
 req/s over the empty responder's at the same clients; "mod_rest" holds the
 figures of issue 7 (Prosody's mod_rest on a 2-core machine) where known.
@@ -49,6 +51,7 @@ from sink import Sink  # noqa: E402
 import flood  # noqa: E402
 
 EMPTY_FCGI = os.path.join(REPO, "build", "empty-fcgi")
+STROPHE_FLOOR = os.path.join(REPO, "build", "strophe-floor")
 STATIC = "bench.txt"    # put in lighttpd's docroot for the static row
 
 # A 150-byte chat message to an online client, as in the mod_rest figures.
@@ -209,6 +212,40 @@ def print_cpu(rows):
                                    100 * total / (spent["wall"] * os.cpu_count())))
 
 
+def strophe_floor():
+    """RSS in KiB of build/strophe-floor: libstrophe initialised, nothing
+    else; None if it is not built."""
+    try:
+        out = subprocess.run([STROPHE_FLOOR], capture_output=True, text=True,
+                             check=True).stdout
+        return int(out.split()[0])
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return None
+
+
+def memory(pid):
+    """(RSS, PSS, private) of a process now, in KiB; None where unknown.
+    RSS counts every shared library page the process has touched; PSS
+    shares them out between the processes that map them; private is what
+    the process alone holds."""
+    out = {}
+    for path, keys in (("/proc/%d/status" % pid, ("VmRSS",)),
+                       ("/proc/%d/smaps_rollup" % pid,
+                        ("Pss", "Private_Clean", "Private_Dirty"))):
+        try:
+            with open(path) as f:
+                for line in f:
+                    k = line.split(":")[0]
+                    if k in keys:
+                        out[k] = int(line.split()[1])
+        except OSError:
+            pass
+    private = None
+    if "Private_Clean" in out and "Private_Dirty" in out:
+        private = out["Private_Clean"] + out["Private_Dirty"]
+    return out.get("VmRSS"), out.get("Pss"), private
+
+
 def pids_of(exe):
     """The processes running the program at path exe (by /proc/PID/exe,
     or the first word of the command line where exe is not readable)."""
@@ -282,6 +319,8 @@ def main():
     # debug log writes several lines per stanza and would be measured too.
     stack = Stack(bridge_conf=conf, prosody_log_level="info")
     stack.start()
+    time.sleep(1)
+    idle = memory(stack.bridge.pid)     # before any request
     os.environ["XR_AUTH"] = "Bearer " + stack.token   # read by LUA
     alice = sink = None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -404,6 +443,14 @@ def main():
                 table.fail("webhook: %d of %d messages not delivered"
                            % (lost, args.messages * args.runs))
 
+        if idle[0] is not None:
+            table.row("idle RSS MiB: xmpp-restd", None, idle[0] / 1024, bad=None,
+                      rps_fmt="%.1f", ref="(PSS %s, private %s MiB)" % tuple(
+                          "-" if v is None else "%.1f" % (v / 1024) for v in idle[1:]))
+        floor = strophe_floor()
+        if floor is not None:
+            table.row("floor RSS MiB: libstrophe", None, floor / 1024, bad=None, rps_fmt="%.1f",
+                      ref="(a program that only calls xmpp_initialize)")
         # Peak RSS, after the runs: the bridge, and the FastCGI responders
         # lighttpd started (the copy in the deployment's libexec/).
         hwm = vmhwm(stack.bridge.pid)
