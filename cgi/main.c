@@ -137,6 +137,7 @@ fcgi_worker(void *arg)
 	} else {
 		log_warnx("cannot initialise a libfcgi request");
 	}
+	stanza_thread_done();
 	atomic_fetch_sub(&live_workers, 1);
 	return NULL;
 }
@@ -252,6 +253,7 @@ main(void)
 		struct io io = {cgi_param, cgi_read, cgi_write, NULL};
 
 		request_serve(&io, c, err);
+		stanza_thread_done();
 		fflush(stdout);
 		drain_stdin();
 	} else {

@@ -47,4 +47,8 @@ int stanza_parse(const char *body, size_t len, const struct stanza_limits *lim,
 
 void stanza_free(struct stanza *st);
 
+/* Frees the calling thread's kept parser context (see stanza.c); call it
+ * before a thread that parsed ends. */
+void stanza_thread_done(void);
+
 #endif
