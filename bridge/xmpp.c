@@ -318,13 +318,16 @@ xsess_send_raw(const char *xml, size_t len)
 {
 	if (!up)
 		return -1;
-	if (len > outcap - outlen) {
+	/* Room for a NUL after the text as well: at log_level debug,
+	 * libstrophe 0.12.2 logs what it sends with "%s", reading up to a
+	 * NUL whatever length it was given (an ASan build caught it). */
+	if (len >= outcap - outlen) {
 		size_t cap = outcap ? outcap : 4096;
 		char *nb;
 
-		while (cap - outlen < len && cap < SIZE_MAX / 2)
+		while (cap - outlen <= len && cap < SIZE_MAX / 2)
 			cap *= 2;
-		if (cap - outlen < len || (nb = realloc(out, cap)) == NULL) {
+		if (cap - outlen <= len || (nb = realloc(out, cap)) == NULL) {
 			/* No room to join: keep the order, write it alone. */
 			flush_out();
 			xmpp_send_raw(conn, xml, len);
@@ -335,6 +338,17 @@ xsess_send_raw(const char *xml, size_t len)
 	}
 	memcpy(out + outlen, xml, len);
 	outlen += len;
+	out[outlen] = '\0';
+	return 0;
+}
+
+int
+xsess_send_raw_alone(const char *xml, size_t len)
+{
+	if (!up)
+		return -1;
+	flush_out();
+	xmpp_send_raw(conn, xml, len);
 	return 0;
 }
 

@@ -28,6 +28,11 @@ const char *xsess_down_reason(void);
  * Text queued in one turn of the loop goes out in one write (xsess_pump).
  */
 int xsess_send_raw(const char *xml, size_t len);
+/*
+ * Queues text to go out in a write of its own, after what was queued
+ * before it (the acknowledgement ping: see route.c's send_ping).
+ */
+int xsess_send_raw_alone(const char *xml, size_t len);
 /* Queues a libstrophe stanza (replies we build ourselves). */
 int xsess_send(xmpp_stanza_t *st);
 xmpp_ctx_t *xsess_ctx(void);
