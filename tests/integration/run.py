@@ -122,10 +122,10 @@ def main():
                 clients.append(cl)
                 cl.start()
         except StackError as e:
-            runner.check("the stack starts", _raise, e)
+            runner.check("the stack starts", test_http.fail_with, e)
             return _finish(runner, stack, clients)
         except (RuntimeError, OSError) as e:
-            runner.check("the XMPP test clients log in", _raise, e)
+            runner.check("the XMPP test clients log in", test_http.fail_with, e)
             return _finish(runner, stack, clients)
         alice, bob = clients
         for name in deployments:
@@ -141,7 +141,7 @@ def main():
         try:
             stack.start_web("lighttpd")
         except StackError as e:
-            runner.check("[webhook] the stack's lighttpd starts", _raise, e)
+            runner.check("[webhook] the stack's lighttpd starts", test_http.fail_with, e)
         else:
             if not args.k:
                 t1 = time.monotonic()
@@ -155,13 +155,13 @@ def main():
             test_spool.run_suite(runner, stack, alice, bob, only=args.k)
             runner.line("# [spool] %.0f s" % (time.monotonic() - t1))
             for problem in stack.check_alive():
-                runner.check("[webhook] the stack is still running", _raise,
+                runner.check("[webhook] the stack is still running", test_http.fail_with,
                              test_http.TestFailure(problem))
             stack.stop_web()
         runner.line("# [webhook] %.0f s" % (time.monotonic() - t0))
     except KeyboardInterrupt:
         interrupted = True
-        runner.check("the suite ran to its end", _raise, test_http.TestFailure("interrupted"))
+        runner.check("the suite ran to its end", test_http.fail_with, test_http.TestFailure("interrupted"))
     return _finish(runner, stack, clients, interrupted)
 
 
@@ -172,14 +172,14 @@ def run_deployment(runner, stack, alice, bob, name, only):
     try:
         d = stack.start_web(name)
     except StackError as e:
-        runner.check("[%s] the server starts from %s" % (name, snippets), _raise, e)
+        runner.check("[%s] the server starts from %s" % (name, snippets), test_http.fail_with, e)
         return
     runner.check("[%s] the server starts from %s" % (name, snippets), lambda: None)
     runner.line("# [%s] %s; logs %s" % (name, d.url, " ".join(d.logs())))
     test_http.run_suite(runner, stack, alice, bob, name, d.url, only=only,
                         known=KNOWN_FAILURES.get(name))
     for problem in stack.check_alive():
-        runner.check("[%s] the stack is still running" % name, _raise, test_http.TestFailure(problem))
+        runner.check("[%s] the stack is still running" % name, test_http.fail_with, test_http.TestFailure(problem))
     stack.stop_web()
 
     def stopped():
@@ -252,10 +252,6 @@ def probe(runner, stack, name, only=None):
         return
     for desc, fn in checks:
         runner.check(label + desc, fn)
-
-
-def _raise(e):
-    raise e
 
 
 def _finish(runner, stack, clients, interrupted=False):

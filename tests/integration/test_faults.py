@@ -23,7 +23,7 @@ import threading
 import time
 
 from test_auth import with_bridge_conf, word
-from test_http import expect, expect_status, post, request
+from test_http import expect, expect_status, post, request, selected
 
 NS_PING = "urn:xmpp:ping"
 NS_SILENT = "urn:xmpp-rest:test:silent"
@@ -367,6 +367,6 @@ TESTS = [
 def run_suite(runner, stack, alice, only=None):
     ctx = Ctx(stack, alice, runner)
     for desc, fn in TESTS:
-        if only and not any(o.lower() in desc.lower() for o in only):
+        if not selected(only, desc):
             continue
         runner.check("[faults] " + desc, fn, ctx)

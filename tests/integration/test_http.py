@@ -182,14 +182,32 @@ def expect_names(r, *words):
 
 # ---- the suite --------------------------------------------------------------------
 
-TESTS = []
+def registry():
+    """A suite's list of (description, function), and the decorator
+    @test(description) that adds a function to it."""
+    tests = []
+
+    def test(desc):
+        def deco(fn):
+            tests.append((desc, fn))
+            return fn
+        return deco
+    return tests, test
 
 
-def test(desc):
-    def deco(fn):
-        TESTS.append((desc, fn))
-        return fn
-    return deco
+def selected(only, text):
+    """Whether a check runs: all of them when only is empty, else those
+    whose text contains one of only, in any case."""
+    return not only or any(o.lower() in text.lower() for o in only)
+
+
+def fail_with(e):
+    """A check that fails with e: for errors met outside any check (a
+    server that did not start, say), so that they count as failures."""
+    raise e
+
+
+TESTS, test = registry()
 
 
 class Ctx:
@@ -1185,7 +1203,7 @@ def run_suite(runner, stack, alice, bob, mode, url, only=None, known=None):
     known maps the descriptions of checks known to fail there to why."""
     ctx = Ctx(stack, alice, bob, mode, url)
     for desc, fn in TESTS:
-        if only and not any(o.lower() in desc.lower() for o in only):
+        if not selected(only, desc):
             continue
         # every test starts with everything up (a fault test may have failed
         # to restore it)

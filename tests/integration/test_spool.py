@@ -21,7 +21,7 @@ import re
 import signal
 import time
 
-from test_http import TestFailure, expect, _guarded, tok
+from test_http import TestFailure, expect, fail_with, _guarded, registry, selected, tok
 from test_webhook import COMPONENT, BridgeLog, stanza_error
 from webhook_server import Reply, WebhookServer, closed_port
 from xmpp_client import NS_RECEIPTS
@@ -31,14 +31,7 @@ BOB_FULL = "bob@localhost/test"
 SECRET = "a-spool-test-secret-of-32-chars!"
 FAST = {"callback_retry_min": 1, "callback_retry_max": 2}
 
-TESTS = []
-
-
-def test(desc):
-    def deco(fn):
-        TESTS.append((desc, fn))
-        return fn
-    return deco
+TESTS, test = registry()
 
 
 class Ctx(BridgeLog):
@@ -93,6 +86,13 @@ class Ctx(BridgeLog):
         """A port of 127.0.0.1 that refuses connections until up(port)."""
         port, sock = closed_port()
         self.sockets.append(sock)
+        return port
+
+    def restart_webhook_down(self, path, conf=None):
+        """Restarts the bridge (as restart) with its webhook at path on a
+        port that refuses connections; returns the port, for up()."""
+        port = self.down_port()
+        self.restart(dict({"callback_url": "http://127.0.0.1:%d%s" % (port, path)}, **(conf or {})))
         return port
 
     def up(self, port, handler=None):
@@ -307,8 +307,7 @@ def t_down_then_up(c):
       "with the webhook up: all taken, in order per sender, with their first delivery ids")
 def t_kill9(c):
     t = tok()
-    port = c.down_port()
-    c.restart({"callback_url": "http://127.0.0.1:%d/k9/{kind}" % port})
+    port = c.restart_webhook_down("/k9/{kind}")
     a_ids = ["k9a-%s-%02d" % (t, i) for i in range(10)]
     b_ids = ["k9b-%s-%02d" % (t, i) for i in range(5)]
     for sid in a_ids:
@@ -343,8 +342,7 @@ def t_kill9(c):
       "naming each; the bridge runs and the good messages are taken")
 def t_bad_files(c):
     t = tok()
-    port = c.down_port()
-    c.restart({"callback_url": "http://127.0.0.1:%d/bad" % port})
+    port = c.restart_webhook_down("/bad")
     ids = ["bf-%s-%d" % (t, i) for i in range(3)]
     for sid in ids:
         c.alice.send_raw(message(sid, sid))
@@ -475,8 +473,7 @@ t_full_disk.needs_root = True
       "wait/recipient-unavailable after about 3 s, the spool file is removed, the log says why")
 def t_max_age(c):
     t = tok()
-    port = c.down_port()
-    c.restart({"callback_url": "http://127.0.0.1:%d/age" % port, "retry_max_age": 3})
+    c.restart_webhook_down("/age", {"retry_max_age": 3})
     off = c.log_offset()
     sid = "ma-" + t
     t0 = time.monotonic()
@@ -495,8 +492,7 @@ def t_max_age(c):
       "wait/recipient-unavailable at once")
 def t_iq_not_spooled(c):
     t = tok()
-    port = c.down_port()
-    c.restart({"callback_url": "http://127.0.0.1:%d/iq" % port})
+    c.restart_webhook_down("/iq")
     sid = "iq-" + t
     t0 = time.monotonic()
     c.alice.send_raw("<iq type='get' to='bot@%s' id='%s'><q xmlns='urn:xmpp-rest:test:spool'/></iq>" % (
@@ -593,22 +589,15 @@ def t_stop_in_flight(c):
 
 # ---- running it -------------------------------------------------------------------------------------
 
-def _raise(e):
-    raise e
-
-
 def run_suite(runner, stack, alice, bob, only=None):
     """Runs the spool checks (those whose description contains one of
     only, if given); restores the stack's bridge configuration at the end."""
-    def wanted(desc):
-        return not only or any(o.lower() in desc.lower() for o in only)
-
-    selected = [(d, f) for d, f in TESTS if wanted("[spool] " + d)]
-    if not selected:
+    chosen = [(d, f) for d, f in TESTS if selected(only, "[spool] " + d)]
+    if not chosen:
         return
     c = Ctx(stack, alice, bob)
     try:
-        for desc, fn in selected:
+        for desc, fn in chosen:
             label = "[spool] " + desc
             if getattr(fn, "needs_root", False) and os.geteuid() != 0:
                 runner.line("# [spool] skipped (it mounts a tmpfs, as root only): " + desc)
@@ -629,5 +618,5 @@ def run_suite(runner, stack, alice, bob, only=None):
             try:
                 stack.restart_bridge()
             except Exception as e:
-                runner.check("[spool] the bridge restarts with the stack's configuration", _raise, e)
+                runner.check("[spool] the bridge restarts with the stack's configuration", fail_with, e)
         c.close()

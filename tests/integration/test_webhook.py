@@ -27,7 +27,7 @@ import subprocess
 import time
 import urllib.parse
 
-from test_http import TestFailure, expect, one_line, _guarded, tok, local, ns_of
+from test_http import TestFailure, expect, fail_with, one_line, _guarded, tok, local, ns_of, selected
 from webhook_server import Reply, TestCA, WebhookServer, closed_port, SENTINEL_NS
 from xmpp_client import NS_RECEIPTS, NS_STANZAS
 
@@ -1159,31 +1159,24 @@ def _teardown(c):
         c.ca.cleanup()
 
 
-def _raise(e):
-    raise e
-
-
 def run_suite(runner, stack, alice, bob, only=None):
     """Runs the webhook checks (those whose description contains one of
     only, if given); restores the stack's bridge configuration at the end."""
-    def wanted(desc):
-        return not only or any(o.lower() in desc.lower() for o in only)
-
-    selected = [(g, conf, [(d, f) for d, f in tests if wanted("[webhook] " + d)])
-                for g, conf, tests in GROUPS]
-    selected = [s for s in selected if s[2]]
-    if not selected:
+    chosen = [(g, conf, [(d, f) for d, f in tests if selected(only, "[webhook] " + d)])
+              for g, conf, tests in GROUPS]
+    chosen = [s for s in chosen if s[2]]
+    if not chosen:
         return None
     c = Ctx(stack, alice, bob)
     try:
         _setup(c)
     except Exception as e:
-        runner.check("[webhook] the webhook servers and the test CA are set up", _raise, e)
+        runner.check("[webhook] the webhook servers and the test CA are set up", fail_with, e)
         _teardown(c)
         return c
     restarted = False
     try:
-        for gname, conf, tests in selected:
+        for gname, conf, tests in chosen:
             setup_error = None
             if conf is not None:
                 try:
@@ -1202,7 +1195,7 @@ def run_suite(runner, stack, alice, bob, only=None):
                             pass
                 label = "[webhook] " + desc
                 if setup_error is not None:
-                    runner.check(label, _raise, TestFailure("restarting the bridge for group %s failed: %s" % (
+                    runner.check(label, fail_with, TestFailure("restarting the bridge for group %s failed: %s" % (
                         gname, setup_error)))
                     continue
                 before = len(c.notes)
@@ -1214,6 +1207,6 @@ def run_suite(runner, stack, alice, bob, only=None):
             try:
                 stack.restart_bridge()
             except Exception as e:
-                runner.check("[webhook] the bridge restarts with the stack's configuration", _raise, e)
+                runner.check("[webhook] the bridge restarts with the stack's configuration", fail_with, e)
         _teardown(c)
     return c
