@@ -7,6 +7,10 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 SBINDIR   ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/lib/cgi-bin
 DESTDIR   ?=
+# The bridge's account and the web server's group (INSTALL): make install
+# gives the secrets to the first and the configuration's group to the second.
+BRIDGE_USER ?= xmpp-rest
+WEB_GROUP  ?= www-data
 
 CC        ?= cc
 PKGS       = libstrophe fcgi libxml-2.0 openssl
@@ -43,7 +47,8 @@ CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
-  bridge/auth.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c
+  bridge/auth.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
+  bridge/privfile.c bridge/secrets.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
   test_rules test_http test_sign test_creds test_spool
 
@@ -82,7 +87,8 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 # Unit tests link the common code plus the one module they test.
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
-  $(B)/bridge/creds.o $(B)/bridge/spool.o
+  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o \
+  $(B)/bridge/privs.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
@@ -120,7 +126,7 @@ build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/u
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
-build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c common/jid.c common/util.c common/log.c
+build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/privfile.c common/jid.c common/util.c common/log.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
@@ -235,8 +241,23 @@ install: all
 	install -m 0755 bridge/xmpp-restd $(DESTDIR)$(SBINDIR)/xmpp-restd
 	install -m 0755 etc/xmpp-restd-supervise $(DESTDIR)$(SBINDIR)/xmpp-restd-supervise
 	install -m 0755 cgi/xmpp-rest.fcgi $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi
-	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp-rest.conf || \
-	  install -m 0640 etc/xmpp-rest.conf $(DESTDIR)$(SYSCONFDIR)/xmpp-rest.conf
+	@# The configuration holds no secret: the web server's group reads it.
+	@# The secrets, made at random, are the bridge's user's alone (a
+	@# package makes them in its postinst instead).  All three are kept if
+	@# present; files are given away only in a real install, not a DESTDIR.
+	set -e; c=$(DESTDIR)$(SYSCONFDIR)/xmpp-rest.conf; new=; cnew=; \
+	if ! test -e $$c; then $(FIX_PATHS) etc/xmpp-rest.conf > $$c.tmp; \
+	  chmod 0640 $$c.tmp; mv $$c.tmp $$c; new=$$c; cnew=$$c; fi; \
+	for f in xmpp-rest.secret xmpp-rest.callback-secret; do \
+	  s=$(DESTDIR)$(SYSCONFDIR)/$$f; test -e $$s && continue; \
+	  (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > $$s.tmp; echo >> $$s.tmp); \
+	  mv $$s.tmp $$s; new="$$new $$s"; done; \
+	if [ -n "$$new" ] && [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  if id -u $(BRIDGE_USER) >/dev/null 2>&1; then \
+	    chown $(BRIDGE_USER) $$new; \
+	    if [ -n "$$cnew" ]; then chgrp $(WEB_GROUP) $$c; fi; \
+	  else echo "make install: no user $(BRIDGE_USER) yet; after useradd (INSTALL), chown it:$$new"; fi; \
+	fi
 	install -m 0644 man/xmpp-restd.8 man/xmpp-rest.fcgi.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/xmpp-rest.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	for u in $(UNITS); do $(FIX_PATHS) $$u > $(DESTDIR)$(UNITDIR)/$${u#etc/}; \
@@ -246,7 +267,8 @@ install: all
 	for f in etc/*; do case $$f in *.service|*.socket|*/xmpp-rest.conf|*-supervise) ;; \
 	  *) $(FIX_PATHS) $$f > $(DESTDIR)$(DOCDIR)/examples/$${f#etc/};; esac; done
 
-# The configuration file is the administrator's: uninstall leaves it.
+# The configuration and the secrets are the administrator's: uninstall
+# leaves them.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/xmpp-restd $(DESTDIR)$(SBINDIR)/xmpp-restd-supervise \
 	  $(DESTDIR)$(LIBEXECDIR)/xmpp-rest.fcgi $(DESTDIR)$(MANDIR)/man8/xmpp-restd.8 $(DESTDIR)$(MANDIR)/man8/xmpp-rest.fcgi.8 \
@@ -276,11 +298,17 @@ distcheck: dist
 	test -f build/distcheck/root/etc/xmpp-rest.conf
 	test -f build/distcheck/root/usr/share/man/man5/xmpp-rest.conf.5
 	grep -q 'ExecStart=/usr/sbin/xmpp-restd' build/distcheck/root/usr/lib/systemd/system/xmpp-restd.service
-	build/distcheck/root/usr/sbin/xmpp-restd -n -c build/distcheck/root/etc/xmpp-rest.conf
+	test "$$(stat -c %a build/distcheck/root/etc/xmpp-rest.conf)" = 640
+	test "$$(stat -c %a build/distcheck/root/etc/xmpp-rest.secret)" = 600
+	test "$$(stat -c %a build/distcheck/root/etc/xmpp-rest.callback-secret)" = 600
+	grep -qx 'secret_file /etc/xmpp-rest.secret' build/distcheck/root/etc/xmpp-rest.conf
+	sed 's|^secret_file /etc/|secret_file $(CURDIR)/build/distcheck/root/etc/|' \
+	  build/distcheck/root/etc/xmpp-rest.conf > build/distcheck/staged.conf
+	build/distcheck/root/usr/sbin/xmpp-restd -n -c build/distcheck/staged.conf
 	strings build/distcheck/root/usr/sbin/xmpp-restd | grep -qx /etc/xmpp-rest.conf
 	cd build/distcheck/$(DIST) && $(MAKE) --no-print-directory uninstall \
 	  DESTDIR=$(CURDIR)/build/distcheck/root PREFIX=/usr >/dev/null
-	test -z "$$(find build/distcheck/root -type f ! -name xmpp-rest.conf)"
+	test -z "$$(find build/distcheck/root -type f ! -name xmpp-rest.conf ! -name 'xmpp-rest.*secret')"
 	cd build/distcheck/$(DIST) && $(MAKE) --no-print-directory unit cppcheck check-format
 	@echo "$(DIST).tar.gz: builds, installs, uninstalls, passes its unit tests"
 

@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "creds.h"
 #include "jid.h"
+#include "privfile.h"
 #include "util.h"
 
 #define QUOTE_MAX 64 /* bytes of input an error message echoes */
@@ -734,33 +735,11 @@ creds_load(const char *path, const char *domain, struct creds *out, char *err,
 
 	out->v = NULL;
 	out->n = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
-			return 1;
-		if (errno == ELOOP)
-			snprintf(err, errlen,
-			    "%s: a symbolic link; refusing to follow it", path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto fail;
-	}
 	/* The file holds hashes: guessable offline, so nobody else reads
 	 * it, and nobody else may add an entry to it. */
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-		    "%s is readable or writable by group or others (mode "
-		    "%04o); chmod 600 it",
-		    path, (unsigned)(st.st_mode & 07777));
-		goto fail;
-	}
+	if ((fd = privfile_open(path, PRIVFILE_ANY_OWNER, &st, err, errlen)) <
+	    0)
+		return fd == -2 ? 1 : -1;
 	if (st.st_size < 0 || (unsigned long long)st.st_size > CREDS_FILE_MAX) {
 		snprintf(err, errlen, "%s: larger than %lu bytes", path,
 		    CREDS_FILE_MAX);

@@ -18,6 +18,7 @@
 #include "privs.h"
 #include "reload.h"
 #include "route.h"
+#include "secrets.h"
 #include "status_cmd.h"
 #include "token_cmd.h"
 #include "util.h"
@@ -137,14 +138,18 @@ main(int argc, char **argv)
 	if (conf_load(&conf, path, err, sizeof(err)) < 0 ||
 	    conf_check_bridge(&conf, path, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	/* Who the bridge will be decides whose secret files it may trust;
+	 * "refusing to run as root" says more than a file's owner would. */
+	if (!check_only && privs_resolve(&conf, &privs, err, sizeof(err)) < 0)
+		fatalx("%s: %s", path, err);
+	if (secrets_load(&conf, path, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	if (check_only) {
 		printf("configuration OK\n");
 		conf_free(&conf);
 		return 0;
 	}
 	log_init("xmpp-restd", conf.log_syslog, (enum log_level)conf.log_level);
-	if (privs_resolve(&conf, &privs, err, sizeof(err)) < 0)
-		fatalx("%s: %s", path, err);
 
 	/* A write to a vanished peer must fail, not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);

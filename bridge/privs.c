@@ -174,6 +174,21 @@ privs_resolve(const struct conf *c, struct privs *p, char *err, size_t errlen)
 }
 
 int
+privs_user_uid(const struct conf *c, uid_t *uid)
+{
+	unsigned long id;
+
+	if (c->user == NULL) {
+		*uid = geteuid();
+		return 0;
+	}
+	if (lookup_id(c->user, 0, &id, NULL) < 0)
+		return -1;
+	*uid = (uid_t)id;
+	return 0;
+}
+
+int
 privs_socket_dir(
     const struct privs *p, const char *socket_path, char *err, size_t errlen)
 {

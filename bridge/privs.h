@@ -40,6 +40,10 @@ int privs_resolve(
 int privs_socket_dir(
     const struct privs *p, const char *socket_path, char *err, size_t errlen);
 
+/* The uid the bridge runs as once started: that of 'user' if set, else
+ * the running one.  0, or -1 if 'user' names nobody. */
+int privs_user_uid(const struct conf *c, uid_t *uid);
+
 /* Gives the bound socket to the daemon's user and the socket group. */
 int privs_own_socket(
     const struct privs *p, const char *socket_path, char *err, size_t errlen);

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "reload.h"
+#include "secrets.h"
 
 struct kept {
 	char list[512];
@@ -58,7 +59,8 @@ conf_reload(struct conf *live, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (conf_load(&fresh, path, err, errlen) < 0 ||
-	    conf_check_bridge(&fresh, path, err, errlen) < 0) {
+	    conf_check_bridge(&fresh, path, err, errlen) < 0 ||
+	    secrets_load(&fresh, path, err, errlen) < 0) {
 		conf_free(&fresh);
 		return -1;
 	}

@@ -243,7 +243,8 @@ main(void)
 	if (conf_defaults(&conf) < 0) {
 		snprintf(err, sizeof(err), "out of memory");
 		c = NULL;
-	} else if (conf_load(&conf, path, err, sizeof(err)) < 0) {
+	} else if (conf_load_for(
+		       &conf, path, CONF_FOR_RESPONDER, err, sizeof(err)) < 0) {
 		c = NULL;
 	}
 	if (c != NULL)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "jid.h"
@@ -27,7 +28,11 @@ enum conf_type {
 	CONF_ADDRS,
 	CONF_URL,
 	CONF_AUTH, /* like CONF_KINDS, but "none" is the empty set */
-	CONF_BOOL  /* yes or no, into an int */
+	CONF_BOOL, /* yes or no, into an int */
+	/* Strings the responder never stores: a secret, or the path of the
+	 * file holding one. */
+	CONF_SECRET,
+	CONF_SECRET_FILE
 };
 
 /* Names of the bits of a CONF_KINDS or CONF_ADDRS set, in bit order. */
@@ -49,7 +54,9 @@ static const struct conf_key conf_keys[] = {
     {"jid", CONF_STR, offsetof(struct conf, jid), NULL, 1, 1023},
     {"server", CONF_STR, offsetof(struct conf, server), "127.0.0.1", 1, 255},
     {"port", CONF_UINT, offsetof(struct conf, port), "5347", 1, 65535},
-    {"secret", CONF_STR, offsetof(struct conf, secret), NULL, 1, 1023},
+    {"secret", CONF_SECRET, offsetof(struct conf, secret), NULL, 1, 1023},
+    {"secret_file", CONF_SECRET_FILE, offsetof(struct conf, secret_file), NULL,
+	1, 4095},
     {"socket", CONF_STR, offsetof(struct conf, socket),
 	"/run/xmpp-rest/bridge.sock", 1, SUN_PATH_MAX},
     {"iq_timeout", CONF_UINT, offsetof(struct conf, iq_timeout), "60", 1,
@@ -85,8 +92,10 @@ static const struct conf_key conf_keys[] = {
     {"callback_max_response_bytes", CONF_UINT,
 	offsetof(struct conf, callback_max_response_bytes), "65536", 1024,
 	512ULL * 1024},
-    {"callback_secret", CONF_STR, offsetof(struct conf, callback_secret), NULL,
-	16, 1023},
+    {"callback_secret", CONF_SECRET, offsetof(struct conf, callback_secret),
+	NULL, 16, 1023},
+    {"callback_secret_file", CONF_SECRET_FILE,
+	offsetof(struct conf, callback_secret_file), NULL, 1, 4095},
     {"callback_ca_file", CONF_STR, offsetof(struct conf, callback_ca_file),
 	NULL, 1, 4095},
     {"spool_dir", CONF_STR, offsetof(struct conf, spool_dir),
@@ -243,6 +252,8 @@ set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
 
 	switch (k->type) {
 	case CONF_STR:
+	case CONF_SECRET:
+	case CONF_SECRET_FILE:
 		return set_string(
 		    k, v, (char **)(void *)(base + k->offset), err, errlen);
 	case CONF_UINT:
@@ -380,9 +391,20 @@ split_line(char *line, char **key, char **value, char *err, size_t errlen)
 	return 0;
 }
 
-int
-conf_load_file(
-    struct conf *c, FILE *fp, const char *name, char *err, size_t errlen)
+/* Where an inline secret was set, for the bridge's check of who can read
+ * the file; see conf_load_for. */
+static void
+note_secret_line(struct conf *c, const char *key, unsigned long lineno)
+{
+	if (strcmp(key, "secret") == 0)
+		c->secret_line = lineno;
+	else if (strcmp(key, "callback_secret") == 0)
+		c->callback_secret_line = lineno;
+}
+
+static int
+load_stream(struct conf *c, FILE *fp, const char *name, enum conf_reader who,
+    char *err, size_t errlen)
 {
 	char line[XR_CONF_LINE_MAX + 2], why[XR_ERRLEN];
 	unsigned char seen[NKEYS] = {0};
@@ -408,6 +430,14 @@ conf_load_file(
 			snprintf(
 			    why, sizeof(why), "key '%.64s' given twice", key);
 			goto fail;
+		}
+		if (k < NKEYS &&
+		    (conf_keys[k].type == CONF_SECRET ||
+			conf_keys[k].type == CONF_SECRET_FILE)) {
+			seen[k] = 1;
+			if (who == CONF_FOR_RESPONDER)
+				continue;
+			note_secret_line(c, key, lineno);
 		}
 		if (conf_set(c, key, value, why, sizeof(why)) < 0)
 			goto fail;
@@ -458,8 +488,17 @@ fail:
 }
 
 int
-conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+conf_load_file(
+    struct conf *c, FILE *fp, const char *name, char *err, size_t errlen)
 {
+	return load_stream(c, fp, name, CONF_FOR_BRIDGE, err, errlen);
+}
+
+int
+conf_load_for(struct conf *c, const char *path, enum conf_reader who, char *err,
+    size_t errlen)
+{
+	struct stat st;
 	FILE *fp;
 	int rc;
 
@@ -467,17 +506,46 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	rc = conf_load_file(c, fp, path, err, errlen);
+	/* The file as opened, not as a second lookup of path finds it. */
+	if (fstat(fileno(fp), &st) == 0) {
+		c->origin_known = 1;
+		c->origin_mode = (unsigned)(st.st_mode & 07777);
+		c->origin_uid = (unsigned long)st.st_uid;
+	}
+	rc = load_stream(c, fp, path, who, err, errlen);
 	fclose(fp);
 	return rc;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	return conf_load_for(c, path, CONF_FOR_BRIDGE, err, errlen);
 }
 
 int
 conf_check_bridge(
     const struct conf *c, const char *path, char *err, size_t errlen)
 {
-	if (c->secret == NULL) {
-		snprintf(err, errlen, "%s: 'secret' is not set", path);
+	if (c->secret == NULL && c->secret_file == NULL) {
+		snprintf(err, errlen,
+		    "%s: neither 'secret' nor 'secret_file' is set; name the "
+		    "file holding the component secret with secret_file",
+		    path);
+		return -1;
+	}
+	if (c->secret != NULL && c->secret_file != NULL) {
+		snprintf(err, errlen,
+		    "%s: both 'secret' and 'secret_file' are set; keep one "
+		    "(secret_file)",
+		    path);
+		return -1;
+	}
+	if (c->callback_secret != NULL && c->callback_secret_file != NULL) {
+		snprintf(err, errlen,
+		    "%s: both 'callback_secret' and 'callback_secret_file' "
+		    "are set; keep one (callback_secret_file)",
+		    path);
 		return -1;
 	}
 	return 0;
@@ -494,7 +562,9 @@ conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (conf_keys[i].type == CONF_STR ||
-		    conf_keys[i].type == CONF_URL) {
+		    conf_keys[i].type == CONF_URL ||
+		    conf_keys[i].type == CONF_SECRET ||
+		    conf_keys[i].type == CONF_SECRET_FILE) {
 			char **slot =
 			    (char **)(void *)((char *)c + conf_keys[i].offset);
 			free(*slot);

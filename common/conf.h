@@ -36,6 +36,7 @@ struct conf {
 	char *server; /* XMPP server to connect to */
 	unsigned long port;
 	char *secret;             /* component secret; required by the bridge */
+	char *secret_file;        /* or: the file holding it alone */
 	char *socket;             /* path of the bridge's UNIX socket */
 	unsigned long iq_timeout; /* s, default wait for a reply */
 	unsigned long iq_max_timeout; /* s, what X-XMPP-Rest-Timeout may ask */
@@ -55,8 +56,9 @@ struct conf {
 	unsigned long callback_max_inflight;
 	unsigned long callback_queue_max;
 	unsigned long callback_max_response_bytes;
-	char *callback_ca_file; /* NULL: the system CA store */
-	char *callback_secret;  /* NULL: deliveries are not signed */
+	char *callback_ca_file;     /* NULL: the system CA store */
+	char *callback_secret;      /* NULL: deliveries are not signed */
+	char *callback_secret_file; /* or: the file holding it alone */
 	/* Messages the webhook could not take now wait in the spool. */
 	char *spool_dir;
 	unsigned long spool_max_bytes;
@@ -79,7 +81,18 @@ struct conf {
 	char *allow_gids;
 	int log_level;  /* enum log_level */
 	int log_syslog; /* 0 stderr, 1 syslog */
+	/* Who could read the file conf_load read, for the bridge's check of
+	 * inline secrets: its mode and owner (origin_known 0 when it could
+	 * not tell), and the lines of secret and callback_secret (0: unset). */
+	int origin_known;
+	unsigned origin_mode; /* st_mode & 07777 */
+	unsigned long origin_uid;
+	unsigned long secret_line, callback_secret_line;
 };
+
+/* Who reads the file: the responder skips the keys that hold secrets or
+ * name their files (it never stores them), the bridge reads them all. */
+enum conf_reader { CONF_FOR_BRIDGE, CONF_FOR_RESPONDER };
 
 /* Fills c with every default; strings are allocated (or NULL). */
 int conf_defaults(struct conf *c);
@@ -92,6 +105,10 @@ int conf_defaults(struct conf *c);
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 
+/* conf_load for the given reader (conf_load is CONF_FOR_BRIDGE). */
+int conf_load_for(struct conf *c, const char *path, enum conf_reader who,
+    char *err, size_t errlen);
+
 /* What conf_load does on an open stream (not closed); name is for err. */
 int conf_load_file(
     struct conf *c, FILE *fp, const char *name, char *err, size_t errlen);
@@ -100,7 +117,9 @@ int conf_load_file(
 int conf_set(struct conf *c, const char *key, const char *value, char *err,
     size_t errlen);
 
-/* 0 if the bridge has what it needs ("secret"); else -1 with a reason. */
+/* 0 if the bridge has what it needs: exactly one of secret and
+ * secret_file, at most one of callback_secret and callback_secret_file;
+ * else -1 with a reason naming both keys.  Reads no file. */
 int conf_check_bridge(
     const struct conf *c, const char *path, char *err, size_t errlen);
 

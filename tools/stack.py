@@ -16,7 +16,11 @@ Brings up, in a fresh temporary directory and on free ports of 127.0.0.1:
 As root, the web servers' children (and spawn-fcgi's responders) may run
 as www-data (Apache refuses root): the bridge then runs with www-data's
 group, so that its socket (mode 0660) and xmpp-rest.conf (0640) are theirs
-to use, as INSTALL has it with the bridge's own group.
+to use, as INSTALL has it with the bridge's own group.  The secrets are
+not in xmpp-rest.conf but in xmpp-rest.secret and xmpp-rest.callback-secret
+(secret_file, callback_secret_file; mode 0600, the bridge's user's), as
+`make install` lays them out: a "secret" or "callback_secret" given in
+bridge_conf or an override is written to its file.
 
 Everything is stopped again by Stack.stop(), which is also called at exit
 and on SIGTERM/SIGHUP.  Only the standard library is used, so any Python 3.9+
@@ -466,7 +470,7 @@ Component {lua_str(COMPONENT)}
             "jid": COMPONENT,
             "server": "127.0.0.1",
             "port": str(self.component_port),
-            "secret": self.secret,
+            "secret": self.secret,      # into secret_file: _write_bridge_conf
             "socket": self.socket_path,
             "iq_timeout": "5",
             "iq_max_timeout": "10",
@@ -493,9 +497,34 @@ Component {lua_str(COMPONENT)}
                 conf[k] = str(v)
         return conf
 
+    # The secrets go to files of their own, as INSTALL lays them out:
+    # key -> (the _file key, the file's name in the stack's directory).
+    SECRET_FILES = {"secret": ("secret_file", "xmpp-rest.secret"),
+                    "callback_secret": ("callback_secret_file", "xmpp-rest.callback-secret")}
+
+    def secret_path(self, key="secret"):
+        return self.path(self.SECRET_FILES[key][1])
+
+    def _write_secret(self, key, value):
+        """Writes a secret as INSTALL has it: a file holding it alone, mode
+        0600, the bridge's user's (as root)."""
+        path = self.secret_path(key)
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+        os.chmod(path + ".tmp", 0o600)
+        if self._as_root:
+            import pwd
+            os.chown(path + ".tmp", pwd.getpwnam(BRIDGE_USER).pw_uid, -1)
+        os.replace(path + ".tmp", path)
+        return path
+
     def _write_bridge_conf(self, overrides=None):
         lines = ["# xmpp-rest.conf written by tools/stack.py"]
-        lines += ["%s %s" % kv for kv in self.bridge_conf_values(overrides).items()]
+        for k, v in self.bridge_conf_values(overrides).items():
+            if k in self.SECRET_FILES:
+                k, v = self.SECRET_FILES[k][0], self._write_secret(k, v)
+            lines.append("%s %s" % (k, v))
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
         # The responder (the web server's children) and the bridge both

@@ -13,7 +13,8 @@
  *    break, surrounding blanks or a comment;
  *  - an accepted configuration written back out as a file is accepted
  *    again and gives the same values;
- *  - conf_check_bridge agrees with whether a secret was set.
+ *  - conf_check_bridge agrees with whether exactly one of secret and
+ *    secret_file, and at most one of the callback pair, was set.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -51,6 +52,7 @@ static struct key keys[] = {
     K(server, K_STR),
     K(port, K_UINT),
     K(secret, K_STR),
+    K(secret_file, K_STR),
     K(socket, K_STR),
     K(iq_timeout, K_UINT),
     K(iq_max_timeout, K_UINT),
@@ -68,6 +70,7 @@ static struct key keys[] = {
     K(callback_max_response_bytes, K_UINT),
     K(callback_ca_file, K_STR),
     K(callback_secret, K_STR),
+    K(callback_secret_file, K_STR),
     K(reconnect_min, K_UINT),
     K(reconnect_max, K_UINT),
     K(retry_after, K_UINT),
@@ -468,7 +471,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err[0] = '\0';
 	rc = conf_check_bridge(&c, NAME, err, sizeof(err));
-	if ((rc == 0) != (c.secret != NULL))
+	if ((rc == 0) != ((c.secret != NULL) != (c.secret_file != NULL) &&
+			     !(c.callback_secret && c.callback_secret_file)))
 		abort();
 	if (rc < 0)
 		check_err(err, 1);

@@ -67,6 +67,7 @@ import test_http  # noqa: E402
 import test_auth  # noqa: E402
 import test_faults  # noqa: E402
 import test_process  # noqa: E402
+import test_secrets  # noqa: E402
 import test_spool  # noqa: E402
 import test_webhook  # noqa: E402
 
@@ -150,6 +151,7 @@ def main():
             t1 = time.monotonic()
             test_faults.run_suite(runner, stack, alice, only=args.k)
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
+            test_secrets.run_suite(runner, stack, alice, only=args.k)
             test_webhook.run_suite(runner, stack, alice, bob, only=args.k)
             t1 = time.monotonic()
             test_spool.run_suite(runner, stack, alice, bob, only=args.k)

@@ -327,7 +327,7 @@ def run_bridge_once(stack, conf_lines, user=None):
 
 def base_conf(stack, **kw):
     lines = ["jid %s" % COMPONENT, "port %d" % stack.component_port,
-             "secret %s" % stack.secret]
+             "secret_file %s" % stack.secret_path()]
     lines += ["%s %s" % kv for kv in kw.items()]
     return lines
 

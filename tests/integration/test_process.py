@@ -250,10 +250,15 @@ def t_shared_hosting(ctx):
     conf = os.path.join(base, "etc", "xmpp-rest.conf")
     sock = os.path.join(base, "run", "bridge.sock")
     creds = os.path.join(base, "etc", "credentials")
+    # the secret in a file of its own (umask 077), named by secret_file
+    secret = os.path.join(base, "etc", "secret")
+    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(stack.secret + "\n")
     with open(conf, "w") as f:
-        f.write("jid rest.localhost\nserver 127.0.0.1\nport %d\nsecret %s\n"
+        f.write("jid rest.localhost\nserver 127.0.0.1\nport %d\nsecret_file %s\n"
                 "socket %s\ncredentials_file %s\nlog_level info\n" % (
-                    stack.component_port, stack.secret, sock, creds))
+                    stack.component_port, secret, sock, creds))
     if os.geteuid() == 0:
         for root, dirs, files in os.walk(base):
             for n in [root] + [os.path.join(root, x) for x in files]:

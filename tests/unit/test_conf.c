@@ -4,9 +4,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "secrets.h"
 #include "util.h"
 #include "t.h"
 
@@ -227,6 +229,251 @@ test_man_page(void)
 	}
 }
 
+/* Writes text to a new file of the given mode; its name goes to out. */
+static int
+put_file(char *out, size_t outlen, const char *text, mode_t mode)
+{
+	FILE *fp;
+	int fd;
+
+	snprintf(out, outlen, "/tmp/xr-secret-XXXXXX");
+	if ((fd = mkstemp(out)) < 0 || (fp = fdopen(fd, "w")) == NULL)
+		return -1;
+	fputs(text, fp);
+	fclose(fp);
+	return chmod(out, mode);
+}
+
+/* Replaces what the file at name holds. */
+static void
+set_text(const char *name, const char *text)
+{
+	FILE *fp = fopen(name, "w");
+
+	if (fp != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+/* Loads text from a file of the given mode as the bridge does: conf_load,
+ * conf_check_bridge, secrets_load.  The first failing step's rc. */
+static int
+load_bridge(const char *text, mode_t mode, struct conf *c, char *err)
+{
+	char name[64];
+	int rc;
+
+	if (put_file(name, sizeof(name), text, mode) < 0)
+		return -2;
+	conf_defaults(c);
+	rc = conf_load(c, name, err, XR_ERRLEN);
+	if (rc == 0)
+		rc = conf_check_bridge(c, name, err, XR_ERRLEN);
+	if (rc == 0)
+		rc = secrets_load(c, name, err, XR_ERRLEN);
+	unlink(name);
+	return rc;
+}
+
+/* The responder never stores a secret, and the keys naming them are no
+ * error for it. */
+static void
+test_responder_skips_secrets(void)
+{
+	struct conf c;
+	char name[64], err[XR_ERRLEN];
+
+	put_file(name, sizeof(name),
+	    "jid a.b\nsecret s3cret\nsecret_file /x/secret\n"
+	    "callback_secret 0123456789abcdef\ncallback_secret_file /x/cb\n"
+	    "port 5348\n",
+	    0644);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
+	    0, "the responder takes a file with every secret key");
+	T_OK(c.secret == NULL && c.secret_file == NULL, "secret not stored");
+	T_OK(c.callback_secret == NULL && c.callback_secret_file == NULL,
+	    "callback_secret not stored");
+	T_EQ_INT(c.port, 5348, "the keys it needs are read");
+	conf_free(&c);
+	/* A key given twice is still a typo for it. */
+	unlink(name);
+	put_file(name, sizeof(name), "jid a.b\nsecret x\nsecret y\n", 0644);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
+	    -1, "a secret given twice");
+	T_HAS(err, ":3: key 'secret' given twice", "is refused");
+	conf_free(&c);
+	unlink(name);
+}
+
+static void
+test_secret_pairs(void)
+{
+	struct conf c;
+	char err[XR_ERRLEN];
+
+	T_EQ_INT(load("jid a.b\nsecret s\nsecret_file /x\n", &c, err), 0,
+	    "secret and secret_file parse");
+	T_EQ_INT(conf_check_bridge(&c, "f", err, sizeof(err)), -1,
+	    "both secret and secret_file");
+	T_HAS(err, "both 'secret' and 'secret_file'", "names both");
+	conf_free(&c);
+	T_EQ_INT(load("jid a.b\n", &c, err), 0, "no secret at all");
+	T_EQ_INT(conf_check_bridge(&c, "f", err, sizeof(err)), -1,
+	    "is refused by the bridge");
+	T_HAS(err, "neither 'secret' nor 'secret_file'", "naming both");
+	conf_free(&c);
+	T_EQ_INT(load("jid a.b\nsecret_file /x\ncallback_secret "
+		      "0123456789abcdef\ncallback_secret_file /y\n",
+		     &c, err),
+	    0, "callback_secret and callback_secret_file parse");
+	T_EQ_INT(conf_check_bridge(&c, "f", err, sizeof(err)), -1,
+	    "both callback keys");
+	T_HAS(err, "both 'callback_secret' and 'callback_secret_file'",
+	    "names both");
+	conf_free(&c);
+	T_EQ_INT(
+	    load("jid a.b\nsecret_file /x\n", &c, err), 0, "secret_file alone");
+	T_EQ_INT(conf_check_bridge(&c, "f", err, sizeof(err)), 0,
+	    "is complete; no callback secret is no signing");
+	T_OK(c.callback_secret == NULL, "no callback secret");
+	conf_free(&c);
+}
+
+static void
+test_inline_secret_mode(void)
+{
+	struct conf c;
+	char err[XR_ERRLEN];
+
+	T_EQ_INT(load_bridge(
+		     "jid a.b\n# the secret\nsecret s3cret\n", 0640, &c, err),
+	    -1, "an inline secret in a 0640 file");
+	T_HAS(err,
+	    ":3: 'secret' is in a file others can read (mode 0640); put "
+	    "it in a file of its own and name that with secret_file",
+	    "says where it is and what to do");
+	conf_free(&c);
+	T_EQ_INT(load_bridge("jid a.b\nsecret_file /nonexistent/s\n"
+			     "callback_secret 0123456789abcdef\n",
+		     0604, &c, err),
+	    -1, "an inline callback_secret in a 0604 file");
+	T_HAS(err,
+	    ":3: 'callback_secret' is in a file others can read (mode "
+	    "0604); put it in a file of its own and name that with "
+	    "callback_secret_file",
+	    "names callback_secret_file");
+	conf_free(&c);
+	T_EQ_INT(load_bridge("jid a.b\nsecret s3cret\n", 0600, &c, err), 0,
+	    "an inline secret in a 0600 file is the bridge's alone");
+	T_EQ_STR(c.secret, "s3cret", "and is used");
+	conf_free(&c);
+}
+
+static void
+test_secret_files(void)
+{
+	struct conf c;
+	char sec[64], cb[64], conf[256], err[XR_ERRLEN], *big;
+
+	put_file(sec, sizeof(sec), "s3cret with space\n", 0600);
+	put_file(cb, sizeof(cb), "0123456789abcdef0123", 0400);
+	snprintf(conf, sizeof(conf),
+	    "jid a.b\nsecret_file %s\ncallback_secret_file %s\n", sec, cb);
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), 0,
+	    "secret files in a 0640 configuration");
+	T_EQ_STR(c.secret, "s3cret with space", "the trailing newline goes");
+	T_EQ_STR(c.callback_secret, "0123456789abcdef0123",
+	    "a file without a newline");
+	conf_free(&c);
+
+	chmod(sec, 0640);
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1,
+	    "a group-readable secret file");
+	T_HAS(err, "secret_file: ", "names the key");
+	T_HAS(err, sec, "and the file");
+	T_HAS(err, "readable or writable by group or others (mode 0640)",
+	    "and why");
+	conf_free(&c);
+
+	chmod(sec, 0600);
+	chmod(cb, 0604);
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1,
+	    "a world-readable callback secret file");
+	T_HAS(err, "callback_secret_file: ", "names the key");
+	T_HAS(err, "(mode 0604)", "and the mode");
+	conf_free(&c);
+	chmod(cb, 0600);
+
+	set_text(sec, "");
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "an empty secret file");
+	T_HAS(err, "is empty", "is named empty");
+	T_HAS(err, sec, "with its name");
+	conf_free(&c);
+
+	set_text(sec, "\n");
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "a lone newline");
+	T_HAS(err, "is empty", "is empty too");
+	conf_free(&c);
+
+	big = malloc(SECRETS_FILE_MAX + 8);
+	memset(big, 'x', 1024);
+	big[1024] = '\0';
+	set_text(sec, big);
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1,
+	    "a secret over its key's limit");
+	T_HAS(err, "secret must be 1 to 1023 characters long",
+	    "says the key's limit");
+	T_HAS(err, sec, "naming the file");
+	conf_free(&c);
+
+	memset(big, 'x', SECRETS_FILE_MAX + 4);
+	big[SECRETS_FILE_MAX + 4] = '\0';
+	set_text(sec, big);
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "a huge secret file");
+	T_HAS(err, "longer than", "is refused unread");
+	conf_free(&c);
+	free(big);
+
+	set_text(cb, "too-short\n");
+	set_text(sec, "s\n");
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1,
+	    "a callback secret under its key's minimum");
+	T_HAS(err, "callback_secret must be 16 to", "says so");
+	T_HAS(err, cb, "naming the file");
+	conf_free(&c);
+
+	set_text(cb, "0123456789abcdef\nsecond line\n");
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "two lines");
+	T_HAS(err, "a second line", "are refused");
+	conf_free(&c);
+	unlink(cb);
+
+	/* A symbolic link could point anywhere. */
+	T_EQ_INT(symlink(sec, cb), 0, "a symbolic link to the secret");
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "is refused");
+	T_HAS(err, "symbolic link", "as one");
+	conf_free(&c);
+	unlink(cb);
+	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "a missing file");
+	T_HAS(err, "No such file", "says so");
+	conf_free(&c);
+
+	/* Whoever owns it could open it up again. */
+	if (geteuid() == 0) {
+		T_EQ_INT(chown(sec, 12345, 0), 0, "a secret file of uid 12345");
+		snprintf(conf, sizeof(conf),
+		    "jid a.b\nuser nobody\nsecret_file %s\n", sec);
+		T_EQ_INT(load_bridge(conf, 0640, &c, err), -1,
+		    "is refused for a bridge that runs as nobody");
+		T_HAS(err, "belongs to uid 12345, neither root nor", "why");
+		conf_free(&c);
+	}
+	unlink(sec);
+}
+
 int
 main(void)
 {
@@ -236,5 +483,9 @@ main(void)
 	test_values();
 	test_errors();
 	test_long_line();
+	test_responder_skips_secrets();
+	test_secret_pairs();
+	test_inline_secret_mode();
+	test_secret_files();
 	return t_done();
 }
