@@ -808,6 +808,7 @@ xmpp-rest is running (Ctrl-C stops everything; files in {st.tmp})
                     bob@localhost     password {st.users['bob']}
                     server 127.0.0.1 port {st.c2s_port} (c2s, no TLS; allow plain-text login in your client)
   component         {COMPONENT} on port {st.component_port}, config {st.conf_path}
+                    (its secret in {st.secret_path()}, mode 0600: secret_file)
 
   token             {st.token}
                     (more: bridge/xmpp-restd -c {st.conf_path} token add NAME)
