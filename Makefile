@@ -43,7 +43,8 @@ CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
-  bridge/auth.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c
+  bridge/auth.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
+  bridge/stray.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
   test_rules test_http test_sign test_creds test_spool
 
