@@ -15,7 +15,7 @@ PYTHON    ?= /usr/bin/python3
 # Debian packages: what the build needs, and what the tests run against.
 BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev libcrypt-dev
 TEST_DEBS  = prosody lighttpd apache2 libapache2-mod-fcgid nginx python3-slixmpp curl openssl \
-  libfcgi-bin spawn-fcgi cppcheck wrk \
+  libfcgi-bin spawn-fcgi cppcheck wrk ejabberd \
   clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev systemd groff-base
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
