@@ -46,7 +46,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/auth.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
   bridge/stray.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
-  test_rules test_http test_sign test_creds test_spool
+  test_rules test_http test_sign test_creds test_spool test_stray
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -83,7 +83,7 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 # Unit tests link the common code plus the one module they test.
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
-  $(B)/bridge/creds.o $(B)/bridge/spool.o
+  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/stray.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
