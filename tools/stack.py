@@ -4,7 +4,9 @@
 Brings up, in a fresh temporary directory and on free ports of 127.0.0.1:
 
   * Prosody: VirtualHost "localhost" (users alice and bob), Component
-    "rest.localhost" with a random secret, no TLS, no s2s, no HTTP;
+    "rest.localhost" with a random secret, no TLS, no s2s, no HTTP; or,
+    with Stack(xmpp_server="ejabberd"), Debian's ejabberd set up the same
+    way (class Ejabberd), for the suites that prove "any XMPP server";
   * the bridge, bridge/xmpp-restd, with its own xmpp-rest.conf;
   * a web server in front of the responder cgi/xmpp-rest.fcgi, started
     from the snippets in etc/ (tools/web.py).  By default ("lighttpd"),
@@ -944,7 +946,7 @@ class Stack:
         """A list of problems: processes of the stack that have died (and,
         with expect_all, those that are not running at all)."""
         bad = []
-        for name, p, wanted in ((self.server.name, self.xmpp, True),
+        for name, p, wanted in ((self.server_class.name, self.xmpp, True),
                                 ("bridge", self.bridge, self.with_bridge)):
             if p is not None and not p.alive():
                 bad.append("%s exited with status %s" % (name, p.p.returncode))
@@ -992,7 +994,7 @@ class Stack:
     def logs_tail(self, lines=20):
         out = []
         webs = [("web server %s" % self.web.label, p) for p in self.web.logs()] if self.web else []
-        for title, p in [("bridge", self.bridge_log)] + webs + [(self.server.name, self.xmpp_log)]:
+        for title, p in [("bridge", self.bridge_log)] + webs + [(self.server_class.name, self.xmpp_log)]:
             out.append("--- %s (%s):\n%s" % (title, p, tail(p, lines)))
         return "\n".join(out)
 
