@@ -144,12 +144,12 @@ class XmppServer:
 
     The class attributes below say where servers legitimately answer
     differently, so that a check states its expectation for the server it
-    runs against instead of being skipped there."""
+    runs against instead of being skipped there.  (ejabberd also answers
+    a version query as ejabberd, and a ping to a bare JID itself; no check
+    run against it asks either.)"""
 
     name = None
     user = None                 # the system account it runs as (as root)
-    software = None             # what a jabber:iq:version query answers
-    bare_ping_by_server = False  # a ping to a bare JID is answered by the server
     remote_bounce = None        # the condition a message to a remote domain bounces with
     # a second component connection for a domain is accepted, and the
     # stanzas to the domain are split between the two (else: conflict)
@@ -269,7 +269,6 @@ class XmppServer:
 class Prosody(XmppServer):
     name = "prosody"
     user = "prosody"
-    software = "Prosody"
     remote_bounce = "not-allowed"
     # mod_component logs this once per successful component login.
     component_auth = re.compile(
@@ -346,8 +345,6 @@ class Ejabberd(XmppServer):
 
     name = "ejabberd"
     user = "ejabberd"
-    software = "ejabberd"
-    bare_ping_by_server = True
     remote_bounce = "forbidden"
     second_component_splits = True
     component_auth = re.compile(
