@@ -165,7 +165,7 @@ class CpuMeter:
                 parts["web server"] += cpu
             elif bridge is not None and bridge in (pid, ppid):
                 parts["xmpp-restd"] += cpu
-            elif sid == self.stack.prosody.pid:
+            elif sid == self.stack.xmpp.pid:
                 parts["prosody"] += cpu
         parts["sink"] = _self_cpu()
         # wrk has ended by the second sample: count it from our reaped

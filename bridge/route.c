@@ -31,6 +31,7 @@
 #include "route.h"
 #include "rules.h"
 #include "spool.h"
+#include "stray.h"
 #include "track.h"
 #include "urltmpl.h"
 #include "util.h"
@@ -39,6 +40,8 @@
 #include "xmpp.h"
 
 #define NS_PING "urn:xmpp:ping"
+/* Every bridge's acknowledgement pings have ids ACK_ID "RANDOM-N". */
+#define ACK_ID "xr-ack-"
 
 /* A ping unanswered this long means a stream we cannot trust. */
 #define ACK_TIMEOUT_MS 10000
@@ -107,6 +110,7 @@ write_held(void)
 			continue;
 		if (xsess_send_raw(p->raw, p->rawlen) < 0)
 			break;
+		stray_sent(p->id);
 		p->state = P_UNACKED;
 		p->batch = next_batch;
 		p->hold_until = 0;
@@ -183,18 +187,30 @@ on_ack(unsigned long n)
 	arm_sweep();
 }
 
-/* 1 if s is one of our pings coming back (and handled as such). */
+/* 1 if s is one of our pings coming back (and handled as such), or the
+ * answer to another bridge's ping (counted as stray). */
 static int
 is_ack(xmpp_stanza_t *s)
 {
 	const char *id = xmpp_stanza_get_id(s);
 	const char *from = xmpp_stanza_get_from(s);
+	const char *type = xmpp_stanza_get_type(s);
 	size_t plen = strlen(ack_prefix);
 	unsigned long long n;
 
-	if (id == NULL || strncmp(id, ack_prefix, plen) != 0 || from == NULL ||
-	    !jid_equal(from, cf->jid))
+	if (id == NULL || strncmp(id, ACK_ID, sizeof(ACK_ID) - 1) != 0 ||
+	    from == NULL || !jid_equal(from, cf->jid))
 		return 0;
+	if (strncmp(id, ack_prefix, plen) != 0) {
+		/* Another bridge's ping, or its return, routed to us: a ping
+		 * is still answered, as any other. */
+		int is_get = type && strcmp(type, "get") == 0;
+
+		stray_seen(
+		    is_get ? "an acknowledgement ping" : "an acknowledgement",
+		    id, from, cf->jid);
+		return !is_get;
+	}
 	if (xr_parse_uint(id + plen, 1, ~0UL, &n) == 0)
 		on_ack((unsigned long)n);
 	return 1;
@@ -258,15 +274,19 @@ json_text(char *out, size_t n, const char *s)
 static void
 answer_status(struct client *cl, uint32_t seq)
 {
-	char json[4096], reason[512];
+	char json[4096], reason[512], stray_last[24] = "null";
 	size_t n;
 
 	json_text(
 	    reason, sizeof(reason), xsess_is_up() ? "" : xsess_down_reason());
+	if (stray_last_unix() != 0)
+		snprintf(stray_last, sizeof(stray_last), "%lld",
+		    (long long)stray_last_unix());
 	n = (size_t)snprintf(json, sizeof(json),
 	    "{\"version\":\"%s\",\"uptime_s\":%lld,"
 	    "\"xmpp\":{\"jid\":\"%s\",\"state\":\"%s\",\"reason\":\"%s\","
-	    "\"sessions_lost\":%lu,\"acknowledgement_pings\":%lu},"
+	    "\"sessions_lost\":%lu,\"acknowledgement_pings\":%lu,"
+	    "\"stray_answers\":%lu,\"stray_last_seen\":%s},"
 	    "\"requests\":{\"in_bridge\":%lu,\"queued\":%lu,"
 	    "\"queue_max\":%lu,\"responders_connected\":%lu},"
 	    "\"webhook\":{\"configured\":%s,\"in_flight\":%lu,"
@@ -275,7 +295,8 @@ answer_status(struct client *cl, uint32_t seq)
 	    "\"answers\":{",
 	    XR_VERSION, (long long)((xr_now_ms() - started_ms) / 1000), cf->jid,
 	    xsess_is_up() ? "up" : "down", reason, sessions_lost, pings_sent,
-	    track_count(), track_queued(), cf->queue_max, listener_nclients(),
+	    stray_count(), stray_last, track_count(), track_queued(),
+	    cf->queue_max, listener_nclients(),
 	    cf->callback_url ? "true" : "false",
 	    cf->callback_url ? wh_inflight() : 0UL, sp ? spool_count(sp) : 0,
 	    sp ? spool_bytes(sp) : 0ULL, sp ? spool_nqueues(sp) : 0);
@@ -551,6 +572,7 @@ receipt_id(xmpp_stanza_t *st)
 static void
 send_answer(xmpp_stanza_t *st)
 {
+	stray_sent(xmpp_stanza_get_id(st));
 	if (xsess_send(st) < 0)
 		log_warnx("an answer to %s was lost: XMPP session down",
 		    xmpp_stanza_get_to(st) ? xmpp_stanza_get_to(st) : "?");
@@ -1057,6 +1079,24 @@ free_job(void *job)
 	job_free(j);
 }
 
+/* An iq reply or a receipt that no request waits for: was it for an id
+ * this bridge never wrote? */
+static void
+note_stray(xmpp_stanza_t *st, const char *name, int is_error)
+{
+	const char *id = NULL, *what = NULL;
+
+	if (strcmp(name, "iq") == 0) {
+		id = xmpp_stanza_get_id(st);
+		what = "an iq reply";
+	} else if (strcmp(name, "message") == 0 && !is_error) {
+		id = receipt_id(st);
+		what = "a receipt";
+	}
+	if (id != NULL && !stray_was_sent(id))
+		stray_seen(what, id, xmpp_stanza_get_from(st), cf->jid);
+}
+
 static void
 on_stanza(xmpp_stanza_t *st, void *ud)
 {
@@ -1090,6 +1130,7 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 			p = track_match(WAIT_SENT, id, from);
 	}
 	if (p == NULL) {
+		note_stray(st, name, is_error);
 		if (deliverable(st))
 			deliver(st);
 		else
@@ -1130,7 +1171,7 @@ route_start(
 
 	cf = c;
 	started_ms = xr_now_ms();
-	snprintf(ack_prefix, sizeof(ack_prefix), "xr-ack-%08lx-",
+	snprintf(ack_prefix, sizeof(ack_prefix), ACK_ID "%08lx-",
 	    (unsigned long)xr_random_u32());
 	if (c->callback_url != NULL &&
 	    (check_callback_url(c, err, errlen) < 0 ||

@@ -4,7 +4,9 @@
 Brings up, in a fresh temporary directory and on free ports of 127.0.0.1:
 
   * Prosody: VirtualHost "localhost" (users alice and bob), Component
-    "rest.localhost" with a random secret, no TLS, no s2s, no HTTP;
+    "rest.localhost" with a random secret, no TLS, no s2s, no HTTP; or,
+    with Stack(xmpp_server="ejabberd"), Debian's ejabberd set up the same
+    way (class Ejabberd), for the suites that prove "any XMPP server";
   * the bridge, bridge/xmpp-restd, with its own xmpp-rest.conf;
   * a web server in front of the responder cgi/xmpp-rest.fcgi, started
     from the snippets in etc/ (tools/web.py).  By default ("lighttpd"),
@@ -40,6 +42,7 @@ Environment:
 """
 
 import atexit
+import json
 import os
 import re
 import secrets
@@ -61,13 +64,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOMAIN = "localhost"
 COMPONENT = "rest.localhost"
 USERS = ("alice", "bob")
-PROSODY_USER = "prosody"
 BRIDGE_USER = "xmpp-rest"
 
-# Prosody's mod_component logs this once per successful component login.
-_COMPONENT_AUTH = re.compile(
-    r"^\S.*\b" + re.escape(COMPONENT) + r":component\s+info\s+External component successfully authenticated",
-    re.M)
 # The bridge is free to word its log; a line saying it is connected (and
 # not "disconnected" / "not connected") also counts.
 _BRIDGE_CONNECTED = re.compile(r"(?<![a-z])(?<!not )connected\b", re.I)
@@ -111,13 +109,14 @@ class _Proc:
     def alive(self):
         return self.p.poll() is None
 
-    def stop(self, timeout=10.0, group=True):
-        """SIGTERM (to the child's whole process group), then SIGKILL.
-        Returns the exit status (negative: killed by that signal)."""
+    def stop(self, timeout=10.0, group=True, sig=signal.SIGTERM, term_group=False):
+        """SIGTERM (or sig; to the leader, or with term_group to the whole
+        process group), then SIGKILL to the group.  Returns the exit status
+        (negative: killed by that signal)."""
         if self.p.poll() is None:
             # The leader first, so that it can stop its own children
             # (lighttpd reaps its FastCGI processes) ...
-            self._signal(signal.SIGTERM, False)
+            self._signal(sig, term_group)
             try:
                 self.p.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -139,6 +138,335 @@ class _Proc:
             pass
 
 
+# ---- the XMPP server -------------------------------------------------------------
+
+class XmppServer:
+    """The stack's XMPP server: its configuration and accounts in
+    stack.path(name), its process, its log.  The stack picks the ports;
+    every listener is on 127.0.0.1.  As root it runs as its Debian
+    package's system user.
+
+    The class attributes below say where servers legitimately answer
+    differently, so that a check states its expectation for the server it
+    runs against instead of being skipped there.  (ejabberd also answers
+    a version query as ejabberd, and a ping to a bare JID itself; no check
+    run against it asks either.)"""
+
+    name = None
+    user = None                 # the system account it runs as (as root)
+    remote_bounce = None        # the condition a message to a remote domain bounces with
+    # a second component connection for a domain is accepted, and the
+    # stanzas to the domain are split between the two (else: conflict)
+    second_component_splits = False
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.dir = stack.path(self.name)
+        self.proc = None
+
+    def prepare(self):
+        """Writes the configuration (once, before the first start)."""
+        raise NotImplementedError
+
+    def argv(self):
+        raise NotImplementedError
+
+    @property
+    def log(self):
+        raise NotImplementedError
+
+    def component_auth_count(self):
+        """How often the server has logged a successful component login."""
+        try:
+            with open(self.log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return 0
+        return len(self.component_auth.findall(text))
+
+    def ports(self):
+        return [self.stack.c2s_port, self.stack.component_port]
+
+    def alive(self):
+        return self.proc is not None and self.proc.alive()
+
+    def start(self, timeout=20.0):
+        if self.alive():
+            raise StackError("%s is already running" % self.name)
+        self.proc = _Proc(self.name, self.argv(), os.path.join(self.dir, "console.log"),
+                          cwd=self.dir, env=self.env(), **self.run_as())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.proc.alive():
+                raise StackError("%s exited with status %s:\n%s\n%s" % (
+                    self.name, self.proc.p.returncode, tail(self.proc.log_path), tail(self.log)))
+            if all(port_open(p) for p in self.ports()):
+                self.started()
+                return
+            time.sleep(0.05)
+        raise StackError("%s did not open ports %s within %gs:\n%s" % (
+            self.name, " and ".join(map(str, self.ports())), timeout, tail(self.log)))
+
+    def started(self):
+        """Called once its ports are open."""
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+            self._wait_gone()
+
+    def kill(self):
+        """SIGKILL, as a crash would end it."""
+        if self.proc:
+            self.proc.stop(timeout=0, sig=signal.SIGKILL, term_group=True)
+            self._wait_gone()
+
+    def _wait_gone(self, timeout=10.0):
+        """Waits until nothing of its session runs any more (a SIGKILL is
+        not instant), so that a restart finds its ports free."""
+        deadline = time.monotonic() + timeout
+        while web.session_pids(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.proc = None
+
+    def pw(self):
+        import pwd
+        try:
+            return pwd.getpwnam(self.user)
+        except KeyError:
+            raise StackError("running as root, but there is no user %r to run %s as "
+                             "(install Debian's %s package)" % (self.user, self.name, self.name)) from None
+
+    def run_as(self):
+        """Popen's keywords that run a command as the server's user."""
+        if not self.stack._as_root:
+            return {}
+        return {"user": self.user, "group": self.pw().pw_gid, "extra_groups": []}
+
+    def env(self):
+        env = dict(os.environ)
+        if self.stack._as_root:
+            env["HOME"] = self.pw().pw_dir
+            env["USER"] = env["LOGNAME"] = self.user
+        return env
+
+    def run_tool(self, argv, what):
+        """Runs one of the server's own commands as its user; fails loudly."""
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, cwd=self.dir, env=self.env(), timeout=60,
+                           **self.run_as())
+        if r.returncode != 0:
+            raise StackError("%s failed (%d):\n%s" % (what, r.returncode, r.stdout.decode("utf-8", "replace")))
+        return r
+
+    def give_dir(self, mode=0o700):
+        """The server's directory (and all in it) to its user, if we are root."""
+        os.chmod(self.dir, mode)
+        if self.stack._as_root:
+            pw = self.pw()
+            for root, dirs, files in os.walk(self.dir):
+                os.chown(root, pw.pw_uid, pw.pw_gid)
+                for n in files:
+                    os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+
+
+class Prosody(XmppServer):
+    name = "prosody"
+    user = "prosody"
+    remote_bounce = "not-allowed"
+    # mod_component logs this once per successful component login.
+    component_auth = re.compile(
+        r"^\S.*\b" + re.escape(COMPONENT) + r":component\s+info\s+External component successfully authenticated",
+        re.M)
+
+    @property
+    def conf(self):
+        return os.path.join(self.dir, "prosody.cfg.lua")
+
+    @property
+    def log(self):
+        return os.path.join(self.dir, "prosody.log")
+
+    def argv(self):
+        return ["prosody", "--config", self.conf, "-F"]
+
+    def prepare(self):
+        st = self.stack
+        d = self.dir
+        os.makedirs(os.path.join(d, "data"))
+        cfg = f"""-- written by tools/stack.py
+pidfile = {lua_str(os.path.join(d, "prosody.pid"))}
+data_path = {lua_str(os.path.join(d, "data"))}
+log = {{
+    {{ levels = {{ min = {lua_str(st.prosody_log_level)} }}, to = "file", filename = {lua_str(self.log)} }};
+}}
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+c2s_interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {st.c2s_port} }}
+c2s_direct_tls_ports = {{ }}
+component_interfaces = {{ "127.0.0.1" }}
+component_ports = {{ {st.component_port} }}
+s2s_ports = {{ }}
+s2s_direct_tls_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+legacy_ssl_ports = {{ }}
+
+modules_enabled = {{ "roster", "saslauth", "disco", "ping", "time", "version" }}
+-- "posix" is autoloaded; it must not be listed (see LIBRARIES.md 5)
+modules_disabled = {{ "s2s", "s2s_auth_certs", "dialback", "tls" }}
+
+c2s_require_encryption = false
+s2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_hashed"
+storage = "internal"
+allow_registration = false
+
+VirtualHost {lua_str(DOMAIN)}
+
+Component {lua_str(COMPONENT)}
+    component_secret = {lua_str(st.secret)}
+"""
+        with open(self.conf, "w") as f:
+            f.write(cfg)
+        os.chmod(self.conf, 0o600)
+        self.give_dir()
+        for user, pw in st.users.items():
+            self.run_tool(["prosodyctl", "--config", self.conf, "register", user, DOMAIN, pw],
+                          "prosodyctl register %s" % user)
+
+
+class Ejabberd(XmppServer):
+    """Debian's ejabberd, as its own Erlang node run from self.dir
+    (ejabberdctl foreground with every path given).  ERL_DIST_PORT fixes
+    the distribution port, so no epmd is started (it would listen on
+    0.0.0.0:4369 and outlive us); inet_dist_use_interface keeps that port
+    on 127.0.0.1.  HOME is self.dir/home, so the node's Erlang cookie is
+    its own.  Accounts are made with ejabberdctl register once it runs:
+    that needs the node."""
+
+    name = "ejabberd"
+    user = "ejabberd"
+    remote_bounce = "forbidden"
+    second_component_splits = True
+    component_auth = re.compile(
+        r"\[info\].*ejabberd_service.*\bAccepted external component (handshake )?authentication for " +
+        re.escape(COMPONENT), re.M)
+
+    def __init__(self, stack):
+        super().__init__(stack)
+        self.dist_port = None
+        self._registered = False
+
+    @property
+    def log(self):
+        return os.path.join(self.dir, "logs", "ejabberd.log")
+
+    def ports(self):
+        return super().ports() + [self.dist_port]
+
+    def ctl(self, *args):
+        d = self.dir
+        return ["ejabberdctl", "--config-dir", d, "--config", os.path.join(d, "ejabberd.yml"),
+                "--ctl-config", os.path.join(d, "ejabberdctl.cfg"), "--logs", os.path.join(d, "logs"),
+                "--spool", os.path.join(d, "spool")] + list(args)
+
+    def argv(self):
+        return self.ctl("foreground")
+
+    def env(self):
+        env = super().env()
+        env["HOME"] = os.path.join(self.dir, "home")
+        return env
+
+    def run_as(self):
+        # ejabberdctl refuses any user but root and ejabberd, and as root it
+        # would su to ejabberd with that user's HOME (and cookie).
+        if not self.stack._as_root:
+            raise StackError("ejabberd runs as the ejabberd user: run the stack as root")
+        return super().run_as()
+
+    def prepare(self):
+        st = self.stack
+        d = self.dir
+        for sub in ("home", "logs", "spool"):
+            os.makedirs(os.path.join(d, sub))
+        self.dist_port = free_port()
+        while self.dist_port in (st.c2s_port, st.component_port):
+            self.dist_port = free_port()
+        shutil.copy("/etc/ejabberd/inetrc", os.path.join(d, "inetrc"))
+        with open(os.path.join(d, "ejabberdctl.cfg"), "w") as f:
+            f.write("# written by tools/stack.py\n"
+                    "ERLANG_NODE=xmpp-rest-test@localhost\n"
+                    "ERL_DIST_PORT=%d\n"
+                    "ERL_OPTIONS=\"-kernel inet_dist_use_interface {127,0,0,1}\"\n" % self.dist_port)
+        level = {"warn": "warning"}.get(st.prosody_log_level, st.prosody_log_level)
+        # JSON is YAML: every string quoted, nothing for YAML to reinterpret.
+        q = json.dumps
+        with open(os.path.join(d, "ejabberd.yml"), "w") as f:
+            f.write(f"""# written by tools/stack.py
+loglevel: {level}
+log_rotate_count: 0
+hosts: [{q(DOMAIN)}]
+listen:
+  -
+    port: {st.c2s_port}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls: false
+  -
+    port: {st.component_port}
+    ip: "127.0.0.1"
+    module: ejabberd_service
+    hosts:
+      {q(COMPONENT)}:
+        password: {q(st.secret)}
+s2s_access: none
+acme:
+  auto: false
+auth_method: internal
+auth_password_format: scram
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+  c2s:
+    allow: all
+modules:
+  mod_disco: {{}}
+  mod_ping: {{}}
+  mod_roster: {{}}
+  mod_time: {{}}
+  mod_version: {{}}
+""")
+        self.give_dir()
+
+    def started(self):
+        if self._registered:
+            return
+        for user, pw in self.stack.users.items():
+            self.run_tool(self.ctl("register", user, DOMAIN, pw), "ejabberdctl register %s" % user)
+        self._registered = True
+
+    def stop(self):
+        # ejabberdctl is a shell script that waits for the Erlang VM, and
+        # it ends at once on SIGTERM: the VM gets its own SIGTERM (it stops
+        # cleanly on it) and time to act on it before the SIGKILL.
+        if self.proc:
+            self.proc._signal(signal.SIGTERM, True)
+            deadline = time.monotonic() + 10
+            while web.session_pids(self.proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            super().stop()
+
+
+XMPP_SERVERS = {c.name: c for c in (Prosody, Ejabberd)}
+
+
 class Stack:
     """The whole stack.  Typical use:
 
@@ -152,7 +480,8 @@ class Stack:
 
     def __init__(self, bridge_conf=None, echo_bridge=False, keep_tmp=None,
                  bridge_bin=None, responder_bin=None, with_bridge=True,
-                 with_web=True, prosody_log_level="debug", web="lighttpd"):
+                 with_web=True, prosody_log_level="debug", web="lighttpd",
+                 xmpp_server="prosody"):
         self.repo = REPO
         bin_dir = os.environ.get("XR_BIN_DIR")
         if bin_dir:
@@ -176,7 +505,11 @@ class Stack:
         self.tmp = None
         self.token = None           # Bearer token for every request
         self.c2s_port = self.component_port = None
-        self.prosody = self.bridge = None
+        self.bridge = None
+        if xmpp_server not in XMPP_SERVERS:
+            raise StackError("unknown XMPP server %r (one of %s)" % (xmpp_server, ", ".join(XMPP_SERVERS)))
+        self.server_class = XMPP_SERVERS[xmpp_server]
+        self.server = None          # the XmppServer, made by start()
         self.web = None             # the running deployment (tools/web.py)
         self.webs = []              # every deployment started, for their logs
         self.bridge_exits = []      # exit statuses of every bridge we stopped
@@ -210,8 +543,13 @@ class Stack:
         return self.path("bridge.log")
 
     @property
-    def prosody_log(self):
-        return self.path("prosody", "prosody.log")
+    def xmpp(self):
+        """The XMPP server's running process (None while it is stopped)."""
+        return self.server.proc if self.server else None
+
+    @property
+    def xmpp_log(self):
+        return self.server.log if self.server else None
 
     @property
     def with_web(self):
@@ -270,16 +608,16 @@ class Stack:
                         raise StackError("%s binary %s is missing or not executable (run make)" % (what, b))
             parent = os.environ.get("XR_TMPDIR") or None
             self.tmp = tempfile.mkdtemp(prefix="xmpp-rest-", dir=parent)
-            # The prosody user must be able to reach its directory inside;
+            # The XMPP server's user must be able to reach its directory inside;
             # nobody else needs to list it (the secrets are in there).
             os.chmod(self.tmp, 0o711)
             self.c2s_port = free_port()
             self.component_port = free_port()
             while self.component_port == self.c2s_port:
                 self.component_port = free_port()
-            self._write_prosody_conf()
-            self._register_users()
-            self.start_prosody()
+            self.server = self.server_class(self)
+            self.server.prepare()
+            self.start_xmpp()
             if self._as_root:
                 self._ensure_bridge_user()
             self._write_bridge_conf()
@@ -308,8 +646,8 @@ class Stack:
             self.stop_web()
             if self.bridge:
                 self.stop_bridge()
-            if self.prosody:
-                self.stop_prosody()
+            if self.xmpp:
+                self.stop_xmpp()
             self._echo_stop.set()
             if self._echo_thread is not None:
                 self._echo_thread.join(2)
@@ -325,131 +663,30 @@ class Stack:
         if self.tmp and os.path.isdir(self.tmp):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    # ---- Prosody -------------------------------------------------------------
+    # ---- the XMPP server ------------------------------------------------------
 
-    def _prosody_dir(self):
-        return self.path("prosody")
+    def start_xmpp(self, timeout=20.0):
+        with self._lock:
+            self.server.start(timeout)
 
-    def _write_prosody_conf(self):
-        d = self._prosody_dir()
-        os.makedirs(os.path.join(d, "data"))
-        cfg = f"""-- written by tools/stack.py
-pidfile = {lua_str(os.path.join(d, "prosody.pid"))}
-data_path = {lua_str(os.path.join(d, "data"))}
-log = {{
-    {{ levels = {{ min = {lua_str(self.prosody_log_level)} }}, to = "file", filename = {lua_str(self.prosody_log)} }};
-}}
-interfaces = {{ "127.0.0.1" }}
-local_interfaces = {{ "127.0.0.1" }}
-c2s_interfaces = {{ "127.0.0.1" }}
-c2s_ports = {{ {self.c2s_port} }}
-c2s_direct_tls_ports = {{ }}
-component_interfaces = {{ "127.0.0.1" }}
-component_ports = {{ {self.component_port} }}
-s2s_ports = {{ }}
-s2s_direct_tls_ports = {{ }}
-http_ports = {{ }}
-https_ports = {{ }}
-legacy_ssl_ports = {{ }}
+    def stop_xmpp(self):
+        with self._lock:
+            self.server.stop()
 
-modules_enabled = {{ "roster", "saslauth", "disco", "ping", "time", "version" }}
--- "posix" is autoloaded; it must not be listed (see LIBRARIES.md 5)
-modules_disabled = {{ "s2s", "s2s_auth_certs", "dialback", "tls" }}
+    def kill_xmpp(self):
+        """SIGKILL to the XMPP server, as if it crashed."""
+        with self._lock:
+            self.server.kill()
 
-c2s_require_encryption = false
-s2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_hashed"
-storage = "internal"
-allow_registration = false
-
-VirtualHost {lua_str(DOMAIN)}
-
-Component {lua_str(COMPONENT)}
-    component_secret = {lua_str(self.secret)}
-"""
-        with open(self.prosody_conf, "w") as f:
-            f.write(cfg)
-        os.chmod(d, 0o700)
-        os.chmod(self.prosody_conf, 0o600)
-        if self._as_root:
-            pw = self._prosody_pw()
-            for root, dirs, files in os.walk(d):
-                os.chown(root, pw.pw_uid, pw.pw_gid)
-                for n in files:
-                    os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
-
-    @property
-    def prosody_conf(self):
-        return os.path.join(self._prosody_dir(), "prosody.cfg.lua")
-
-    def _prosody_pw(self):
-        import pwd
-        try:
-            return pwd.getpwnam(PROSODY_USER)
-        except KeyError:
-            raise StackError("running as root, but there is no user %r to run Prosody as "
-                             "(install Debian's prosody package)" % PROSODY_USER) from None
-
-    def _as_prosody(self):
-        if not self._as_root:
-            return {}
-        return {"user": PROSODY_USER, "group": PROSODY_USER, "extra_groups": []}
-
-    def _prosody_env(self):
-        env = dict(os.environ)
-        if self._as_root:
-            env["HOME"] = self._prosody_pw().pw_dir
-            env["USER"] = env["LOGNAME"] = PROSODY_USER
-        return env
-
-    def _register_users(self):
-        for user, pw in self.users.items():
-            r = subprocess.run(
-                ["prosodyctl", "--config", self.prosody_conf, "register", user, DOMAIN, pw],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=self._prosody_dir(), env=self._prosody_env(), timeout=60,
-                **self._as_prosody())
-            if r.returncode != 0:
-                raise StackError("prosodyctl register %s failed (%d):\n%s" % (
-                    user, r.returncode, r.stdout.decode("utf-8", "replace")))
+    # the names from the days of one server, for checks that still use them
+    start_prosody = start_xmpp
+    stop_prosody = stop_xmpp
 
     def _component_auth_count(self):
-        try:
-            with open(self.prosody_log, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return 0
-        return len(_COMPONENT_AUTH.findall(text))
-
-    def start_prosody(self, timeout=20.0):
-        with self._lock:
-            if self.prosody and self.prosody.alive():
-                raise StackError("prosody is already running")
-            self.prosody = _Proc(
-                "prosody", ["prosody", "--config", self.prosody_conf, "-F"],
-                os.path.join(self._prosody_dir(), "console.log"),
-                cwd=self._prosody_dir(), env=self._prosody_env(), **self._as_prosody())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.prosody.alive():
-                raise StackError("prosody exited with status %s:\n%s\n%s" % (
-                    self.prosody.p.returncode, tail(self.prosody.log_path),
-                    tail(self.prosody_log)))
-            if port_open(self.c2s_port) and port_open(self.component_port):
-                return
-            time.sleep(0.05)
-        raise StackError("prosody did not open ports %d and %d within %gs:\n%s" % (
-            self.c2s_port, self.component_port, timeout, tail(self.prosody_log)))
-
-    def stop_prosody(self):
-        with self._lock:
-            if self.prosody:
-                self.prosody.stop()
-                self.prosody = None
+        return self.server.component_auth_count()
 
     def wait_component(self, since_count, timeout=10.0, since_bridge_offset=None):
-        """Waits until Prosody has authenticated the component more than
+        """Waits until the XMPP server has authenticated the component more than
         since_count times (or the bridge logged that it is connected after
         since_bridge_offset).  Returns True or False."""
         deadline = time.monotonic() + timeout
@@ -519,13 +756,14 @@ Component {lua_str(COMPONENT)}
         os.replace(path + ".tmp", path)
         return path
 
-    def _write_bridge_conf(self, overrides=None):
+    def _write_bridge_conf(self, overrides=None, path=None):
+        path = path or self.conf_path
         lines = ["# xmpp-rest.conf written by tools/stack.py"]
         for k, v in self.bridge_conf_values(overrides).items():
             if k in self.SECRET_FILES:
                 k, v = self.SECRET_FILES[k][0], self._write_secret(k, v)
             lines.append("%s %s" % (k, v))
-        with open(self.conf_path, "w") as f:
+        with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
         # The responder (the web server's children) and the bridge both
         # read it; as root the responder may run as www-data.
@@ -533,10 +771,10 @@ Component {lua_str(COMPONENT)}
         if gid is not None:
             # the bridge's own account reads it again on SIGHUP
             import pwd
-            os.chown(self.conf_path, pwd.getpwnam(BRIDGE_USER).pw_uid, gid)
-            os.chmod(self.conf_path, 0o640)
+            os.chown(path, pwd.getpwnam(BRIDGE_USER).pw_uid, gid)
+            os.chmod(path, 0o640)
         else:
-            os.chmod(self.conf_path, 0o600)
+            os.chmod(path, 0o600)
 
     def _web_gid(self):
         """As root: the group of the web servers' user (www-data), which
@@ -597,7 +835,7 @@ Component {lua_str(COMPONENT)}
 
     def start_bridge(self, timeout=10.0):
         """Starts the bridge and waits (up to timeout) until its socket
-        exists and the component is connected to Prosody (under XR_WRAP,
+        exists and the component is connected to the XMPP server (under XR_WRAP,
         e.g. valgrind, three times as long)."""
         if self.wrap:
             timeout *= 3
@@ -633,9 +871,9 @@ Component {lua_str(COMPONENT)}
                 return
             time.sleep(0.05)
         what = "its socket %s did not appear" % self.socket_path if not have_sock \
-            else "Prosody did not see the component connect"
-        raise StackError("bridge not ready after %gs: %s.\n--- bridge log:\n%s\n--- prosody log:\n%s" % (
-            timeout, what, tail(self.bridge_log), tail(self.prosody_log, 10)))
+            else "%s did not see the component connect" % self.server.name
+        raise StackError("bridge not ready after %gs: %s.\n--- bridge log:\n%s\n--- %s log:\n%s" % (
+            timeout, what, tail(self.bridge_log), self.server.name, tail(self.xmpp_log, 10)))
 
     def stop_bridge(self):
         """Stops the bridge (SIGTERM, then SIGKILL after 10 s); returns its
@@ -647,6 +885,17 @@ Component {lua_str(COMPONENT)}
             self.bridge_exits.append(rc)
             self.bridge = None
             return rc
+
+    def start_other_bridge(self, name):
+        """A second bridge for the same component (its own configuration
+        NAME.conf, socket NAME-run/, spool NAME-spool/, log NAME.log), as
+        an operator who started two would have.  Returns its process
+        (stop() it); its log is .log_path."""
+        conf = self.path(name + ".conf")
+        self._write_bridge_conf({"socket": self.path(name + "-run", "bridge.sock"),
+                                 "spool_dir": self.path(name + "-spool")}, path=conf)
+        return _Proc(name, self.wrap + [self.bridge_bin, "-c", conf], self.path(name + ".log"),
+                     cwd=self.tmp)
 
     def restart_bridge(self, extra_conf=None):
         """Stops the bridge, rewrites xmpp-rest.conf with the stack's keys
@@ -723,12 +972,11 @@ Component {lua_str(COMPONENT)}
         """A list of problems: processes of the stack that have died (and,
         with expect_all, those that are not running at all)."""
         bad = []
-        wanted = {"prosody": True, "bridge": self.with_bridge}
-        for name in ("prosody", "bridge"):
-            p = getattr(self, name)
+        for name, p, wanted in ((self.server_class.name, self.xmpp, True),
+                                ("bridge", self.bridge, self.with_bridge)):
             if p is not None and not p.alive():
                 bad.append("%s exited with status %s" % (name, p.p.returncode))
-            elif p is None and expect_all and wanted[name]:
+            elif p is None and expect_all and wanted:
                 bad.append("%s is not running" % name)
         if self.web is not None:
             bad += self.web.problems()
@@ -741,11 +989,10 @@ Component {lua_str(COMPONENT)}
         test should fail that test, not every later one).  Returns what it
         found, as check_alive() does."""
         bad = self.check_alive(expect_all=True)
-        if self.prosody is not None and not self.prosody.alive():
-            self.prosody.stop()
-            self.prosody = None
-        if self.prosody is None:
-            self.start_prosody()
+        if self.xmpp is not None and not self.xmpp.alive():
+            self.stop_xmpp()
+        if self.xmpp is None:
+            self.start_xmpp()
         if self.bridge is not None and not self.bridge.alive():
             self.stop_bridge()          # records the exit status
         if self.bridge is None and self.with_bridge:
@@ -773,7 +1020,7 @@ Component {lua_str(COMPONENT)}
     def logs_tail(self, lines=20):
         out = []
         webs = [("web server %s" % self.web.label, p) for p in self.web.logs()] if self.web else []
-        for title, p in [("bridge", self.bridge_log)] + webs + [("prosody", self.prosody_log)]:
+        for title, p in [("bridge", self.bridge_log)] + webs + [(self.server_class.name, self.xmpp_log)]:
             out.append("--- %s (%s):\n%s" % (title, p, tail(p, lines)))
         return "\n".join(out)
 

@@ -24,6 +24,12 @@ everything and prints "N passed, M failed" as the last line.  Exit status 0 only
     /usr/bin/python3 tests/integration/run.py [--mode NAME]... [-k WORDS]...
         [--bin-dir build/asan] [--keep]
 
+--xmpp-server ejabberd runs the core send checks (CORE_CHECKS: message,
+iq, bounce, receipt, webhook delivery and reply, reconnect after the server
+is killed) against Debian's ejabberd instead of Prosody, through
+lighttpd-fcgi unless --mode says otherwise, and checks that it listens on
+127.0.0.1 only and leaves no process behind.
+
 --mode takes a deployment name, or fcgi (lighttpd-fcgi), cgi (lighttpd-cgi),
 both or all (every deployment, the default).  A deployment whose server is
 not installed fails (its "server starts" check says what to install).
@@ -41,6 +47,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import uuid
@@ -81,6 +88,24 @@ MODE_ALIASES = {"fcgi": ("lighttpd-fcgi",), "cgi": ("lighttpd-cgi",),
 SIGTERM_IGNORED = {}
 KNOWN_FAILURES = {}
 
+# The core send checks (words of their descriptions, as -k takes them) that
+# --xmpp-server runs against a server other than Prosody: "works with any
+# XMPP server" is what they test.
+CORE_CHECKS = (
+    # test_http.py
+    "a message to alice answers 202", "an iq get echo to alice's full JID", "an iq set echo",
+    "an iq ping to the server", "an iq answered with ", "an iq to an offline full JID",
+    "a receipt request", "a receipt that never comes", "an unanswered iq",
+    "XMPP side: the bridge answers", "50 concurrent requests", "Prosody stopped:",
+    # test_faults.py
+    "killed (SIGKILL) during 1000 message POSTs", "an iq posted while Prosody is down",
+    "a message Prosody bounces at once", "a second bridge for the same domain",
+    # test_webhook.py
+    "a message is POSTed with", "an iq get is POSTed the same way",
+    "200 with an application/xmpp+xml message", "200 with an iq:", "receipts: an accepted message",
+    "examples/echo-bot.cgi under lighttpd",
+)
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
@@ -90,14 +115,18 @@ def main():
                     % ", ".join(web.DEPLOYMENTS))
     ap.add_argument("-k", action="append", default=[], metavar="WORDS",
                     help="run only the checks whose description contains WORDS (repeatable)")
+    ap.add_argument("--xmpp-server", default="prosody", choices=("prosody", "ejabberd"),
+                    help="the XMPP server: prosody (every check) or ejabberd (the core checks)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--bin-dir", metavar="DIR",
                     help="take xmpp-restd and xmpp-rest.fcgi from DIR (e.g. build/asan)")
     args = ap.parse_args()
     if args.bin_dir:
         os.environ["XR_BIN_DIR"] = os.path.abspath(args.bin_dir)
+    core = args.xmpp_server != "prosody"
+    only = args.k or (list(CORE_CHECKS) if core else [])
     deployments = []
-    for m in args.mode or ["all"]:
+    for m in args.mode or (["fcgi"] if core else ["all"]):
         for d in MODE_ALIASES.get(m, (m,)):
             if d not in deployments:
                 deployments.append(d)
@@ -108,7 +137,7 @@ def main():
     # root: they must be able to write their sanitizer reports.
     for d in web.open_sanitizer_log_dirs():
         runner.line("# sanitizer log directory %s: group %s may write it" % (d, web.WEB_USER))
-    stack = Stack(keep_tmp=True if args.keep else None, web=None)
+    stack = Stack(keep_tmp=True if args.keep else None, web=None, xmpp_server=args.xmpp_server)
     runner.line("# bridge %s, responder %s" % (stack.bridge_bin, stack.responder_bin))
     clients = []
     interrupted = False
@@ -116,8 +145,11 @@ def main():
         try:
             stack.start()
             test_http.DEFAULT_HEADERS["Authorization"] = "Bearer " + stack.token
-            runner.line("# stack in %s: c2s %d, component %d" % (
-                stack.tmp, stack.c2s_port, stack.component_port))
+            runner.line("# stack in %s: %s, c2s %d, component %d" % (
+                stack.tmp, stack.server.name, stack.c2s_port, stack.component_port))
+            if core:
+                runner.check("[%s] listens on 127.0.0.1 only (no epmd, no 0.0.0.0)" % stack.server.name,
+                             _loopback_only, stack)
             for user in ("alice", "bob"):
                 cl = TestClient(stack.jid(user), stack.users[user], "127.0.0.1", stack.c2s_port)
                 clients.append(cl)
@@ -131,9 +163,9 @@ def main():
         alice, bob = clients
         for name in deployments:
             t0 = time.monotonic()
-            run_deployment(runner, stack, alice, bob, name, args.k)
+            run_deployment(runner, stack, alice, bob, name, only)
             runner.line("# [%s] %.0f s" % (name, time.monotonic() - t0))
-        if not args.k:
+        if not only:
             test_process.run_suite(runner, stack, alice)
         # once per run, not per deployment: it restarts the bridge with
         # callback settings, and with the stack's configuration again at its
@@ -144,17 +176,17 @@ def main():
         except StackError as e:
             runner.check("[webhook] the stack's lighttpd starts", test_http.fail_with, e)
         else:
-            if not args.k:
+            if not only:
                 t1 = time.monotonic()
                 test_auth.run_suite(runner, stack, alice)
                 runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
             t1 = time.monotonic()
-            test_faults.run_suite(runner, stack, alice, only=args.k)
+            test_faults.run_suite(runner, stack, alice, only=only)
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
-            test_secrets.run_suite(runner, stack, alice, only=args.k)
-            test_webhook.run_suite(runner, stack, alice, bob, only=args.k)
+            test_secrets.run_suite(runner, stack, alice, only=only)
+            test_webhook.run_suite(runner, stack, alice, bob, only=only)
             t1 = time.monotonic()
-            test_spool.run_suite(runner, stack, alice, bob, only=args.k)
+            test_spool.run_suite(runner, stack, alice, bob, only=only)
             runner.line("# [spool] %.0f s" % (time.monotonic() - t1))
             for problem in stack.check_alive():
                 runner.check("[webhook] the stack is still running", test_http.fail_with,
@@ -270,7 +302,11 @@ def _finish(runner, stack, clients, interrupted=False):
             runner.line("# --- last lines of the %s (%s):" % (title, path))
             for ln in tail(path, 25).splitlines():
                 runner.line("#   " + ln)
+    left = stack.xmpp.pid if stack.xmpp else None
     stack.stop(cleanup=False)
+    if left and stack.server.name != "prosody":
+        runner.check("[%s] nothing of it is left running once stopped (no beam, no epmd)" % stack.server.name,
+                     _nothing_left, left)
     if stack.tmp and os.path.isdir(stack.tmp):
         runner.check("no sanitizer or valgrind reports in the logs of the bridge and of every web server",
                      _no_memory_reports, stack)
@@ -291,6 +327,43 @@ def _finish(runner, stack, clients, interrupted=False):
         stack.cleanup()
     runner.line(runner.summary())
     return 0 if runner.failed == 0 and runner.passed > 0 else 1
+
+
+def _listeners():
+    """[(address, port, pid)] of every listening TCP socket (ss -ltnp)."""
+    out = subprocess.run(["ss", "-Hltnp"], stdout=subprocess.PIPE, text=True, timeout=20).stdout
+    found = []
+    for ln in out.splitlines():
+        f = ln.split()
+        if len(f) < 4:
+            continue
+        addr, _, port = f[3].rpartition(":")
+        found += [(addr, port, int(p)) for p in re.findall(r"pid=(\d+)", ln)] or [(addr, port, None)]
+    return found
+
+
+def _loopback_only(stack):
+    """Every socket the XMPP server (its whole session: the Erlang VM and
+    whatever it started) listens on is on 127.0.0.1, and no epmd runs for it."""
+    ours = set(web.session_pids(stack.xmpp.pid))
+    mine = [(a, p) for a, p, pid in _listeners() if pid in ours]
+    test_http.expect(mine, "no listening socket found for pids %s" % sorted(ours))
+    bad = [(a, p) for a, p in mine if a != "127.0.0.1"]
+    test_http.expect(not bad, "listening on %s" % ", ".join("%s:%s" % x for x in bad))
+    test_http.expect(not any(a == "0.0.0.0" and p == "4369" for a, p, _ in _listeners()),
+                     "an epmd listens on 0.0.0.0:4369")
+
+
+def _nothing_left(sid):
+    left = web.session_pids(sid)
+    names = []
+    for pid in left:
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                names.append("%d %s" % (pid, f.read().strip()))
+        except OSError:
+            pass
+    test_http.expect(not names, "still running: %s" % ", ".join(names))
 
 
 _MEMORY_REPORT = re.compile(

@@ -17,13 +17,16 @@ Figures (stanzas, duplicates, recovery time) are printed as "# " lines.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
 
+from stack import tail
 from test_auth import with_bridge_conf, word
-from test_http import expect, expect_status, post, request, selected
+from test_process import cgi
+from test_http import ERROR_STATUS, expect, expect_status, post, request, selected
 
 NS_PING = "urn:xmpp:ping"
 NS_SILENT = "urn:xmpp-rest:test:silent"
@@ -44,10 +47,7 @@ class Ctx:
 
 
 def kill_prosody(stack):
-    stack.prosody.p.kill()
-    stack.prosody.p.wait()
-    stack.prosody.stop()
-    stack.prosody = None
+    stack.kill_xmpp()
 
 
 def post_many(ctx, bodies, threads=8):
@@ -166,9 +166,13 @@ def t_bounce_before_ack(ctx):
     r = post(ctx.url, "<message to='nobody@localhost' type='chat'><body>x</body></message>")
     expect_status(r, 503)
     expect("service-unavailable" in r.text and r.header("X-Stanza-Id"), "%s" % r)
+    # with no s2s, each server refuses a remote domain in its own words
+    cond = ctx.stack.server.remote_bounce
+    status = {c: st for c, _, st in ERROR_STATUS}[cond]
     r = post(ctx.url, "<message to='x@remote.example'><body>x</body></message>",
              headers={"Accept": "application/json"})
-    expect(r.status == 405 and "not-allowed" in r.text, "to a remote domain: %s" % r)
+    expect(r.status == status and cond in r.text, "to a remote domain (%s: %d %s): %s" % (
+        ctx.stack.server.name, status, cond, r))
 
 
 def t_queue_max(ctx):
@@ -344,6 +348,66 @@ def t_status(ctx):
         s.start_bridge()
 
 
+def bridge_status(s, conf=None):
+    p = subprocess.run([s.bridge_bin, "-c", conf or s.conf_path, "status"], capture_output=True,
+                       text=True, timeout=20)
+    expect(p.returncode == 0, "xmpp-restd status: %d %s" % (p.returncode, p.stderr))
+    return json.loads(p.stdout)
+
+
+def t_second_bridge(ctx):
+    s = ctx.stack
+    srv = s.server
+    ctx.alice.wait_online(15)
+    other = s.start_other_bridge("second")
+    try:
+        # it connects (ejabberd) or is refused with conflict (Prosody)
+        want = re.compile(r"conflict" if not srv.second_component_splits
+                          else r"(?<![a-z])(?<!not )connected\b", re.I)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not want.search(tail(other.log_path, 50)):
+            time.sleep(0.1)
+        expect(want.search(tail(other.log_path, 50)), "the second bridge's log does not say %r: %s" % (
+            want.pattern, tail(other.log_path, 5)))
+        # iqs through both bridges at once, the second's run as CGI
+        # programs: where the server splits, answers for each land on the other
+        iq = ("<iq type='get' to='alice@localhost/test'><echo xmlns='urn:xmpp-rest:test:echo' "
+              "token='%s'/></iq>")
+        words = [word() for _ in range(16)]
+        ts, results = post_many(ctx, [iq % w for w in words], threads=16)
+        theirs = []
+
+        def via_other(w):
+            theirs.append(cgi(s, iq % w, {"HTTP_X_XMPP_REST_TIMEOUT": "3"},
+                              conf=s.path("second.conf"))[0])
+        ts += [threading.Thread(target=via_other, args=(word(),)) for _ in range(16)]
+        for t in ts[len(words):]:
+            t.start()
+        for t in ts:
+            t.join(60)
+        statuses = sorted(str(v) for v in results.values())
+        st = bridge_status(s)["xmpp"]
+        log = tail(s.bridge_log, 400)
+        warned = "another bridge is probably connected" in log
+        ctx.figure("%s, two bridges for %s: iq statuses %s (the second's: %s); the first bridge's "
+                   "status: stray_answers %s, stray_last_seen %s" % (srv.name, s.component, statuses,
+                                                                   sorted(theirs),
+                                                           st.get("stray_answers"),
+                                                           st.get("stray_last_seen")))
+        if srv.second_component_splits:
+            expect(isinstance(st.get("stray_answers"), int) and st["stray_answers"] > 0 and
+                   isinstance(st.get("stray_last_seen"), int) and
+                   abs(st["stray_last_seen"] - time.time()) < 120,
+                   "the first bridge's status does not report stray answers: %r" % st)
+            expect(warned, "the first bridge's log does not warn of another bridge")
+        else:
+            expect(statuses == ["200"] * len(words), "with the second one refused: %s" % statuses)
+            expect(st.get("stray_answers") == 0 and st.get("stray_last_seen") is None and not warned,
+                   "stray answers reported with one bridge connected: %r" % st)
+    finally:
+        other.stop()
+
+
 TESTS = [
     ("Prosody killed (SIGKILL) during 1000 message POSTs and restarted: every 202 reaches "
      "alice, the rest got 503", t_prosody_killed),
@@ -359,6 +423,9 @@ TESTS = [
      "reported and changes nothing", t_sighup),
     ("SIGTERM: a request in flight finishes, a new one gets 503, the stream closes, exit 0",
      t_sigterm_drains),
+    ("a second bridge for the same domain: refused (conflict) by Prosody; where the server "
+     "accepts it and splits the stanzas (ejabberd), the first bridge's status and log report "
+     "the stray answers", t_second_bridge),
     ("status: xmpp-restd status and GET ?status give JSON (no secrets); down when Prosody is; "
      "exit 1 without a bridge", t_status),
 ]
