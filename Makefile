@@ -106,7 +106,17 @@ FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
-FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds
+FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
+  fuzz_headers
+# The responder's targets include cgi/request.c to reach its static parts.
+FUZZ_CGI_SRC  = cgi/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
+  common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
+  common/xmpp_error.c
+build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
+  cgi/request.c $(FUZZ_CGI_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
+	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
