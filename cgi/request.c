@@ -206,13 +206,14 @@ respond_unauthorized(struct ctx *x, const struct frame *f, struct outbuf *hdr)
 static void
 respond_sent(struct ctx *x, const struct stanza *st, const struct outbuf *hdr)
 {
-	char line[XR_ERRLEN * 2];
-	struct outbuf ob;
 	json_t *j;
 	size_t len = 0;
 	char *doc;
 
 	if (x->fmt != BODY_JSON) {
+		char line[XR_ERRLEN * 2];
+		struct outbuf ob;
+
 		ob_init(&ob, line, sizeof(line));
 		ob_printf(&ob, "%s sent, id %s\n", st->kind, st->id);
 		reply_send(x->io, 202, hdr, "text/plain; charset=utf-8", ob.buf,
@@ -244,8 +245,6 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 	const char *etype = frame_get(f, FIELD_ERRTYPE);
 	struct heads h;
 	struct outbuf *hdr = heads_init(&h);
-	char line[REPLY_TEXT_MAX + 128];
-	struct outbuf msg;
 	enum outcome o;
 
 	ob_header(hdr, "X-Stanza-Id", st->id);
@@ -269,6 +268,8 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 		return;
 	case OUTCOME_ERROR: {
 		int status = reply_status_for_condition(cond);
+		char line[REPLY_TEXT_MAX + 128];
+		struct outbuf msg;
 
 		cond = xr_error_condition(cond);
 		etype = xr_error_type(etype);
