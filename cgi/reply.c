@@ -278,9 +278,10 @@ put_text(struct outbuf *ob, const char *text, int xml)
 
 	for (size_t i = 0; i < n; i++) {
 		/* One line, whatever the XMPP side put in its <text/>. */
-		char c[2] = {
-		    text[i] == '\n' || text[i] == '\r' ? ' ' : text[i]};
+		char c[2] = {text[i], '\0'};
 
+		if (c[0] == '\n' || c[0] == '\r')
+			c[0] = ' ';
 		if (xml)
 			ob_put_xml(ob, c);
 		else

@@ -11,16 +11,24 @@
 json_t *
 xr_json_text(const char *s, size_t max)
 {
-	size_t n = ob_utf8_cut(s ? s : "", max);
-	json_t *j = json_stringn(s ? s : "", n);
+	json_t *j;
+	size_t n;
 	char *copy;
+
+	if (s == NULL)
+		s = "";
+	n = ob_utf8_cut(s, max);
+	j = json_stringn(s, n);
 
 	if (j != NULL)
 		return j;
 	if ((copy = malloc(n + 1)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = s[i];
+		if ((unsigned char)s[i] & 0x80)
+			copy[i] = '?';
+	}
 	j = json_stringn(copy, n);
 	free(copy);
 	return j;
