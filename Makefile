@@ -13,11 +13,12 @@ BRIDGE_USER ?= xmpp-rest
 WEB_GROUP  ?= www-data
 
 CC        ?= cc
-PKGS       = libstrophe fcgi libxml-2.0 openssl
+PKGS       = libstrophe fcgi libxml-2.0 openssl jansson
 PYTHON    ?= /usr/bin/python3
 
 # Debian packages: what the build needs, and what the tests run against.
-BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev libcrypt-dev
+BUILD_DEBS = gcc make pkg-config libfcgi-dev libstrophe-dev libxml2-dev libssl-dev libcrypt-dev \
+  libjansson-dev
 TEST_DEBS  = prosody lighttpd apache2 libapache2-mod-fcgid nginx python3-slixmpp curl openssl \
   libfcgi-bin spawn-fcgi cppcheck wrk ejabberd \
   clang-tidy clang-format bear valgrind clang-14 libclang-rt-14-dev systemd groff-base
@@ -31,9 +32,9 @@ XR_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' \
   -DXR_CONF_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.conf"' \
   -DXR_CREDS_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.credentials"' -Icommon
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 2>/dev/null)
+CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 jansson 2>/dev/null)
 # libcrypt (libxcrypt, part of every Debian system) hashes Basic passwords.
-BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl 2>/dev/null) -lcrypt
+BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl jansson 2>/dev/null) -lcrypt
 OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 XR_CFLAGS  = -std=c11 -pthread $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
 XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -42,7 +43,7 @@ XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # the sanitizer build the tests run.
 B ?= build
 COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/jid.c \
-  common/bridge_client.c
+  common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
@@ -50,7 +51,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/auth.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
   bridge/privfile.c bridge/secrets.c bridge/stray.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
-  test_rules test_http test_sign test_creds test_spool test_stray
+  test_rules test_http test_sign test_creds test_spool test_stray test_outbuf
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -85,7 +86,7 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
 
 # Unit tests link the common code plus the one module they test.
-UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
+UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
   $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o
@@ -111,7 +112,17 @@ FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
-FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds
+FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
+  fuzz_headers
+# The responder's targets include cgi/request.c to reach its static parts.
+FUZZ_CGI_SRC  = cgi/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
+  common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
+  common/xmpp_error.c
+build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
+  cgi/request.c $(FUZZ_CGI_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
+	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto

@@ -27,6 +27,7 @@
 #include "creds.h"
 #include "log.h"
 #include "loop.h"
+#include "outbuf.h"
 
 #define CACHE_SLOTS 64
 #define CACHE_TTL_MS (5LL * 60 * 1000)
@@ -235,16 +236,15 @@ throttled(const struct auth_request *rq, struct auth_result *res)
 static void
 challenge(struct auth_result *res, int bad_token)
 {
-	size_t n = 0;
+	struct outbuf ob;
 
-	res->challenge[0] = '\0';
+	ob_init(&ob, res->challenge, sizeof(res->challenge));
 	if (cf->auth & CONF_AUTH_BEARER)
-		n += (size_t)snprintf(res->challenge, sizeof(res->challenge),
-		    "Bearer realm=\"%.100s\"%s\n", cf->jid,
+		ob_printf(&ob, "Bearer realm=\"%.100s\"%s\n", cf->jid,
 		    bad_token ? ", error=\"invalid_token\"" : "");
-	if ((cf->auth & CONF_AUTH_BASIC) && n < sizeof(res->challenge))
-		snprintf(res->challenge + n, sizeof(res->challenge) - n,
-		    "Basic realm=\"%.100s\", charset=\"UTF-8\"\n", cf->jid);
+	if (cf->auth & CONF_AUTH_BASIC)
+		ob_printf(&ob, "Basic realm=\"%.100s\", charset=\"UTF-8\"\n",
+		    cf->jid);
 }
 
 static void deny(struct auth_result *res, enum auth_verdict v, int bad_token,
@@ -484,12 +484,11 @@ identify(const struct auth_request *rq, struct auth_result *res)
 static void
 list_patterns(const struct cred *cr, char *buf, size_t len)
 {
-	size_t used = 0;
+	struct outbuf ob;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < cr->nfrom && used < len; i++)
-		used += (size_t)snprintf(
-		    buf + used, len - used, "%s%s", i ? ", " : "", cr->from[i]);
+	ob_init(&ob, buf, len);
+	for (size_t i = 0; i < cr->nfrom; i++)
+		ob_printf(&ob, "%s%s", i ? ", " : "", cr->from[i]);
 }
 
 static void

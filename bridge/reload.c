@@ -10,20 +10,19 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbuf.h"
 #include "reload.h"
 #include "secrets.h"
 
 struct kept {
 	char list[512];
-	size_t len;
+	struct outbuf ob;
 };
 
 static void
 note(struct kept *k, const char *name)
 {
-	if (k->len < sizeof(k->list))
-		k->len += (size_t)snprintf(k->list + k->len,
-		    sizeof(k->list) - k->len, "%s%s", k->len ? ", " : "", name);
+	ob_printf(&k->ob, "%s%s", k->ob.len ? ", " : "", name);
 }
 
 static void
@@ -52,8 +51,9 @@ int
 conf_reload(struct conf *live, const char *path, char *err, size_t errlen)
 {
 	struct conf fresh;
-	struct kept k = {"", 0};
+	struct kept k;
 
+	ob_init(&k.ob, k.list, sizeof(k.list));
 	if (conf_defaults(&fresh) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -87,7 +87,7 @@ conf_reload(struct conf *live, const char *path, char *err, size_t errlen)
 	*live = fresh;
 	log_init(
 	    "xmpp-restd", live->log_syslog, (enum log_level)live->log_level);
-	if (k.len > 0)
+	if (k.ob.len > 0)
 		log_warnx("%s reloaded; these keep their running values until "
 			  "a restart: %s",
 		    path, k.list);

@@ -24,9 +24,11 @@
 #include "auth.h"
 #include "http.h"
 #include "jid.h"
+#include "json_out.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "outbuf.h"
 #include "privs.h"
 #include "route.h"
 #include "rules.h"
@@ -38,6 +40,7 @@
 #include "webhook.h"
 #include "wire.h"
 #include "xmpp.h"
+#include "xmpp_error.h"
 
 #define NS_PING "urn:xmpp:ping"
 /* Every bridge's acknowledgement pings have ids ACK_ID "RANDOM-N". */
@@ -248,65 +251,49 @@ refuse_now(struct client *cl, uint32_t seq)
 
 /* ---- the status report ---- */
 
-/* s as the inside of a JSON string, cut to fit. */
-static void
-json_text(char *out, size_t n, const char *s)
-{
-	size_t used = 0;
-
-	for (; s && *s && used + 7 < n; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			out[used++] = '\\';
-			out[used++] = (char)ch;
-		} else if (ch < 0x20) {
-			used += (size_t)snprintf(
-			    out + used, n - used, "\\u%04x", ch);
-		} else {
-			out[used++] = (char)ch;
-		}
-	}
-	out[used] = '\0';
-}
-
 /* The bridge's state as JSON: no secrets, nothing about who asked. */
 static void
 answer_status(struct client *cl, uint32_t seq)
 {
-	char json[4096], reason[512], stray_last[24] = "null";
-	size_t n;
+	json_t *answers = json_object();
+	char *doc;
+	size_t len = 0;
 
-	json_text(
-	    reason, sizeof(reason), xsess_is_up() ? "" : xsess_down_reason());
-	if (stray_last_unix() != 0)
-		snprintf(stray_last, sizeof(stray_last), "%lld",
-		    (long long)stray_last_unix());
-	n = (size_t)snprintf(json, sizeof(json),
-	    "{\"version\":\"%s\",\"uptime_s\":%lld,"
-	    "\"xmpp\":{\"jid\":\"%s\",\"state\":\"%s\",\"reason\":\"%s\","
-	    "\"sessions_lost\":%lu,\"acknowledgement_pings\":%lu,"
-	    "\"stray_answers\":%lu,\"stray_last_seen\":%s},"
-	    "\"requests\":{\"in_bridge\":%lu,\"queued\":%lu,"
-	    "\"queue_max\":%lu,\"responders_connected\":%lu},"
-	    "\"webhook\":{\"configured\":%s,\"in_flight\":%lu,"
-	    "\"spool_messages\":%zu,\"spool_bytes\":%llu,"
-	    "\"spool_queues\":%zu},"
-	    "\"answers\":{",
-	    XR_VERSION, (long long)((xr_now_ms() - started_ms) / 1000), cf->jid,
-	    xsess_is_up() ? "up" : "down", reason, sessions_lost, pings_sent,
-	    stray_count(), stray_last, track_count(), track_queued(),
-	    cf->queue_max, listener_nclients(),
-	    cf->callback_url ? "true" : "false",
-	    cf->callback_url ? wh_inflight() : 0UL, sp ? spool_count(sp) : 0,
-	    sp ? spool_bytes(sp) : 0ULL, sp ? spool_nqueues(sp) : 0);
-	for (int o = 0; o < OUTCOME_COUNT && n < sizeof(json); o++)
-		n += (size_t)snprintf(json + n, sizeof(json) - n,
-		    "%s\"%s\":%lu", o ? "," : "", outcome_name((enum outcome)o),
-		    answered[o]);
-	if (n < sizeof(json))
-		snprintf(json + n, sizeof(json) - n, "}}\n");
-	listener_send_outcome(cl, seq, OUTCOME_REPLY, NULL, json);
+	for (int o = 0; answers && o < OUTCOME_COUNT; o++)
+		json_object_set_new(answers, outcome_name((enum outcome)o),
+		    json_integer((json_int_t)answered[o]));
+	doc = xr_json_dump(
+	    json_pack("{s:s, s:I, s:{s:s, s:s, s:o, s:I, s:I, s:I, s:o},"
+		      " s:{s:I, s:I, s:I, s:I}, s:{s:b, s:I, s:I, s:I, s:I},"
+		      " s:o*}",
+		"version", XR_VERSION, "uptime_s",
+		(json_int_t)((xr_now_ms() - started_ms) / 1000), "xmpp", "jid",
+		cf->jid, "state", xsess_is_up() ? "up" : "down", "reason",
+		xr_json_text(xsess_is_up() ? "" : xsess_down_reason(), 1024),
+		"sessions_lost", (json_int_t)sessions_lost,
+		"acknowledgement_pings", (json_int_t)pings_sent,
+		"stray_answers", (json_int_t)stray_count(), "stray_last_seen",
+		stray_last_unix() != 0
+		    ? json_integer((json_int_t)stray_last_unix())
+		    : json_null(),
+		"requests", "in_bridge", (json_int_t)track_count(), "queued",
+		(json_int_t)track_queued(), "queue_max",
+		(json_int_t)cf->queue_max, "responders_connected",
+		(json_int_t)listener_nclients(), "webhook", "configured",
+		cf->callback_url != NULL, "in_flight",
+		(json_int_t)(cf->callback_url ? wh_inflight() : 0UL),
+		"spool_messages", (json_int_t)(sp ? spool_count(sp) : 0),
+		"spool_bytes", (json_int_t)(sp ? spool_bytes(sp) : 0ULL),
+		"spool_queues", (json_int_t)(sp ? spool_nqueues(sp) : 0),
+		"answers", answers),
+	    &len);
+	if (doc == NULL) {
+		answer_text(cl, seq, OUTCOME_BUSY, "resource-constraint",
+		    "bridge out of memory");
+		return;
+	}
+	listener_send_outcome(cl, seq, OUTCOME_REPLY, NULL, doc);
+	free(doc);
 }
 
 /* ---- responders to XMPP ---- */
@@ -483,10 +470,11 @@ sweep(void *ud)
 	arm_sweep();
 }
 
-/* Type, condition and text of an error stanza's <error/>, as found. */
+/* Type, condition and text of an error stanza's <error/>, bounded: a
+ * peer chooses them, and they reach the responder (common/xmpp_error.h). */
 struct stanza_err {
 	const char *type, *condition;
-	char *text; /* libstrophe-allocated */
+	char *text; /* libstrophe-allocated, cut to XR_ERROR_TEXT_MAX */
 };
 
 static void
@@ -513,6 +501,10 @@ error_details(xmpp_stanza_t *st, struct stanza_err *se)
 			se->condition = name;
 		}
 	}
+	se->type = xr_error_type(se->type);
+	se->condition = xr_error_condition(se->condition);
+	if (se->text != NULL)
+		se->text[ob_utf8_cut(se->text, XR_ERROR_TEXT_MAX)] = '\0';
 }
 
 /* Sends the outcome for p, built from the stanza that answers it. */
@@ -537,9 +529,9 @@ answer_with_stanza(struct pending *p, xmpp_stanza_t *st, int is_error)
 	    outcome_name(is_error ? OUTCOME_ERROR : OUTCOME_REPLY));
 	frame_put(&fo, FIELD_STANZA, text, len);
 	if (is_error) {
-		frame_put_str(&fo, FIELD_ERRTYPE, se.type ? se.type : "cancel");
-		frame_put_str(&fo, FIELD_CONDITION,
-		    se.condition ? se.condition : "undefined-condition");
+		frame_put_str(&fo, FIELD_ERRTYPE, xr_error_type(se.type));
+		frame_put_str(
+		    &fo, FIELD_CONDITION, xr_error_condition(se.condition));
 		frame_put_str(&fo, FIELD_TEXT, se.text);
 	}
 	if (frame_finish(&fo, err, sizeof(err)) == 0)

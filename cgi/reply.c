@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_out.h"
 #include "reply.h"
+#include "xmpp_error.h"
 
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
@@ -169,79 +171,133 @@ enum body_format
 reply_format(const char *accept)
 {
 	if (accept == NULL)
-		return BODY_TEXT;
+		return BODY_DEFAULT;
 	if (accepts(accept, "application/xmpp+xml"))
 		return BODY_XML;
 	if (accepts(accept, "application/json"))
 		return BODY_JSON;
-	return BODY_TEXT;
+	if (accepts(accept, "text/plain"))
+		return BODY_TEXT;
+	return BODY_DEFAULT;
+}
+
+/* The answer when our own headers would not fit or held a control
+ * character: nothing of them goes out. */
+static void
+send_500(struct io *io, const char *why)
+{
+	char head[256], body[160];
+	int b = snprintf(body, sizeof(body), "%s\n", why);
+	int h;
+
+	if (b < 0 || (size_t)b >= sizeof(body))
+		b = 0;
+	h = snprintf(head, sizeof(head),
+	    "Status: 500 Internal Server Error\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %d\r\n\r\n",
+	    b);
+	if (h < 0 || (size_t)h >= sizeof(head))
+		return;
+	io->write(io, head, h);
+	io->write(io, body, b);
 }
 
 void
-reply_send(struct io *io, int status, const char *headers, const char *ctype,
-    const char *body, size_t len)
+reply_send(struct io *io, int status, const struct outbuf *headers,
+    const char *ctype, const char *body, size_t len)
 {
-	char head[1024];
-	int n;
+	char buf[REPLY_HEAD_MAX];
+	struct outbuf head;
 
+	if (headers != NULL && headers->refused) {
+		send_500(io, "a response header held a control character");
+		return;
+	}
+	ob_init(&head, buf, sizeof(buf));
+	ob_printf(&head, "Status: %d %s\r\n", status, phrase_of(status));
 	/* RFC 9110 §15.5.6: every 405 names the allowed methods, also when
 	 * it maps an XMPP not-allowed error. */
-	if (status == 405 && (headers == NULL || !strstr(headers, "Allow:")))
-		n = snprintf(head, sizeof(head),
-		    "Status: %d %s\r\nAllow: POST, OPTIONS\r\n%s", status,
-		    phrase_of(status), headers ? headers : "");
-	else
-		n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s", status,
-		    phrase_of(status), headers ? headers : "");
-	if (n < 0 || (size_t)n >= sizeof(head))
-		n = snprintf(head, sizeof(head), "Status: %d %s\r\n", status,
-		    phrase_of(status));
+	if (status == 405 &&
+	    (headers == NULL || !strstr(headers->buf, "Allow:")))
+		ob_header(&head, "Allow", "POST, OPTIONS");
+	if (headers != NULL)
+		ob_put(&head, headers->buf, headers->len);
 	if (ctype != NULL) {
-		n += snprintf(head + n, sizeof(head) - (size_t)n,
-		    "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
+		ob_header(&head, "Content-Type", ctype);
+		ob_headerf(&head, "Content-Length", "%zu", len);
 	} else {
-		n += snprintf(head + n, sizeof(head) - (size_t)n,
-		    "Content-Length: 0\r\n");
+		ob_header(&head, "Content-Length", "0");
 	}
-	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
-	io->write(io, head, n);
+	ob_puts(&head, "\r\n");
+	if (head.truncated || head.refused ||
+	    (headers != NULL && headers->truncated)) {
+		send_500(io, "the response headers did not fit");
+		return;
+	}
+	io->write(io, head.buf, (int)head.len);
 	if (ctype != NULL && len > 0)
 		io->write(io, body, (int)len);
 }
 
-/* Appends s to out (cap bytes) escaped for JSON or XML; returns length. */
-static size_t
-escape(char *out, size_t cap, size_t n, const char *s, int json)
+/* The {"type":"error",...} document of docs/API.md. */
+static void
+send_json_error(struct io *io, int status, const struct outbuf *headers,
+    const char *type, const char *condition, const char *text)
 {
-	for (; s && *s && n + 8 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
+	json_t *e = json_object(), *j = json_object();
+	size_t len = 0;
+	char *doc;
 
-		if (json && (c == '"' || c == '\\'))
-			n += (size_t)snprintf(out + n, cap - n, "\\%c", c);
-		else if (json && c < 0x20)
-			n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
-		else if (!json && c == '<')
-			n += (size_t)snprintf(out + n, cap - n, "&lt;");
-		else if (!json && c == '>')
-			n += (size_t)snprintf(out + n, cap - n, "&gt;");
-		else if (!json && c == '&')
-			n += (size_t)snprintf(out + n, cap - n, "&amp;");
-		else if (!json && c == '\'')
-			n += (size_t)snprintf(out + n, cap - n, "&apos;");
-		else
-			out[n++] = (char)c;
+	if (e != NULL && j != NULL) {
+		json_object_set_new(e, "type", xr_json_text(type, 64));
+		json_object_set_new(
+		    e, "condition", xr_json_text(condition, XR_CONDITION_MAX));
+		json_object_set_new(
+		    e, "text", xr_json_text(text, REPLY_TEXT_MAX));
+		json_object_set_new(j, "type", json_string("error"));
+		json_object_set_new(j, "error", e);
+		json_object_set_new(j, "code", json_integer(status));
+		e = NULL;
 	}
-	out[n] = '\0';
-	return n;
+	json_decref(e);
+	if ((doc = xr_json_dump(j, &len)) == NULL) {
+		send_500(io, "out of memory");
+		return;
+	}
+	reply_send(io, status, headers, "application/json", doc, len);
+	free(doc);
+}
+
+/* text as one line (escaped for XML if xml), cut to REPLY_TEXT_MAX with a
+ * marker. */
+static void
+put_text(struct outbuf *ob, const char *text, int xml)
+{
+	size_t n = ob_utf8_cut(text, REPLY_TEXT_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		/* One line, whatever the XMPP side put in its <text/>. */
+		char c[2] = {text[i], '\0'};
+
+		if (c[0] == '\n' || c[0] == '\r')
+			c[0] = ' ';
+		if (xml)
+			ob_put_xml(ob, c);
+		else
+			ob_put(ob, c, 1);
+	}
+	if (n < strlen(text))
+		ob_puts(ob, REPLY_CUT_MARK);
 }
 
 void
 reply_error(struct io *io, enum body_format fmt, int status,
-    const char *headers, const char *type, const char *condition,
+    const struct outbuf *headers, const char *type, const char *condition,
     const char *text, const char *stanza)
 {
-	char body[4096];
-	size_t n = 0;
+	char buf[REPLY_TEXT_MAX + 512];
+	struct outbuf body;
 	const char *dtype, *dcond;
 
 	reply_condition_for_status(status, &dtype, &dcond);
@@ -249,52 +305,47 @@ reply_error(struct io *io, enum body_format fmt, int status,
 		type = dtype;
 		condition = dcond;
 	}
+	type = xr_error_type(type);
+	condition = xr_error_condition(condition);
 	if (text == NULL)
 		text = condition;
+	ob_init(&body, buf, sizeof(buf));
 	switch (fmt) {
 	case BODY_JSON:
-		n = (size_t)snprintf(body, sizeof(body),
-		    "{\"type\":\"error\",\"error\":{\"type\":\"");
-		n = escape(body, sizeof(body), n, type, 1);
-		n += (size_t)snprintf(
-		    body + n, sizeof(body) - n, "\",\"condition\":\"");
-		n = escape(body, sizeof(body), n, condition, 1);
-		n += (size_t)snprintf(
-		    body + n, sizeof(body) - n, "\",\"text\":\"");
-		n = escape(body, sizeof(body) - 32, n, text, 1);
-		n += (size_t)snprintf(
-		    body + n, sizeof(body) - n, "\"},\"code\":%d}\n", status);
-		reply_send(io, status, headers, "application/json", body, n);
+		send_json_error(io, status, headers, type, condition, text);
 		return;
+	case BODY_DEFAULT:
 	case BODY_XML:
+		/* docs/API.md: what the XMPP side said is the default body. */
 		if (stanza != NULL) {
 			reply_send(io, status, headers, "application/xmpp+xml",
 			    stanza, strlen(stanza));
 			return;
 		}
-		n = (size_t)snprintf(body, sizeof(body), "<error type='");
-		n = escape(body, sizeof(body), n, type, 0);
-		n += (size_t)snprintf(body + n, sizeof(body) - n, "'><");
-		n = escape(body, sizeof(body), n, condition, 0);
-		n += (size_t)snprintf(body + n, sizeof(body) - n,
+		if (fmt == BODY_DEFAULT)
+			break;
+		ob_puts(&body, "<error type='");
+		ob_put_xml(&body, type);
+		ob_puts(&body, "'><");
+		ob_puts(&body, condition);
+		ob_puts(&body,
 		    " xmlns='" NS_STANZAS "'/><text xmlns='" NS_STANZAS "'>");
-		n = escape(body, sizeof(body) - 64, n, text, 0);
-		n += (size_t)snprintf(
-		    body + n, sizeof(body) - n, "</text></error>\n");
-		reply_send(
-		    io, status, headers, "application/xmpp+xml", body, n);
-		return;
+		put_text(&body, text, 1);
+		ob_puts(&body, "</text></error>\n");
+		break;
 	case BODY_TEXT:
 		break;
 	}
-	n = (size_t)snprintf(body, sizeof(body) - 1, "%s", text);
-	if (n >= sizeof(body) - 1)
-		n = sizeof(body) - 2;
-	/* One line, whatever the XMPP side put in its <text/>. */
-	for (size_t i = 0; i < n; i++) {
-		if (body[i] == '\n' || body[i] == '\r')
-			body[i] = ' ';
+	if (fmt != BODY_XML) {
+		put_text(&body, text, 0);
+		ob_puts(&body, "\n");
 	}
-	body[n++] = '\n';
-	reply_send(io, status, headers, "text/plain; charset=utf-8", body, n);
+	if (body.truncated) {
+		send_500(io, "an error body did not fit");
+		return;
+	}
+	reply_send(io, status, headers,
+	    fmt == BODY_XML ? "application/xmpp+xml"
+			    : "text/plain; charset=utf-8",
+	    body.buf, body.len);
 }

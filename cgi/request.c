@@ -10,13 +10,15 @@
 #include <strings.h>
 
 #include "bridge_client.h"
+#include "json_out.h"
 #include "log.h"
 #include "reply.h"
 #include "request.h"
 #include "stanza.h"
 #include "util.h"
+#include "xmpp_error.h"
 
-#define ALLOW "Allow: POST, OPTIONS\r\n"
+#define ALLOW "POST, OPTIONS"
 #define MEDIA_TYPE "application/xmpp+xml"
 /* How long past the stanza's own timeout we wait for the bridge. */
 #define BRIDGE_GRACE_MS 2000
@@ -28,11 +30,25 @@ struct ctx {
 	enum body_format fmt;
 };
 
-static void fail(struct ctx *x, int status, const char *headers,
+/* The headers of one response, built through the header writer. */
+struct heads {
+	struct outbuf ob;
+	char buf[REPLY_HEAD_MAX];
+};
+
+static struct outbuf *
+heads_init(struct heads *h)
+{
+	ob_init(&h->ob, h->buf, sizeof(h->buf));
+	return &h->ob;
+}
+
+static void fail(struct ctx *x, int status, const struct outbuf *headers,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-fail(struct ctx *x, int status, const char *headers, const char *fmt, ...)
+fail(struct ctx *x, int status, const struct outbuf *headers, const char *fmt,
+    ...)
 {
 	char text[XR_ERRLEN * 2];
 	va_list ap;
@@ -153,34 +169,29 @@ authorization(struct io *io)
 	return h != NULL && *h != '\0' ? h : NULL;
 }
 
-/* 401 with one WWW-Authenticate per scheme the bridge accepts. */
+/* 401 with one WWW-Authenticate per scheme the bridge accepts; hdr
+ * already holds the other headers. */
 static void
-respond_unauthorized(struct ctx *x, const struct frame *f, const char *hdr)
+respond_unauthorized(struct ctx *x, const struct frame *f, struct outbuf *hdr)
 {
 	const char *ch = frame_get(f, FIELD_CHALLENGE);
 	const char *text = frame_get(f, FIELD_TEXT);
 	const char *sw = x->io->param(x->io, "SERVER_SOFTWARE");
-	char headers[1024];
-	size_t n = xr_strlcpy(headers, hdr, sizeof(headers));
 
-	while (ch != NULL && *ch != '\0' && n < sizeof(headers)) {
+	while (ch != NULL && *ch != '\0') {
 		size_t len = strcspn(ch, "\r\n");
 
 		if (len > 0)
-			n += (size_t)snprintf(headers + n, sizeof(headers) - n,
-			    "WWW-Authenticate: %.*s\r\n", (int)len, ch);
+			ob_headerf(
+			    hdr, "WWW-Authenticate", "%.*s", (int)len, ch);
 		ch += len;
 		ch += strspn(ch, "\r\n");
-	}
-	if (n >= sizeof(headers)) {
-		fail(x, 502, hdr, "the bridge sent an oversized challenge");
-		return;
 	}
 	/* Apache keeps Authorization from CGI programs unless told not to;
 	 * a user who did send one deserves to hear why it vanished. */
 	if (authorization(x->io) == NULL && sw != NULL &&
 	    strstr(sw, "Apache") != NULL) {
-		fail(x, 401, headers,
+		fail(x, 401, hdr,
 		    "%s. If you did send an Authorization header, Apache did "
 		    "not pass it on: add 'CGIPassAuth On' to this "
 		    "directory's configuration or .htaccess (Apache 2.4.13 "
@@ -188,7 +199,39 @@ respond_unauthorized(struct ctx *x, const struct frame *f, const char *hdr)
 		    text ? text : "authentication required");
 		return;
 	}
-	fail(x, 401, headers, "%s", text ? text : "authentication required");
+	fail(x, 401, hdr, "%s", text ? text : "authentication required");
+}
+
+/* {"type":"sent","id":...}, or its line of text. */
+static void
+respond_sent(struct ctx *x, const struct stanza *st, const struct outbuf *hdr)
+{
+	json_t *j;
+	size_t len = 0;
+	char *doc;
+
+	if (x->fmt != BODY_JSON) {
+		char line[XR_ERRLEN * 2];
+		struct outbuf ob;
+
+		ob_init(&ob, line, sizeof(line));
+		ob_printf(&ob, "%s sent, id %s\n", st->kind, st->id);
+		reply_send(x->io, 202, hdr, "text/plain; charset=utf-8", ob.buf,
+		    ob.len);
+		return;
+	}
+	j = json_object();
+	if (j != NULL) {
+		json_object_set_new(j, "type", json_string("sent"));
+		json_object_set_new(
+		    j, "id", xr_json_text(st->id, strlen(st->id)));
+	}
+	if ((doc = xr_json_dump(j, &len)) == NULL) {
+		fail(x, 500, hdr, "out of memory");
+		return;
+	}
+	reply_send(x->io, 202, hdr, "application/json", doc, len);
+	free(doc);
 }
 
 static void
@@ -199,29 +242,19 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 	const char *stanza = frame_get(f, FIELD_STANZA);
 	const char *cond = frame_get(f, FIELD_CONDITION);
 	const char *text = frame_get(f, FIELD_TEXT);
-	char hdr[512], retry[600], msg[XR_ERRLEN * 2];
+	const char *etype = frame_get(f, FIELD_ERRTYPE);
+	struct heads h;
+	struct outbuf *hdr = heads_init(&h);
 	enum outcome o;
 
-	snprintf(hdr, sizeof(hdr), "X-Stanza-Id: %s\r\n", st->id);
-	snprintf(retry, sizeof(retry), "%sRetry-After: %lu\r\n", hdr,
-	    x->c->retry_after);
+	ob_header(hdr, "X-Stanza-Id", st->id);
 	if (name == NULL || outcome_parse(name, &o) < 0) {
 		fail(x, 502, hdr, "the bridge gave an unknown outcome");
 		return;
 	}
 	switch (o) {
 	case OUTCOME_SENT:
-		if (x->fmt == BODY_JSON) {
-			snprintf(msg, sizeof(msg),
-			    "{\"type\":\"sent\",\"id\":\"%s\"}\n", st->id);
-			reply_send(x->io, 202, hdr, "application/json", msg,
-			    strlen(msg));
-		} else {
-			snprintf(msg, sizeof(msg), "%s sent, id %s\n", st->kind,
-			    st->id);
-			reply_send(x->io, 202, hdr, "text/plain; charset=utf-8",
-			    msg, strlen(msg));
-		}
+		respond_sent(x, st, hdr);
 		return;
 	case OUTCOME_REPLY:
 		if (stanza == NULL) {
@@ -235,15 +268,23 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 		return;
 	case OUTCOME_ERROR: {
 		int status = reply_status_for_condition(cond);
+		char line[REPLY_TEXT_MAX + 128];
+		struct outbuf msg;
 
-		snprintf(msg, sizeof(msg), "%s (%s)%s%s",
-		    cond ? cond : "undefined-condition",
-		    frame_get(f, FIELD_ERRTYPE) ? frame_get(f, FIELD_ERRTYPE)
-						: "cancel",
-		    text ? ": " : "", text ? text : "");
-		reply_error(x->io, x->fmt, status, hdr,
-		    frame_get(f, FIELD_ERRTYPE), cond,
-		    x->fmt == BODY_TEXT ? msg : (text ? text : cond), stanza);
+		cond = xr_error_condition(cond);
+		etype = xr_error_type(etype);
+		ob_init(&msg, line, sizeof(line));
+		ob_printf(&msg, "%s (%s)", cond, etype);
+		if (text != NULL) {
+			ob_puts(&msg, ": ");
+			ob_put(
+			    &msg, text, ob_utf8_cut(text, XR_ERROR_TEXT_MAX));
+		}
+		reply_error(x->io, x->fmt, status, hdr, etype, cond,
+		    x->fmt == BODY_TEXT || x->fmt == BODY_DEFAULT
+			? msg.buf
+			: (text ? text : cond),
+		    stanza);
 		return;
 	}
 	case OUTCOME_TIMEOUT:
@@ -251,11 +292,13 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 		    (timeout_ms + 999) / 1000);
 		return;
 	case OUTCOME_UNAVAILABLE:
-		fail(x, 503, retry, "%s", text ? text : "XMPP session is down");
+		ob_headerf(hdr, "Retry-After", "%lu", x->c->retry_after);
+		fail(x, 503, hdr, "%s", text ? text : "XMPP session is down");
 		return;
 	case OUTCOME_BUSY:
-		fail(x, 503, retry, "bridge busy: %s",
-		    text ? text : "at a limit");
+		ob_headerf(hdr, "Retry-After", "%lu", x->c->retry_after);
+		fail(
+		    x, 503, hdr, "bridge busy: %s", text ? text : "at a limit");
 		return;
 	case OUTCOME_REJECTED:
 		reply_error(x->io, x->fmt,
@@ -274,9 +317,8 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 
 		if (r != NULL)
 			(void)xr_parse_uint(r, 1, 86400, &secs);
-		snprintf(
-		    retry, sizeof(retry), "%sRetry-After: %llu\r\n", hdr, secs);
-		fail(x, 429, retry, "%s",
+		ob_headerf(hdr, "Retry-After", "%llu", secs);
+		fail(x, 429, hdr, "%s",
 		    text ? text : "too many failed attempts");
 		return;
 	}
@@ -337,10 +379,10 @@ submit(struct ctx *x, const struct stanza *st)
 		frame_clear(&f);
 		return;
 	case BRIDGE_UNREACHABLE: {
-		char retry[64];
+		struct heads h;
+		struct outbuf *retry = heads_init(&h);
 
-		snprintf(retry, sizeof(retry), "Retry-After: %lu\r\n",
-		    x->c->retry_after);
+		ob_headerf(retry, "Retry-After", "%lu", x->c->retry_after);
 		log_warnx("bridge not running (%s)", err);
 		fail(x, 503, retry, "bridge not running (%s)", err);
 		return;
@@ -371,21 +413,23 @@ static void
 serve_status(struct ctx *x)
 {
 	struct frame f;
-	char err[XR_ERRLEN], retry[64];
+	char err[XR_ERRLEN];
+	struct heads h;
+	struct outbuf *hdr = heads_init(&h);
 	const char *text;
 
 	switch (bridge_status(
 	    x->c->socket, STATUS_TIMEOUT_MS, &f, err, sizeof(err))) {
 	case BRIDGE_OK:
 		text = frame_get(&f, FIELD_TEXT);
-		reply_send(x->io, 200, "Cache-Control: no-store\r\n",
-		    "application/json", text, strlen(text));
+		ob_header(hdr, "Cache-Control", "no-store");
+		reply_send(
+		    x->io, 200, hdr, "application/json", text, strlen(text));
 		break;
 	case BRIDGE_UNREACHABLE:
 	case BRIDGE_TIMEOUT:
-		snprintf(retry, sizeof(retry), "Retry-After: %lu\r\n",
-		    x->c->retry_after);
-		fail(x, 503, retry, "bridge not running (%s)", err);
+		ob_headerf(hdr, "Retry-After", "%lu", x->c->retry_after);
+		fail(x, 503, hdr, "bridge not running (%s)", err);
 		return;
 	case BRIDGE_BROKEN:
 		fail(x, 502, NULL, "%s", err);
@@ -406,9 +450,12 @@ request_serve(struct io *io, const struct conf *c, const char *conf_err)
 	char why[XR_ERRLEN], *body = NULL;
 	size_t len = 0;
 	int status;
+	struct heads h;
+	struct outbuf *allow = heads_init(&h);
 
+	ob_header(allow, "Allow", ALLOW);
 	if (method != NULL && strcmp(method, "OPTIONS") == 0) {
-		reply_send(io, 204, ALLOW, NULL, NULL, 0);
+		reply_send(io, 204, allow, NULL, NULL, 0);
 		return;
 	}
 	if (method != NULL && strcmp(method, "GET") == 0 && is_status(io) &&
@@ -417,7 +464,7 @@ request_serve(struct io *io, const struct conf *c, const char *conf_err)
 		return;
 	}
 	if (method == NULL || strcmp(method, "POST") != 0) {
-		fail(&x, 405, ALLOW, "method %s not allowed; use POST",
+		fail(&x, 405, allow, "method %s not allowed; use POST",
 		    method ? method : "(none)");
 		return;
 	}

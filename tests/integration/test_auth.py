@@ -100,6 +100,14 @@ def t_wrong_token(ctx):
     expect_names(r, "Digest")
 
 
+def t_crlf_id_401(ctx):
+    r = post(ctx.url, "<message to='alice@localhost' id='x&#13;&#10;Set-Cookie: sid=a'>"
+             "<body>%s</body></message>" % word(), headers={"Authorization": None})
+    expect(r.header("Set-Cookie") is None, "a Set-Cookie header came through: %s" % r)
+    expect(not any("sid=a" in v for _, v in r.headers.items()), "headers: %r" % r.headers.items())
+    expect(r.status in (401, 422, 500), "%s" % r)
+
+
 def t_json_401(ctx):
     r = post(ctx.url, msg(word()), headers={"Authorization": None, "Accept": "application/json"})
     expect_status(r, 401)
@@ -400,6 +408,7 @@ TESTS = [
      t_missing),
     ("a wrong token or an unknown scheme: 401, error=\"invalid_token\"", t_wrong_token),
     ("401 as JSON with Accept: application/json (not-authorized)", t_json_401),
+    ("a stanza id with CR LF makes no Set-Cookie header on a 401 either", t_crlf_id_401),
     ("token add --from bot@/*: its JIDs pass, spoofing another JID is 403 naming both",
      t_token_from),
     ("a *@domain token may not send as the bare domain", t_token_domain_pattern),

@@ -569,6 +569,22 @@ def t_receipt(c):
     c.alice_gets_body(t)
 
 
+@test("no Accept: a bounce of a message waiting for its receipt answers 503 and the error stanza")
+def t_receipt_bounce_default(c):
+    t = tok()
+    c.alice.receipt_mode = "bounce"
+    try:
+        r = post(c.url, "<message to='%s' id='rbd-%s'><body>%s</body><request xmlns='%s'/></message>" % (
+            ALICE_FULL, t, t, NS_RECEIPTS), headers={"Accept": None})
+    finally:
+        c.alice.receipt_mode = "receipt"
+    expect_status(r, 503)
+    expect(r.ctype == CT, "Content-Type is %r (docs/API.md: the error stanza)" % r.header("Content-Type"))
+    x = r.xml()
+    expect(local(x.tag) == "message" and x.get("type") == "error",
+           "body is not the error message: %s" % one_line(r.text))
+
+
 @test("a receipt request answered with an error bounce gives 503 and the error stanza")
 def t_receipt_bounce(c):
     t = tok()
@@ -671,13 +687,78 @@ def _fail_iq(cond="item-not-found", etype="cancel", text=None):
         ALICE_FULL, NS_FAIL, cond, etype, " text='%s'" % text if text else "")
 
 
-@test("default error body: one line of text/plain naming the condition")
+@test("no Accept: an XMPP-side error (iq error) answers its status and the error stanza")
+def t_err_default_stanza(c):
+    r = post(c.url, _fail_iq(), headers={"Accept": None})
+    expect_status(r, 404)
+    expect(r.ctype == CT, "Content-Type is %r (docs/API.md: the error stanza)" % r.header("Content-Type"))
+    x = r.xml()
+    expect(local(x.tag) == "iq" and x.get("type") == "error" and x.get("from") == ALICE_FULL,
+           "not alice's error iq: %s" % one_line(r.text))
+
+
+@test("no Accept: our own error (422) is one line of text/plain naming the problem")
+def t_err_default_local(c):
+    r = post(c.url, "<foo/>", headers={"Accept": None})
+    expect_status(r, 422)
+    expect(r.ctype == "text/plain", "Content-Type is %r" % r.header("Content-Type"))
+    expect(r.text.strip() and "\n" not in r.text.strip(), "not one line: %r" % r.text[:300])
+    expect_names(r, "foo")
+
+
+@test("Accept: text/plain: an XMPP-side error is one line naming the condition")
 def t_err_text(c):
-    r = post(c.url, _fail_iq())
+    r = post(c.url, _fail_iq(), headers={"Accept": "text/plain"})
     expect_status(r, 404)
     expect(r.ctype == "text/plain", "Content-Type is %r" % r.header("Content-Type"))
     expect(r.text.strip() and "\n" not in r.text.strip(), "not one line: %r" % r.text[:300])
     expect_names(r, "item-not-found")
+
+
+def _json(r):
+    try:
+        return json.loads(r.text)
+    except ValueError as e:
+        raise TestFailure("not JSON (%s): %s" % (e, one_line(r.text)))
+
+
+@test("an iq error with a 4 KB error type, Accept: application/json, answers JSON and the responder lives")
+def t_err_long_type(c):
+    for accept in ("application/json", CT, "text/plain", None):
+        r = post(c.url, _fail_iq(etype="A" * 4096, text="t" * 5000), headers={"Accept": accept})
+        expect_status(r, 404)
+        expect(len(r.body) == int(r.header("Content-Length") or -1),
+               "Content-Length %r for %d bytes" % (r.header("Content-Length"), len(r.body)))
+        if accept == "application/json":
+            e = _json(r).get("error") or {}
+            expect(e.get("type") == "cancel", "a type not of RFC 6120 reads as cancel: %r"
+                   % (e.get("type") or "")[:40])
+            expect(e.get("condition") == "item-not-found", "condition %r" % e.get("condition"))
+    t = tok()
+    r = post(c.url, c.msg_to_alice(t))
+    expect_status(r, 202)
+
+
+@test("a stanza id with CR LF never makes a response header (no Set-Cookie)")
+def t_id_crlf_header(c):
+    t = tok()
+    r = post(c.url, "<message to='%s' id='x&#13;&#10;Set-Cookie: sid=a'><body>%s</body></message>"
+             % (ALICE, t))
+    expect(r.header("Set-Cookie") is None, "a Set-Cookie header came through: %s" % r)
+    expect(not any("sid=a" in v for _, v in r.headers.items()), "headers: %r" % r.headers.items())
+    expect(r.status in (422, 500), "expected 422 (refused) or 500 (header refused), got %s" % r)
+
+
+@test("a stanza id that looks like JSON cannot forge the JSON answer")
+def t_id_forged_json(c):
+    t = tok()
+    mid = 'q","type":"forged'
+    r = post(c.url, "<message to='%s' id='%s'><body>%s</body></message>" % (
+        ALICE, mid.replace('"', "&quot;"), t), headers={"Accept": "application/json"})
+    expect_status(r, 202)
+    j = _json(r)
+    expect(j.get("type") == "sent" and j.get("id") == mid, "body %s" % one_line(r.text))
+    c.alice_gets_body(t)
 
 
 @test("Accept: application/json gives the JSON error object of an XMPP error")

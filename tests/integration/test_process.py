@@ -10,6 +10,7 @@
 Each check is run once (they do not depend on the web server's mode).
 """
 
+import json
 import os
 import shutil
 import socket
@@ -107,6 +108,89 @@ def ask(stack, raw):
         s.connect(stack.socket_path)
         s.sendall(raw)
         return read_frame(s)
+
+
+def _fake_bridge(path, fields_for):
+    """A bridge of our own on path that answers one SUBMIT with an OUTCOME
+    frame (type 2) made of fields_for(submit_fields); returns the thread."""
+    import threading
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+
+    def serve():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                seq, f = read_frame(conn)
+                conn.sendall(frame(seq, fields_for(f), ftype=2))
+                time.sleep(0.5)
+        except OSError:
+            pass
+        finally:
+            srv.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    return th
+
+
+def _check_cgi_response(raw):
+    """One CGI response: header lines without stray CR/LF or controls, and
+    a body of exactly Content-Length bytes; returns (status, headers, body)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    expect(sep, "no end of headers: %r" % raw[:200])
+    lines = head.split(b"\r\n")
+    headers = {}
+    for ln in lines:
+        expect(b":" in ln and not any(c < 32 and c != 9 for c in ln),
+               "bad header line %r" % ln[:120])
+        k, _, v = ln.partition(b":")
+        headers.setdefault(k.strip().lower().decode(), []).append(v.strip().decode())
+    cl = headers.get("content-length", ["-1"])
+    expect(len(cl) == 1 and int(cl[0]) == len(body), "Content-Length %r for %d bytes" % (cl, len(body)))
+    return int(headers["status"][0].split()[0]), headers, body
+
+
+def t_cgi_long_bridge_answer(ctx):
+    conf = os.path.join(ctx.stack.tmp, "fake-bridge.conf")
+    sock = os.path.join(ctx.stack.tmp, "fake-bridge.sock")
+    with open(ctx.stack.conf_path) as f:
+        lines = [ln for ln in f.read().splitlines() if not ln.startswith("socket ")]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines + ["socket " + sock]) + "\n")
+    cases = [
+        # headers that end just short of the old head[1024], then the
+        # Content-Type and Content-Length lines on top
+        ("a 921-byte challenge", lambda f: [(9, b"unauthorized"), (12, b"no token"),
+                                            (20, b"Bearer realm=\"" + b"B" * 906 + b"\"")], 401),
+        ("a 4 KB error type and a 6 KB text", lambda f: [
+            (9, b"error"), (10, b"A" * 4096), (11, b"item-not-found"), (12, b"t" * 6000),
+            (6, b"<iq type='error' id='%s'/>" % f.get(2, "x").encode())], 404),
+        ("a challenge with CR LF and a cookie", lambda f: [
+            (9, b"unauthorized"), (20, b"Bearer realm=\"x\"\r\nSet-Cookie: sid=a")], 401),
+    ]
+    for what, fields_for, want in cases:
+        if os.path.exists(sock):
+            os.unlink(sock)
+        th = _fake_bridge(sock, fields_for)
+        env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
+               "GATEWAY_INTERFACE": "CGI/1.1", "XMPP_REST_CONF": conf,
+               "HTTP_ACCEPT": "application/json"}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        p = subprocess.run([ctx.stack.responder_bin],
+                           input=b"<iq type='get' to='alice@localhost/test'><q xmlns='urn:x'/></iq>",
+                           env=env, capture_output=True, timeout=30)
+        th.join(5)
+        expect(p.returncode == 0, "%s: the responder exited %d: %s" % (
+            what, p.returncode, p.stderr.decode("utf-8", "replace")[-600:]))
+        status, headers, body = _check_cgi_response(p.stdout)
+        expect(status == want, "%s: status %d, expected %d" % (what, status, want))
+        expect("set-cookie" not in headers, "%s: a Set-Cookie header: %r" % (what, headers))
+        if status != 500:
+            json.loads(body)
 
 
 def t_socket_garbage(ctx):
@@ -351,6 +435,8 @@ TESTS = [
     ("plain CGI without CONTENT_LENGTH over max_stanza_bytes: 413 naming the limit",
      t_cgi_no_length_too_big),
     ("responder with a missing configuration file: 500 naming the file", t_cgi_bad_conf),
+    ("long answers from the bridge (a 921-byte challenge, a 4 KB error type) make one "
+     "well-formed response; a challenge with CR LF makes no header", t_cgi_long_bridge_answer),
     ("bridge socket: garbage, wrong version, oversized and incomplete frames are "
      "rejected with a reason; the bridge keeps serving", t_socket_garbage),
     ("xmpp-restd -n with an unknown key: exit 1 with FILE:LINE: reason", t_bridge_bad_conf),

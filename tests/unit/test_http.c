@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "outbuf.h"
 #include "util.h"
 #include "t.h"
 
@@ -432,6 +433,7 @@ test_parse_bad(void)
 	struct http_response r;
 	char err[XR_ERRLEN] = "";
 	size_t n;
+	struct outbuf ob;
 
 	bad("HTTP/2 200 OK\r\n\r\n", 0, "not an HTTP/1.x response");
 	bad("HTTP/1.2 200 OK\r\n\r\n", 0, "bad status line");
@@ -540,10 +542,11 @@ test_parse_bad(void)
 	bad(big, 1, "HTTP_HEAD_MAX");
 
 	/* Too many header lines. */
-	n = (size_t)snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\n");
+	ob_init(&ob, big, sizeof(big));
+	ob_puts(&ob, "HTTP/1.1 200 OK\r\n");
 	for (int i = 0; i < HTTP_HEADERS_MAX + 1; i++)
-		n += (size_t)snprintf(big + n, sizeof(big) - n, "X: %d\r\n", i);
-	snprintf(big + n, sizeof(big) - n, "\r\n");
+		ob_printf(&ob, "X: %d\r\n", i);
+	ob_puts(&ob, "\r\n");
 	bad(big, 0, "more than 100 header lines (HTTP_HEADERS_MAX)");
 }
 
