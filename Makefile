@@ -31,10 +31,15 @@ WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 XR_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' \
   -DXR_CONF_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.conf"' \
   -DXR_CREDS_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.credentials"' -Icommon
-DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 jansson 2>/dev/null)
+# Computed on first use, not when the Makefile is read: on a fresh machine
+# pkg-config and the -dev packages arrive with the first target's
+# dependency check (need-build below), after this file was read.
+PKG_CONFIG ?= pkg-config
+pkg = $(shell $(PKG_CONFIG) $(1) 2>/dev/null)
+DEP_CFLAGS = $(eval DEP_CFLAGS := $$(subst -I,-isystem ,$$(call pkg,--cflags $(PKGS))))$(DEP_CFLAGS)
+CGI_LIBS   = $(eval CGI_LIBS := $$(call pkg,--libs fcgi libxml-2.0 jansson))$(CGI_LIBS)
 # libcrypt (libxcrypt, part of every Debian system) hashes Basic passwords.
-BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl jansson 2>/dev/null) -lcrypt
+BRIDGE_LIBS = $(eval BRIDGE_LIBS := $$(call pkg,--libs libstrophe openssl jansson) -lcrypt)$(BRIDGE_LIBS)
 OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 XR_CFLAGS  = -std=c11 -pthread $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
 XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -58,7 +63,7 @@ CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
 
-.PHONY: FORCE all dev asan deps test unit integration lint cppcheck tidy format run bench bench-smoke soak install fuzz-smoke \
+.PHONY: FORCE need-build need-run need-fuzz all dev asan deps test unit integration lint cppcheck tidy format run bench bench-smoke soak install fuzz-smoke \
   uninstall clean check-format dist distcheck
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -76,7 +81,7 @@ $(B)/xmpp-restd: $(BRIDGE_OBJ) $(COMMON_OBJ)
 # The flags (and with them the compiled-in paths) are recorded, so that
 # `make install PREFIX=/usr` after a plain `make` rebuilds what it must.
 FLAGS_NOW = $(CC) $(XR_CPPFLAGS) $(XR_CFLAGS) $(XR_LDFLAGS)
-$(B)/flags: FORCE
+$(B)/flags: FORCE | need-build
 	@mkdir -p $(B)
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 FORCE:
@@ -119,25 +124,25 @@ FUZZ_CGI_SRC  = cgi/stanza.c cgi/reply.c common/util.c common/log.c common/proto
   common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
   common/xmpp_error.c
 build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
-  cgi/request.c $(FUZZ_CGI_SRC)
+  cgi/request.c $(FUZZ_CGI_SRC) | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
 	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
-build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c
+build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
-build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c
+build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
-build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c cgi/stanza.c common/jid.c common/util.c
+build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c cgi/stanza.c common/jid.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $^ -lxml2
-build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/util.c common/log.c
+build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
-build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/privfile.c common/jid.c common/util.c common/log.c
+build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/privfile.c common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
@@ -152,22 +157,21 @@ fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
 	  grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$t.log; \
 	done
 
-# Installs the build and test dependencies when run as root; otherwise
-# names exactly what is missing.
+# What a target needs before it starts (tools/need): as root, the missing
+# Debian packages are installed; otherwise they are named and make stops.
+# Every object waits for need-build, so the pkg-config flags above are
+# computed after it; `make deps` is everything the tests use.
+RUN_DEBS  = prosody lighttpd curl python3
+FUZZ_DEBS = clang-14 libclang-rt-14-dev
+NEED      = PKG_CONFIG='$(PKG_CONFIG)' tools/need
+need-build:
+	@$(NEED) --pc "$(PKGS)" $(BUILD_DEBS)
+need-run:
+	@$(NEED) --pc "$(PKGS)" $(BUILD_DEBS) $(RUN_DEBS)
+need-fuzz:
+	@$(NEED) --pc libxml-2.0 $(BUILD_DEBS) $(FUZZ_DEBS)
 deps:
-	@missing=""; for p in $(BUILD_DEBS) $(TEST_DEBS); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
-	    || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
-	  else \
-	    echo "missing Debian packages:$$missing"; \
-	    echo "install them with: sudo apt-get install$$missing"; exit 1; \
-	  fi; \
-	fi
+	@$(NEED) --pc "$(PKGS)" $(BUILD_DEBS) $(TEST_DEBS)
 
 unit: asan
 	@for t in $(UNIT_TESTS); do build/asan/tests/$$t || exit 1; done
@@ -184,12 +188,14 @@ TIDY_CHECKS = -*,bugprone-*,cert-*,clang-analyzer-*,misc-*,performance-*,portabi
 lint: cppcheck tidy check-format
 
 cppcheck:
+	@$(NEED) cppcheck
 	cppcheck --std=c11 --enable=warning,style,performance,portability \
 	  --inline-suppr --error-exitcode=1 --suppress=missingIncludeSystem \
 	  --quiet -I common -I cgi -I bridge common cgi bridge
 
 # clang-tidy over the compile commands of a throwaway build (bear records them).
 tidy:
+	@$(NEED) bear clang-tidy
 	@rm -rf build/tidy && mkdir -p build/tidy
 	@bear --output build/tidy/compile_commands.json -- \
 	  $(MAKE) --no-print-directory B=build/tidy build/tidy/xmpp-rest.fcgi build/tidy/xmpp-restd >/dev/null
@@ -197,23 +203,25 @@ tidy:
 	  | grep -E 'warning:|error:' && exit 1 || echo "clang-tidy: no warnings"
 
 check-format:
+	@$(NEED) clang-format
 	clang-format --dry-run --Werror common/*.[ch] cgi/*.[ch] bridge/*.[ch] tests/unit/*.[ch]
 
 format:
+	@$(NEED) clang-format
 	clang-format -i common/*.[ch] cgi/*.[ch] bridge/*.[ch] tests/unit/*.[ch]
 
-run: deps all
+run: need-run all
 	@$(PYTHON) tools/stack.py run
 
 # The empty FastCGI responder: the ceiling rows of the bench table.
-build/empty-fcgi: bench/empty_fcgi.c Makefile
+build/empty-fcgi: bench/empty_fcgi.c Makefile | need-build
 	@mkdir -p build
 	@echo "  LD  $@"; $(CC) -D_POSIX_C_SOURCE=200809L $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
 	  $(shell pkg-config --libs fcgi 2>/dev/null)
 
 # What any program that initialises libstrophe holds: the floor of the
 # bridge's memory row.
-build/strophe-floor: bench/strophe_floor.c Makefile
+build/strophe-floor: bench/strophe_floor.c Makefile | need-build
 	@mkdir -p build
 	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
 	  $(shell pkg-config --cflags --libs libstrophe 2>/dev/null)

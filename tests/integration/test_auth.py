@@ -374,6 +374,12 @@ def t_allow_uids(ctx):
         return
     s = ctx.stack
     web_user = "www-data"
+    # The checkout may be in root's home (0700 on Debian), which www-data
+    # cannot reach: it runs a copy in the stack's directory (0711).
+    responder = os.path.join(s.tmp, "allow-uids-responder")
+    if not os.path.exists(responder):
+        shutil.copy(s.responder_bin, responder)
+        os.chmod(responder, 0o755)
 
     def as_web(body):
         env = {"XMPP_REST_CONF": s.conf_path, "PATH": "/usr/bin:/bin",
@@ -383,7 +389,7 @@ def t_allow_uids(ctx):
             if k in os.environ:
                 env[k] = os.environ[k]
         argv = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", web_user, "--",
-                "env"] + ["%s=%s" % kv for kv in env.items()] + [s.responder_bin]
+                "env"] + ["%s=%s" % kv for kv in env.items()] + [responder]
         p = subprocess.run(argv, input=body.encode(), capture_output=True, timeout=30)
         out = p.stdout.decode("utf-8", "replace")
         return out.split("\r\n", 1)[0], out
