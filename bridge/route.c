@@ -13,6 +13,14 @@
  * covered is written again after the reconnect (at least once, same id);
  * while the session is down, requests wait in order (track.c's FIFO), up
  * to queue_max of them and queue_wait seconds each.
+ *
+ * A stream error that blames what was written (streamerr.h) makes every
+ * stanza in flight a suspect: after the reconnect the suspects are written
+ * one at a time, each behind its own ping, so the one in flight at the
+ * next such error is the culprit.  A stanza in flight at two of them is
+ * not written again but answered "stream-closed" (502): one bad stanza
+ * costs at most two sessions, and the others are still written.  A plain
+ * disconnect or a server shutdown blames nothing and changes nothing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -101,14 +109,28 @@ ack_timeout(void *ud)
 	xsess_reconnect();
 }
 
-/* Writes every HELD request, in order, while the session is up. */
+/* 1 while a suspect of a blaming stream error waits to be written again
+ * or acknowledged: then stanzas go out one at a time. */
+static int
+suspects_left(void)
+{
+	for (struct pending *p = track_fifo_head(); p; p = p->fnext)
+		if (p->breaks > 0)
+			return 1;
+	return 0;
+}
+
+/* Writes every HELD request, in order, while the session is up (one at a
+ * time, each behind its own ping, while there are suspects). */
 static void
 write_held(void)
 {
-	int wrote = 0;
+	int wrote = 0, one_by_one = suspects_left();
 
 	for (struct pending *p = track_fifo_head(); p && xsess_is_up();
 	     p = p->fnext) {
+		if (one_by_one && p->state == P_UNACKED)
+			break; /* its ping has not come back yet */
 		if (p->state != P_HELD)
 			continue;
 		if (xsess_send_raw(p->raw, p->rawlen) < 0)
@@ -118,6 +140,8 @@ write_held(void)
 		p->batch = next_batch;
 		p->hold_until = 0;
 		wrote = 1;
+		if (one_by_one)
+			break;
 	}
 	if (wrote) {
 		unpinged = 1;
@@ -186,6 +210,7 @@ on_ack(unsigned long n)
 			track_acked(p);
 		}
 	}
+	write_held(); /* the next suspect, if any */
 	send_ping(NULL);
 	arm_sweep();
 }
@@ -414,13 +439,51 @@ on_up(void *ud)
 	write_held();
 }
 
+/* The stream error blamed what was written: what was in flight is
+ * suspect, and what was in flight twice is given up. */
 static void
-on_down(const char *why, void *ud)
+blame_in_flight(const char *condition)
+{
+	struct pending *p, *next;
+	unsigned long suspects = 0;
+	char why[XR_ERRLEN];
+
+	for (p = track_fifo_head(); p; p = next) {
+		next = p->fnext;
+		if (p->state != P_UNACKED)
+			continue;
+		if (++p->breaks < 2) {
+			suspects++;
+			continue;
+		}
+		log_warnx("stanza %s to %s was in flight when the XMPP server "
+			  "closed the stream twice (%s): not written again",
+		    p->id, p->to, condition);
+		snprintf(why, sizeof(why),
+		    "the XMPP server closed the stream after this stanza, "
+		    "twice (%s); it is not sent again",
+		    condition);
+		track_remove(p);
+		answer_text(
+		    p->cl, p->seq, OUTCOME_STREAM_CLOSED, condition, why);
+		pending_free(p);
+	}
+	if (suspects > 0)
+		log_warnx("the stream error (%s) blames what was written: the "
+			  "%lu stanza(s) in flight are written again one at a "
+			  "time",
+		    condition, suspects);
+}
+
+static void
+on_down(const char *why, const char *blame, void *ud)
 {
 	struct pending *p;
 
 	(void)ud;
 	sessions_lost++;
+	if (blame != NULL)
+		blame_in_flight(blame);
 	/* libstrophe's queue was dropped and no ping will come back: what
 	 * was written but not acknowledged is written again later. */
 	last_acked = next_batch - 1; /* what is in flight will not return */

@@ -35,6 +35,8 @@ struct pending {
 	char *raw; /* the stanza to write; NULL once ACKED */
 	size_t rawlen;
 	unsigned long batch;   /* UNACKED: the ping that covers it */
+	unsigned breaks;       /* stream errors blaming what was in flight,
+				  it among them (route.c) */
 	int64_t deadline;      /* CLOCK_MONOTONIC ms: the request's wait */
 	int64_t hold_until;    /* HELD: when queue_wait runs out; else 0 */
 	struct pending *hnext; /* hash chain */

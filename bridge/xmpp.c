@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "streamerr.h"
 #include "util.h"
 #include "xmpp.h"
 
@@ -213,8 +214,9 @@ describe_down(int error, xmpp_stream_error_t *se)
 		    cf->jid);
 	else if (se != NULL)
 		snprintf(down_why, sizeof(down_why),
-		    "the XMPP server closed the stream (%s)",
-		    se->text ? se->text : "stream error");
+		    "the XMPP server closed the stream (%s%s%s)",
+		    streamerr_condition(se), se->text ? ": " : "",
+		    se->text ? se->text : "");
 	else if (error != 0)
 		snprintf(down_why, sizeof(down_why),
 		    "XMPP session to %s:%lu is down: %s", cf->server, cf->port,
@@ -230,6 +232,8 @@ static void
 conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
     xmpp_stream_error_t *se, void *ud)
 {
+	const char *blame = NULL;
+
 	(void)c;
 	(void)ud;
 	if (ev == XMPP_CONN_CONNECT) {
@@ -244,6 +248,8 @@ conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
 	if (ev != XMPP_CONN_DISCONNECT && ev != XMPP_CONN_FAIL)
 		return;
 	describe_down(error, se);
+	if (se != NULL && streamerr_blames_sent(streamerr_condition(se)))
+		blame = streamerr_condition(se);
 	drop_send_queue();
 	if (stopping)
 		log_info("XMPP stream closed");
@@ -257,7 +263,7 @@ conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
 	    start_connect, NULL);
 	failures++;
 	if (cbs.on_down)
-		cbs.on_down(down_why, cbs_ud);
+		cbs.on_down(down_why, blame, cbs_ud);
 }
 
 static int

@@ -12,7 +12,9 @@
 
 struct xsess_cbs {
 	void (*on_up)(void *ud);
-	void (*on_down)(const char *why, void *ud);
+	/* blame: the stream error's condition when it blames what we
+	 * wrote (streamerr.h), else NULL. */
+	void (*on_down)(const char *why, const char *blame, void *ud);
 	/* Every stanza the server routes to us. */
 	void (*on_stanza)(xmpp_stanza_t *st, void *ud);
 };

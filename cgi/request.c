@@ -311,6 +311,12 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 	case OUTCOME_FORBIDDEN:
 		fail(x, 403, hdr, "%s", text ? text : "not allowed");
 		return;
+	case OUTCOME_STREAM_CLOSED:
+		fail(x, 502, hdr, "%s",
+		    text ? text
+			 : "the XMPP server closed the stream after this "
+			   "stanza");
+		return;
 	case OUTCOME_THROTTLED: {
 		const char *r = frame_get(f, FIELD_RETRY);
 		unsigned long long secs = x->c->retry_after;

@@ -23,6 +23,7 @@ static const char *const outcome_names[OUTCOME_COUNT] = {
     [OUTCOME_UNAUTHORIZED] = "unauthorized",
     [OUTCOME_FORBIDDEN] = "forbidden",
     [OUTCOME_THROTTLED] = "throttled",
+    [OUTCOME_STREAM_CLOSED] = "stream-closed",
 };
 
 const char *

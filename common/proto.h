@@ -99,16 +99,17 @@ enum field {
 
 /* What became of a submitted stanza; carried as its name. */
 enum outcome {
-	OUTCOME_SENT,         /* written to the XMPP stream */
-	OUTCOME_REPLY,        /* the awaited reply (iq result, receipt) */
-	OUTCOME_ERROR,        /* an XMPP error stanza came back */
-	OUTCOME_TIMEOUT,      /* nothing came back in time */
-	OUTCOME_UNAVAILABLE,  /* the XMPP session is down */
-	OUTCOME_REJECTED,     /* the bridge refused the frame */
-	OUTCOME_BUSY,         /* the bridge is at a configured limit */
-	OUTCOME_UNAUTHORIZED, /* no valid credentials */
-	OUTCOME_FORBIDDEN,    /* valid credentials, not allowed this */
-	OUTCOME_THROTTLED,    /* too many failed attempts from the address */
+	OUTCOME_SENT,          /* written to the XMPP stream */
+	OUTCOME_REPLY,         /* the awaited reply (iq result, receipt) */
+	OUTCOME_ERROR,         /* an XMPP error stanza came back */
+	OUTCOME_TIMEOUT,       /* nothing came back in time */
+	OUTCOME_UNAVAILABLE,   /* the XMPP session is down */
+	OUTCOME_REJECTED,      /* the bridge refused the frame */
+	OUTCOME_BUSY,          /* the bridge is at a configured limit */
+	OUTCOME_UNAUTHORIZED,  /* no valid credentials */
+	OUTCOME_FORBIDDEN,     /* valid credentials, not allowed this */
+	OUTCOME_THROTTLED,     /* too many failed attempts from the address */
+	OUTCOME_STREAM_CLOSED, /* the server closed the stream after it twice */
 	OUTCOME_COUNT
 };
 

@@ -408,6 +408,94 @@ def t_second_bridge(ctx):
         other.stop()
 
 
+def wait_session_up(stack, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = bridge_status(stack)
+        if st["xmpp"]["state"] == "up":
+            return st
+        time.sleep(0.1)
+    expect(False, "the XMPP session did not come back: %r" % st["xmpp"])
+
+
+def with_component_stanza_limit(ctx, limit, fn):
+    """Runs fn() with Prosody restarted with component_stanza_size_limit
+    (a global option: the listener is mod_component's global instance);
+    Prosody's own configuration comes back afterwards."""
+    s = ctx.stack
+    with open(s.server.conf) as f:
+        saved = f.read()
+
+    def restart(text):
+        s.stop_prosody()
+        with open(s.server.conf, "w") as f:
+            f.write(text)
+        s.start_prosody()
+        ctx.alice.wait_online(30)
+        wait_session_up(s)
+    head, sep, tail = saved.partition("\nVirtualHost ")
+    restart(head + "\ncomponent_stanza_size_limit = %d\n" % limit + sep + tail)
+    try:
+        fn()
+    finally:
+        restart(saved)
+
+
+def t_stream_closed_after_stanza(ctx):
+    # max_stanza_bytes (192 KiB) above the server's limit (16 KiB): a
+    # stanza under ours and over Prosody's makes it close the stream
+    # (not-well-formed).  It is sent among innocent messages.
+    s = ctx.stack
+    run = word()
+    bad_id = run + "-bad"
+    bad = ("<message to='alice@localhost/test' id='%s'><body>%s</body></message>"
+           % (bad_id, "x" * 40000))
+    innocent = ["%s-%d" % (run, i) for i in range(6)]
+    bodies = ["<message to='alice@localhost/test' id='%s'><body>%s</body></message>" % (w, w)
+              for w in innocent]
+
+    def body():
+        lost0 = bridge_status(s)["xmpp"]["sessions_lost"]
+        with open(s.bridge_log, "rb") as f:
+            off = len(f.read())
+        out = {}
+
+        def send_bad():
+            out["bad"] = post(ctx.url, bad, headers={"X-XMPP-Rest-Timeout": "30"},
+                              timeout=60)
+        t = threading.Thread(target=send_bad)
+        threads, results = post_many(ctx, bodies, threads=6)
+        t.start()
+        for x in threads + [t]:
+            x.join(60)
+        r = out.get("bad")
+        expect(r is not None, "no answer to the bad stanza")
+        expect(r.status == 502 and "closed the stream after this stanza" in r.text
+               and len(r.text.strip().splitlines()) == 1,
+               "the stanza the server closed the stream for: %s" % r)
+        st = wait_session_up(s)
+        lost = st["xmpp"]["sessions_lost"] - lost0
+        ctx.figure("one stanza over the server's limit: %d session(s) lost, answered %d"
+                   % (lost, r.status))
+        expect(1 <= lost <= 2, "sessions lost for one bad stanza: %d" % lost)
+        expect(all(results.get(b) == 202 for b in bodies),
+               "the innocent messages: %r" % sorted(results.values(), key=str))
+        for w in innocent:
+            ctx.alice.wait_for(lambda rec, w=w: rec.kind == "message" and rec.body == w, 10)
+        with open(s.bridge_log, "rb") as f:
+            log = f.read()[off:].decode("utf-8", "replace")
+        expect(bad_id in log and "not-well-formed" in log,
+               "the log names neither the stanza nor the stream error: %r" % log[-600:])
+        w = word()
+        r = post(ctx.url, "<message to='alice@localhost/test'><body>%s</body></message>" % w)
+        expect_status(r, 202)
+        ctx.alice.wait_for(lambda rec: rec.kind == "message" and rec.body == w, 10)
+        expect(bridge_status(s)["xmpp"]["sessions_lost"] - lost0 == lost,
+               "the session was lost again after the 502")
+    with_component_stanza_limit(
+        ctx, 16384, lambda: with_bridge_conf(ctx, {"reconnect_max": 1}, body))
+
+
 TESTS = [
     ("Prosody killed (SIGKILL) during 1000 message POSTs and restarted: every 202 reaches "
      "alice, the rest got 503", t_prosody_killed),
@@ -426,6 +514,9 @@ TESTS = [
     ("a second bridge for the same domain: refused (conflict) by Prosody; where the server "
      "accepts it and splits the stanzas (ejabberd), the first bridge's status and log report "
      "the stray answers", t_second_bridge),
+    ("a stanza the XMPP server closes the stream for (over its limit, under "
+     "max_stanza_bytes): 502 'closed the stream after this stanza', at most two sessions "
+     "lost, the innocent messages beside it delivered", t_stream_closed_after_stanza),
     ("status: xmpp-restd status and GET ?status give JSON (no secrets); down when Prosody is; "
      "exit 1 without a bridge", t_status),
 ]
