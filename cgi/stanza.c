@@ -530,6 +530,16 @@ check_root(const xmlNode *root, const char *domain, struct stanza *st,
 		fail_set(e, 422, "invalid 'to' JID: %s", jerr);
 		return -1;
 	}
+	/* The server routes the bridge's own domain back to the bridge: such
+	 * a stanza would only reach our own webhook, whose answer would come
+	 * back again (a loop). */
+	if (jid_is_under(st->to, domain)) {
+		fail_set(e, 422,
+		    "'to' must not be the bridge's own domain %s or a JID "
+		    "under it, not '%s'",
+		    domain, st->to);
+		return -1;
+	}
 	if (from != NULL && (st->from = attr_dup(from)) == NULL)
 		return no_memory(e);
 	if (st->from != NULL && st->from[0] == '\0') {

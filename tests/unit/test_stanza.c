@@ -425,6 +425,21 @@ test_addresses(void)
 	expect("<message to='a@b' from='x@y&#10;Set-Cookie: a'/>",
 	    "422 invalid 'from' JID: control character U+000A in domainpart",
 	    "no raw newline reaches the error text");
+	/* Issue 14, finding 3: to the bridge's own domain, a stanza comes
+	 * back to the bridge and its webhook (an echo bot loops). */
+	expect("<message to='echo@rest.example' type='chat'/>",
+	    "422 'to' must not be the bridge's own domain rest.example or a "
+	    "JID under it, not 'echo@rest.example'",
+	    "'to' under the bridge's own domain is 422");
+	expect(
+	    "<iq type='get' to='REST.example/r'><ping xmlns='urn:xmpp:ping'/>"
+	    "</iq>",
+	    "422 'to' must not be the bridge's own domain rest.example or a "
+	    "JID under it, not 'REST.example/r'",
+	    "'to' the domain itself, in other case, is 422");
+	accept("<message to='a@sub.rest.example' id='1'/>",
+	    "<message from='rest.example' to='a@sub.rest.example' id='1'/>",
+	    "'to' a subdomain of the bridge's is another host: sent");
 	accept("<message to='a@b' from='bot@REST.example/r' id='1'/>",
 	    "<message from='bot@REST.example/r' to='a@b' id='1'/>",
 	    "'from' under the domain kept as given");
