@@ -477,7 +477,11 @@ def t_stream_closed_after_stanza(ctx):
         lost = st["xmpp"]["sessions_lost"] - lost0
         ctx.figure("one stanza over the server's limit: %d session(s) lost, answered %d"
                    % (lost, r.status))
-        expect(1 <= lost <= 2, "sessions lost for one bad stanza: %d" % lost)
+        # Two after the first stream error the bridge reads.  When the
+        # server's reset beats its stream error to us (it closes with our
+        # bytes unread), that first break reads as a plain disconnect and
+        # everything is re-sent together once more: one more session.
+        expect(1 <= lost <= 3, "sessions lost for one bad stanza: %d" % lost)
         expect(all(results.get(b) == 202 for b in bodies),
                "the innocent messages: %r" % sorted(results.values(), key=str))
         for w in innocent:
