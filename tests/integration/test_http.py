@@ -727,8 +727,13 @@ def t_err_long_type(c):
     for accept in ("application/json", CT, "text/plain", None):
         r = post(c.url, _fail_iq(etype="A" * 4096, text="t" * 5000), headers={"Accept": accept})
         expect_status(r, 404)
-        expect(len(r.body) == int(r.header("Content-Length") or -1),
-               "Content-Length %r for %d bytes" % (r.header("Content-Length"), len(r.body)))
+        # Apache's proxy_fcgi and CGI modules send the body chunked and
+        # drop the responder's Content-Length: either framing is whole.
+        cl = r.header("Content-Length")
+        chunked = "chunked" in (r.header("Transfer-Encoding") or "").lower()
+        expect(len(r.body) == int(cl) if cl is not None else chunked,
+               "Content-Length %r (Transfer-Encoding %r) for %d bytes"
+               % (cl, r.header("Transfer-Encoding"), len(r.body)))
         if accept == "application/json":
             e = _json(r).get("error") or {}
             expect(e.get("type") == "cancel", "a type not of RFC 6120 reads as cancel: %r"
