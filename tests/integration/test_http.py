@@ -687,14 +687,20 @@ def _fail_iq(cond="item-not-found", etype="cancel", text=None):
         ALICE_FULL, NS_FAIL, cond, etype, " text='%s'" % text if text else "")
 
 
-@test("no Accept: an XMPP-side error (iq error) answers its status and the error stanza")
-def t_err_default_stanza(c):
-    r = post(c.url, _fail_iq(), headers={"Accept": None})
+def _alice_error_iq(c, accept):
+    """POSTs the failing iq; its answer must be 404 with alice's error iq."""
+    r = post(c.url, _fail_iq(), headers={"Accept": accept})
     expect_status(r, 404)
     expect(r.ctype == CT, "Content-Type is %r (docs/API.md: the error stanza)" % r.header("Content-Type"))
     x = r.xml()
     expect(local(x.tag) == "iq" and x.get("type") == "error" and x.get("from") == ALICE_FULL,
            "not alice's error iq: %s" % one_line(r.text))
+    return r, x
+
+
+@test("no Accept: an XMPP-side error (iq error) answers its status and the error stanza")
+def t_err_default_stanza(c):
+    _alice_error_iq(c, None)
 
 
 @test("no Accept: our own error (422) is one line of text/plain naming the problem")
@@ -813,12 +819,7 @@ def _stanza_error_el(x):
 
 @test("Accept: application/xmpp+xml gives the error stanza of an XMPP error")
 def t_err_xml(c):
-    r = post(c.url, _fail_iq(), headers={"Accept": CT})
-    expect_status(r, 404)
-    expect(r.ctype == CT, "Content-Type is %r" % r.header("Content-Type"))
-    x = r.xml()
-    expect(local(x.tag) == "iq" and x.get("type") == "error" and x.get("from") == ALICE_FULL,
-           "not alice's error iq: %s" % one_line(r.text))
+    r, x = _alice_error_iq(c, CT)
     err, cond = _stanza_error_el(x)
     expect(cond == "item-not-found", "condition %r in %s" % (cond, one_line(r.text)))
     expect_stanza_ns_consistent(r)
