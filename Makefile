@@ -28,8 +28,9 @@ XR_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' \
   -DXR_CREDS_DEFAULT='"$(SYSCONFDIR)/xmpp-rest.credentials"' -Icommon
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 CGI_LIBS   := $(shell pkg-config --libs fcgi libxml-2.0 2>/dev/null)
-# libcrypt (libxcrypt, part of every Debian system) hashes Basic passwords.
-BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl 2>/dev/null) -lcrypt
+# libcrypt (libxcrypt, part of every Debian system) hashes Basic passwords;
+# libxml2 checks each submitted stanza again before the bridge writes it.
+BRIDGE_LIBS := $(shell pkg-config --libs libstrophe openssl libxml-2.0 2>/dev/null) -lcrypt
 OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 XR_CFLAGS  = -std=c11 -pthread $(OPT) -fPIE $(WARN) $(if $(WERROR),-Werror) $(DEP_CFLAGS) $(CFLAGS)
 XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -38,8 +39,8 @@ XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # the sanitizer build the tests run.
 B ?= build
 COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/jid.c \
-  common/bridge_client.c
-CGI_SRC    = cgi/main.c cgi/request.c cgi/stanza.c cgi/reply.c
+  common/bridge_client.c common/stanza.c
+CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
@@ -80,7 +81,7 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
 
 # Unit tests link the common code plus the one module they test.
-UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/stanza.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
+UNIT_OBJ = $(COMMON_OBJ) $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
   $(B)/bridge/creds.o $(B)/bridge/spool.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
@@ -112,7 +113,7 @@ build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util
 build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
-build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c cgi/stanza.c common/jid.c common/util.c
+build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c common/stanza.c common/jid.c common/util.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $^ -lxml2
