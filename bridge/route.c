@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "claim.h"
 #include "http.h"
 #include "jid.h"
 #include "json_out.h"
@@ -357,6 +358,36 @@ answer_denied(struct client *cl, uint32_t seq, const struct auth_request *rq,
 	frame_out_free(&fo);
 }
 
+/* A frame whose stanza is not what its fields say: never written. */
+static void
+answer_bad_stanza(
+    struct client *cl, const struct frame *f, const struct stanza_error *e)
+{
+	struct frame_out fo = {0};
+	char err[XR_ERRLEN];
+	const char *cond = e->status == 403 ? "forbidden"
+	    : e->status == 413              ? "policy-violation"
+					    : "bad-request";
+
+	log_warnx("refused a submitted %.16s (id %.64s, from %.200s): %s",
+	    frame_get(f, FIELD_KIND), frame_get(f, FIELD_ID),
+	    frame_get(f, FIELD_FROM), e->text);
+	if (e->status == 500) {
+		answer_text(
+		    cl, f->seq, OUTCOME_BUSY, "resource-constraint", e->text);
+		return;
+	}
+	answered[OUTCOME_REJECTED]++;
+	frame_begin(&fo, FRAME_OUTCOME, f->seq);
+	frame_put_str(&fo, FIELD_OUTCOME, outcome_name(OUTCOME_REJECTED));
+	frame_put_str(&fo, FIELD_CONDITION, cond);
+	frame_put_str(&fo, FIELD_TEXT, e->text);
+	frame_put_uint(&fo, FIELD_STATUS, (unsigned long)e->status);
+	if (frame_finish(&fo, err, sizeof(err)) == 0)
+		listener_send(cl, &fo);
+	frame_out_free(&fo);
+}
+
 static void
 on_frame(struct client *cl, const struct frame *f, void *ud)
 {
@@ -364,11 +395,14 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 	const char *id = frame_get(f, FIELD_ID);
 	const char *to = frame_get(f, FIELD_TO);
 	const char *stanza = frame_get(f, FIELD_STANZA);
+	struct stanza st;
+	struct stanza_error se;
 	const char *wait = frame_get(f, FIELD_WAIT);
 	const char *tmo = frame_get(f, FIELD_TIMEOUT);
 	unsigned long long timeout_ms = cf->iq_timeout * 1000ULL;
 	enum wait_for what = WAIT_IQ_REPLY;
 	int64_t now;
+	int rc;
 
 	const char *from = frame_get(f, FIELD_FROM);
 	struct auth_request rq;
@@ -384,14 +418,19 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 		    "submit frame lacks kind, id, to, from, stanza or wait");
 		return;
 	}
+	if (claim_check(cf, f, &st, &se) < 0) {
+		answer_bad_stanza(cl, f, &se);
+		return;
+	}
 	rq.authorization = frame_get(f, FIELD_AUTHORIZATION);
 	rq.remote_user = frame_get(f, FIELD_REMOTE_USER);
 	rq.remote_addr = frame_get(f, FIELD_REMOTE_ADDR);
 	rq.kind = kind;
-	rq.from = from;
+	rq.from = st.from; /* as it will be written */
 	auth_check(&rq, &res);
 	if (res.verdict != AUTH_OK) {
 		answer_denied(cl, f->seq, &rq, &res);
+		stanza_free(&st);
 		return;
 	}
 	if (tmo != NULL &&
@@ -402,12 +441,16 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 		what = WAIT_RECEIPT;
 	else if (strcmp(wait, "sent") == 0)
 		what = WAIT_SENT;
-	if (refuse_now(cl, f->seq))
+	if (refuse_now(cl, f->seq)) {
+		stanza_free(&st);
 		return;
+	}
 	now = xr_now_ms();
-	if (track_add(cl, f->seq, what, id, to, stanza, f->flen[FIELD_STANZA],
-		now + (int64_t)timeout_ms,
-		xsess_is_up() ? 0 : now + (int64_t)cf->queue_wait * 1000) < 0) {
+	rc = track_add(cl, f->seq, what, id, to, st.xml, st.xml_len,
+	    now + (int64_t)timeout_ms,
+	    xsess_is_up() ? 0 : now + (int64_t)cf->queue_wait * 1000);
+	stanza_free(&st);
+	if (rc < 0) {
 		if (errno == EEXIST)
 			answer_text(cl, f->seq, OUTCOME_REJECTED, "conflict",
 			    "a request with this id to this address is "
@@ -1225,6 +1268,7 @@ route_start(
 	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza};
 
 	cf = c;
+	stanza_global_init();
 	started_ms = xr_now_ms();
 	snprintf(ack_prefix, sizeof(ack_prefix), ACK_ID "%08lx-",
 	    (unsigned long)xr_random_u32());
@@ -1282,4 +1326,5 @@ route_stop(void)
 	loop_timer_cancel(&sweep_timer);
 	loop_timer_cancel(&ping_timer);
 	loop_timer_cancel(&ack_timer);
+	stanza_thread_done();
 }

@@ -234,6 +234,19 @@ respond_sent(struct ctx *x, const struct stanza *st, const struct outbuf *hdr)
 	free(doc);
 }
 
+/* The bridge's stanza check names its HTTP status; else the condition's. */
+static int
+rejected_status(const struct frame *f)
+{
+	const char *status = frame_get(f, FIELD_STATUS);
+	const char *cond = frame_get(f, FIELD_CONDITION);
+	unsigned long long n;
+
+	if (status != NULL && xr_parse_uint(status, 400, 599, &n) == 0)
+		return (int)n;
+	return cond ? reply_status_for_condition(cond) : 400;
+}
+
 static void
 respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
     unsigned long timeout_ms)
@@ -301,9 +314,8 @@ respond_outcome(struct ctx *x, const struct stanza *st, const struct frame *f,
 		    x, 503, hdr, "bridge busy: %s", text ? text : "at a limit");
 		return;
 	case OUTCOME_REJECTED:
-		reply_error(x->io, x->fmt,
-		    cond ? reply_status_for_condition(cond) : 400, hdr, NULL,
-		    NULL, text ? text : "the bridge refused the request", NULL);
+		reply_error(x->io, x->fmt, rejected_status(f), hdr, NULL, NULL,
+		    text ? text : "the bridge refused the request", NULL);
 		return;
 	case OUTCOME_UNAUTHORIZED:
 		respond_unauthorized(x, f, hdr);

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jid.h"
@@ -232,6 +233,27 @@ jid_is_under(const char *jid, const char *domain)
 		return 0;
 	jid_split(jid, &p);
 	return jid_span_eq_fold(p.domain, p.dlen, domain, strlen(domain));
+}
+
+char *
+jid_with_domain(const char *jid, const char *domain)
+{
+	struct jid_parts p;
+	size_t dlen, len;
+	char *s;
+
+	if (!jid_is_under(jid, domain))
+		return NULL;
+	jid_split(jid, &p);
+	dlen = strlen(domain);
+	len = (p.has_local ? p.llen + 1 : 0) + dlen +
+	    (p.has_res ? p.rlen + 1 : 0);
+	if ((s = malloc(len + 1)) == NULL)
+		return NULL;
+	snprintf(s, len + 1, "%.*s%s%s%s%.*s", (int)p.llen,
+	    p.has_local ? p.local : "", p.has_local ? "@" : "", domain,
+	    p.has_res ? "/" : "", (int)p.rlen, p.has_res ? p.res : "");
+	return s;
 }
 
 int

@@ -40,6 +40,14 @@ int jid_check(const char *s, char *err, size_t errlen);
 int jid_is_under(const char *jid, const char *domain);
 
 /*
+ * jid (under domain, as jid_is_under says) with its domainpart spelled
+ * exactly as domain: servers compare the from of a component's stanza
+ * to its domain byte for byte.  malloc'd; NULL if not under domain or out
+ * of memory.
+ */
+char *jid_with_domain(const char *jid, const char *domain);
+
+/*
  * 1 if a and b name the same entity: equal after lower-casing the domain
  * (ASCII) and, for the localpart, ASCII case folding; the resource is
  * compared exactly.

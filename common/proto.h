@@ -36,7 +36,8 @@
  * STANZA (the reply or error stanza), ERRTYPE and CONDITION (of an error
  * stanza, or ours), TEXT (a human-readable reason), CHALLENGE (with
  * "unauthorized": WWW-Authenticate values, one per line), RETRY (with
- * "throttled": seconds until the client may try again).
+ * "throttled": seconds until the client may try again), STATUS (with
+ * "rejected": the HTTP status of the bridge's stanza check, 400-599).
  */
 #ifndef XR_PROTO_H
 #define XR_PROTO_H

@@ -17,7 +17,8 @@ its snippet in etc/ (verbatim, placeholders filled in) and
 Then tests/integration/test_process.py and, once each under the stack's
 own lighttpd, the authentication suite tests/integration/test_auth.py and
 the webhook suite tests/integration/test_webhook.py and its spool suite
-tests/integration/test_spool.py (they restart the bridge with settings of
+tests/integration/test_spool.py, and the bridge's stanza check
+tests/integration/test_stanza_check.py (some restart the bridge with settings of
 their own and with the stack's configuration at their end), stops
 everything and prints "N passed, M failed" as the last line.  Exit status 0 only if nothing failed.
 
@@ -76,6 +77,7 @@ import test_faults  # noqa: E402
 import test_process  # noqa: E402
 import test_secrets  # noqa: E402
 import test_spool  # noqa: E402
+import test_stanza_check  # noqa: E402
 import test_webhook  # noqa: E402
 
 
@@ -182,6 +184,7 @@ def main():
                 runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
             t1 = time.monotonic()
             test_faults.run_suite(runner, stack, alice, only=only)
+            test_stanza_check.run_suite(runner, stack, alice, bob, only=only)
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
             test_secrets.run_suite(runner, stack, alice, only=only)
             test_webhook.run_suite(runner, stack, alice, bob, only=only)

@@ -98,10 +98,47 @@ test_size(void)
 	got = verdict("<<<<<<<<<<<<", 12, &lim);
 	T_HAS(got, "413 stanza is 12 bytes", "size checked before parsing");
 	free(got);
-	lim.max_bytes = 19;
+	body = "<message from='rest.example' to='a@b' id='1'/>";
+	lim.max_bytes = strlen(body);
 	got = verdict(body, strlen(body), &lim);
 	T_HAS(got, "accepted: ", "exactly max_stanza_bytes is fine");
 	free(got);
+}
+
+/* The limit is on what is written: escaped text grows past it. */
+static void
+test_serialized_size(void)
+{
+	struct stanza_limits lim = deflim;
+	const char *body = "<message to='a@b' id='1'><body>>>>>>>>>>></body>"
+			   "</message>";
+	char *big, *got;
+	size_t n = 190 * 1024, off;
+
+	lim.max_bytes = strlen(body) + 30;
+	got = verdict(body, strlen(body), &lim);
+	T_EQ_STR(got,
+	    "413 stanza is 108 bytes once serialized for XMPP; limit is 88 "
+	    "(max_stanza_bytes)",
+	    "'>' escaped as &gt; past the limit: 413 naming it");
+	free(got);
+	lim.max_bytes = 108;
+	got = verdict(body, strlen(body), &lim);
+	T_HAS(got, "accepted: ", "serialized exactly at the limit is fine");
+	free(got);
+	/* The audit's case: 190 KB of '>' is about 760 KB once escaped,
+	 * past Prosody's 512 KiB. */
+	if ((big = malloc(n + 64)) == NULL)
+		return;
+	off = (size_t)snprintf(big, 64, "<message to='a@b'><body>");
+	memset(big + off, '>', n);
+	off += n;
+	off += (size_t)snprintf(big + off, 64, "</body></message>");
+	got = verdict(big, off, &deflim);
+	T_HAS(got, "413 stanza is ", "190 KB of '>': 413");
+	T_HAS(got, "limit is 196608 (max_stanza_bytes)", "and names the limit");
+	free(got);
+	free(big);
 }
 
 static void
@@ -440,9 +477,16 @@ test_addresses(void)
 	accept("<message to='a@sub.rest.example' id='1'/>",
 	    "<message from='rest.example' to='a@sub.rest.example' id='1'/>",
 	    "'to' a subdomain of the bridge's is another host: sent");
-	accept("<message to='a@b' from='bot@REST.example/r' id='1'/>",
-	    "<message from='bot@REST.example/r' to='a@b' id='1'/>",
-	    "'from' under the domain kept as given");
+	accept("<message to='a@b' from='bot@REST.example/R' id='1'/>",
+	    "<message from='bot@rest.example/R' to='a@b' id='1'/>",
+	    "'from' under the domain: its domain spelled as configured, "
+	    "the rest kept");
+	accept("<message to='a@b' from='Rest.Example' id='1'/>",
+	    "<message from='rest.example' to='a@b' id='1'/>",
+	    "'from' the domain itself in other case: the configured spelling");
+	accept("<message to='a@b' from='REST.EXAMPLE/x' id='1'/>",
+	    "<message from='rest.example/x' to='a@b' id='1'/>",
+	    "'from' domain/resource: the configured spelling");
 	accept("<message to='a@b' from='' id='1'/>",
 	    "<message from='rest.example' to='a@b' id='1'/>",
 	    "empty 'from' becomes the domain");
@@ -552,6 +596,112 @@ test_ids(void)
 	id[257] = '\0';
 	snprintf(body, sizeof(body), "<message to='a@b' id='%s'/>", id);
 	expect(body, "422 id is 257 bytes; limit is 256", "257-byte id");
+
+	/* The audit's header injection through X-Stanza-Id. */
+	expect("<message to='a@b' id='x&#13;&#10;Set-Cookie: sid=a'/>",
+	    "422 'id' must not contain control characters (U+000D at byte 1)",
+	    "CR LF in id: 422 naming id");
+	expect("<message to='a@b' id='a&#9;b'/>",
+	    "422 'id' must not contain control characters (U+0009 at byte 1)",
+	    "tab in id: 422");
+	expect("<message to='a@b' id='ab\x7f'/>",
+	    "422 'id' must not contain control characters (U+007F at byte 2)",
+	    "DEL in id: 422");
+	expect("<message to='a@b' id='a\xc2\x85'/>",
+	    "422 'id' must not contain control characters (U+0085 at byte 1)",
+	    "C1 NEL in id: 422");
+	accept("<message to='a@b' id='caf\xc3\xa9 \xc2\xa0x'/>",
+	    "<message from='rest.example' to='a@b' id='caf\xc3\xa9 "
+	    "\xc2\xa0x'/>",
+	    "non-ASCII and spaces in id are fine");
+}
+
+/* The bridge's check: the stanza must be what the frame says. */
+static void
+claim(const char *xml, const struct stanza_claim *c, const char *want,
+    const char *what)
+{
+	struct stanza st;
+	struct stanza_error e;
+	char got[XR_ERRLEN + 16];
+
+	if (stanza_check_claim(xml, strlen(xml), &deflim, DOMAIN, c, &st, &e) ==
+	    0) {
+		snprintf(got, sizeof(got), "ok %s", st.xml);
+		stanza_free(&st);
+	} else {
+		snprintf(got, sizeof(got), "%d %s", e.status, e.text);
+		if (st.xml != NULL || st.from != NULL)
+			dirty_after_fail = 1;
+	}
+	T_EQ_STR(got, want, what);
+}
+
+static void
+test_claims(void)
+{
+	static const struct stanza_claim msg = {
+	    "message", "m1", "a@b", "bot@rest.example", NULL};
+	static const struct stanza_claim iq = {
+	    "iq", "q1", "b", "rest.example", "get"};
+	const char *ok = "<message from='bot@rest.example' to='a@b' id='m1'/>";
+
+	claim(ok, &msg,
+	    "ok <message from='bot@rest.example' to='a@b' id='m1'/>",
+	    "what the responder makes passes");
+	claim("<message from='bot@REST.example' to='a@b' id='m1'/>", &msg,
+	    "ok <message from='bot@rest.example' to='a@b' id='m1'/>",
+	    "a from in other case passes and is written as configured");
+	claim(
+	    "<iq from='bot@rest.example' to='a@b' id='m1' type='get'><p/></iq>",
+	    &msg, "400 the stanza's name is 'iq', the frame's is 'message'",
+	    "name other than KIND");
+	claim("<message from='admin@rest.example' to='a@b' id='m1'/>", &msg,
+	    "400 the stanza's from is 'admin@rest.example', the frame's is "
+	    "'bot@rest.example'",
+	    "from other than FROM");
+	claim("<message to='a@b' id='m1'/>", &msg,
+	    "400 the stanza's from is 'rest.example', the frame's is "
+	    "'bot@rest.example'",
+	    "no from: the domain, not FROM");
+	claim("<message from='bot@rest.example' to='c@d' id='m1'/>", &msg,
+	    "400 the stanza's to is 'c@d', the frame's is 'a@b'",
+	    "to other than TO");
+	claim("<message from='bot@rest.example' to='a@b' id='m2'/>", &msg,
+	    "400 the stanza's id is 'm2', the frame's is 'm1'",
+	    "id other than ID");
+	claim("<message from='bot@rest.example' to='a@b'/>", &msg,
+	    "400 the stanza's id is absent, the frame's is 'm1'", "no id");
+	claim("<message from='bot@rest.example' to='a@b' id='m1' type='chat'/>",
+	    &msg, "400 the stanza's type is 'chat', the frame's is absent",
+	    "a type the frame does not carry");
+	claim("<iq from='rest.example' to='b' id='q1' type='set'><p/></iq>",
+	    &iq, "400 the stanza's type is 'set', the frame's is 'get'",
+	    "type other than TYPE");
+	claim("<message from='bot@rest.example' to='a@b' id='m1'/><iq/>", &msg,
+	    "400 line 1: Extra content at the end of the document",
+	    "two elements");
+	claim("<message from='bot@rest.example' to='a@b' id='m1'/>junk", &msg,
+	    "400 line 1: Extra content at the end of the document",
+	    "trailing junk");
+	claim("<message from='bot@rest.example' to='a@b' id='m1'><!--c-->"
+	      "</message>",
+	    &msg, "400 comments are not allowed in XMPP (RFC 6120 §11.1)",
+	    "a comment");
+	claim("<message from='bot@rest.example' to='a@b' id='m1'><?pi x?>"
+	      "</message>",
+	    &msg,
+	    "400 processing instructions are not allowed in XMPP (RFC 6120 "
+	    "§11.1)",
+	    "a PI");
+	claim("<!DOCTYPE message><message from='bot@rest.example' to='a@b' "
+	      "id='m1'/>",
+	    &msg, "400 DOCTYPE is not allowed in XMPP (RFC 6120 §11.1)",
+	    "a DOCTYPE");
+	claim("<?xml version='1.0'?><message from='bot@rest.example' to='a@b' "
+	      "id='m1'/>",
+	    &msg, "ok <message from='bot@rest.example' to='a@b' id='m1'/>",
+	    "an XML declaration is not written");
 }
 
 static void
@@ -729,6 +879,7 @@ main(void)
 	test_fuzz_findings();
 	stanza_global_init();
 	test_size();
+	test_serialized_size();
 	test_empty();
 	test_dtd_attacks();
 	test_entities();
@@ -741,6 +892,7 @@ main(void)
 	test_addresses();
 	test_types();
 	test_ids();
+	test_claims();
 	test_receipts();
 	test_serialize();
 	test_round_trip();

@@ -1,8 +1,10 @@
 /*
- * Validation and serialization of a posted stanza (libxml2, parsed with
- * no network, no DTD, no entity expansion).  The rules are the HTTP
- * contract in docs/API.md; every refusal carries the HTTP status and a
- * one-line reason.
+ * Validation and serialization of a stanza (libxml2, parsed with no
+ * network, no DTD, no entity expansion), one checker for both programs:
+ * the responder checks what is posted, the bridge checks again what a
+ * frame would make it write.  The rules are the HTTP contract in
+ * docs/API.md; every refusal carries the HTTP status and a one-line
+ * reason.
  */
 #ifndef XR_STANZA_H
 #define XR_STANZA_H
@@ -34,6 +36,12 @@ struct stanza_error {
 	char text[XR_ERRLEN];
 };
 
+/* What a submit frame says its stanza is: what the bridge authorized. */
+struct stanza_claim {
+	const char *kind, *id, *to, *from;
+	const char *type; /* NULL: the stanza has none */
+};
+
 /* Once per process, before the first stanza_parse. */
 void stanza_global_init(void);
 
@@ -44,6 +52,17 @@ void stanza_global_init(void);
  */
 int stanza_parse(const char *body, size_t len, const struct stanza_limits *lim,
     const char *domain, struct stanza *st, struct stanza_error *e);
+
+/*
+ * The bridge's check of a frame: stanza_parse, and then the stanza must
+ * be exactly one element named claim->kind whose from, to, id and type
+ * are claim's, byte for byte (claim->from already as jid_with_domain
+ * spells it).  On 0, st->xml is what to write; on -1, e says why.
+ */
+int stanza_check_claim(const char *xml, size_t len,
+    const struct stanza_limits *lim, const char *domain,
+    const struct stanza_claim *claim, struct stanza *st,
+    struct stanza_error *e);
 
 void stanza_free(struct stanza *st);
 

@@ -483,6 +483,30 @@ no_memory(struct stanza_error *e)
 }
 
 /*
+ * The id travels in an HTTP header, JSON and logs: a CR or LF there would
+ * start a header of the sender's choosing.  C0, DEL and C1 (U+0080 to
+ * U+009F; the value is valid UTF-8, libxml2 saw to that) are refused.
+ */
+static int
+check_id_chars(const char *id, struct stanza_error *e)
+{
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		unsigned cp = *p;
+
+		if (cp == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			cp = p[1];
+		else if (cp >= 0x20 && cp != 0x7f)
+			continue;
+		fail_set(e, 422,
+		    "'id' must not contain control characters (U+%04X at "
+		    "byte %zu)",
+		    cp, (size_t)(p - (const unsigned char *)id));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Root name, namespace, addresses, type and id: everything that is about
  * the stanza rather than about XML.  Fills st except xml.
  */
@@ -492,7 +516,7 @@ check_root(const xmlNode *root, const char *domain, struct stanza *st,
 {
 	const char *name = (const char *)root->name;
 	const xmlAttr *to, *from, *id, *type;
-	char jerr[XR_ERRLEN];
+	char jerr[XR_ERRLEN], *norm;
 	unsigned long kids;
 
 	if (strcmp(name, "message") != 0 && strcmp(name, "presence") != 0 &&
@@ -558,6 +582,12 @@ check_root(const xmlNode *root, const char *domain, struct stanza *st,
 			    domain, st->from);
 			return -1;
 		}
+		/* Domains compare case-insensitively, but the server checks
+		 * our domain byte for byte and closes the stream. */
+		if ((norm = jid_with_domain(st->from, domain)) == NULL)
+			return no_memory(e);
+		free(st->from);
+		st->from = norm;
 	} else if ((st->from = strdup(domain)) == NULL) {
 		return no_memory(e);
 	}
@@ -581,6 +611,8 @@ check_root(const xmlNode *root, const char *domain, struct stanza *st,
 		    STANZA_ID_MAX);
 		return -1;
 	}
+	if (st->id != NULL && check_id_chars(st->id, e) == -1)
+		return -1;
 	if (st->id == NULL || st->id[0] == '\0') {
 		char rid[XR_ID_LEN + 1];
 
@@ -889,6 +921,15 @@ stanza_parse(const char *body, size_t len, const struct stanza_limits *lim,
 		goto fail;
 	if (serialize(root, st, e) == -1)
 		goto fail;
+	/* The limit is on what is written: escaping can make it grow, and
+	 * past the server's own limit it closes the stream. */
+	if (st->xml_len > limit) {
+		fail_set(e, 413,
+		    "stanza is %zu bytes once serialized for XMPP; limit is "
+		    "%lu (max_stanza_bytes)",
+		    st->xml_len, limit);
+		goto fail;
+	}
 	xmlFreeDoc(doc);
 	ctxt_give_back();
 	xmlResetLastError();
@@ -900,4 +941,37 @@ fail:
 	/* libxml2 keeps a copy of the last error in a global: drop it. */
 	xmlResetLastError();
 	return -1;
+}
+
+/* 0 if got and want are both absent or equal; else -1 with why in e. */
+static int
+claim_eq(
+    const char *what, const char *got, const char *want, struct stanza_error *e)
+{
+	if (got == NULL ? want == NULL : want != NULL && strcmp(got, want) == 0)
+		return 0;
+	fail_set(e, 400,
+	    "the stanza's %s is %s%.100s%s, the frame's is %s%.100s%s", what,
+	    got ? "'" : "", got ? got : "absent", got ? "'" : "",
+	    want ? "'" : "", want ? want : "absent", want ? "'" : "");
+	return -1;
+}
+
+int
+stanza_check_claim(const char *xml, size_t len, const struct stanza_limits *lim,
+    const char *domain, const struct stanza_claim *claim, struct stanza *st,
+    struct stanza_error *e)
+{
+	if (stanza_parse(xml, len, lim, domain, st, e) == -1)
+		return -1;
+	if (claim_eq("name", st->kind, claim->kind, e) == -1 ||
+	    claim_eq("from", st->from, claim->from, e) == -1 ||
+	    claim_eq("to", st->to, claim->to, e) == -1 ||
+	    claim_eq("id", st->id_generated ? NULL : st->id, claim->id, e) ==
+		-1 ||
+	    claim_eq("type", st->type, claim->type, e) == -1) {
+		stanza_free(st);
+		return -1;
+	}
+	return 0;
 }
