@@ -132,8 +132,7 @@ def main():
             t0 = time.monotonic()
             run_deployment(runner, stack, alice, bob, name, args.k)
             runner.line("# [%s] %.0f s" % (name, time.monotonic() - t0))
-        if not args.k:
-            test_process.run_suite(runner, stack, alice)
+        test_process.run_suite(runner, stack, alice, only=args.k)
         # once per run, not per deployment: it restarts the bridge with
         # callback settings, and with the stack's configuration again at its
         # end; its echo bot is a CGI program under the stack's lighttpd
@@ -143,10 +142,9 @@ def main():
         except StackError as e:
             runner.check("[webhook] the stack's lighttpd starts", test_http.fail_with, e)
         else:
-            if not args.k:
-                t1 = time.monotonic()
-                test_auth.run_suite(runner, stack, alice)
-                runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
+            t1 = time.monotonic()
+            test_auth.run_suite(runner, stack, alice, only=args.k)
+            runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
             t1 = time.monotonic()
             test_faults.run_suite(runner, stack, alice, only=args.k)
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
