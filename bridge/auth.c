@@ -9,8 +9,9 @@
  * was verified once is remembered (by a keyed hash, for a few minutes, and
  * forgotten when the file changes); an unknown user name costs the same
  * check as a known one, so timing does not tell which names exist.  And
- * failed attempts are counted per client address in a fixed table, so a
- * guesser gets 429s instead of more guesses.
+ * failed attempts are counted per client address (an IPv6 one by its
+ * /64, see addrkey.h) in a fixed table, so a guesser gets 429s instead
+ * of more guesses.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "addrkey.h"
 #include "auth.h"
 #include "creds.h"
 #include "log.h"
@@ -42,8 +44,8 @@ struct verified {
 };
 
 struct strike {
-	char addr[64];
-	int64_t since; /* ms; the window runs from the first failure */
+	char addr[ADDRKEY_MAX]; /* addr_key() of the client's address */
+	int64_t since;          /* ms; the window runs from the first failure */
 	unsigned long n;
 };
 
@@ -200,11 +202,12 @@ static void
 strike(const struct auth_request *rq)
 {
 	struct strike *s;
+	char key[ADDRKEY_MAX];
 
 	if (rq->remote_addr == NULL || *rq->remote_addr == '\0')
 		return;
-	if ((s = strike_find(rq->remote_addr, xr_now_ms(), 1)) != NULL &&
-	    s->n++ == 0)
+	addr_key(rq->remote_addr, key);
+	if ((s = strike_find(key, xr_now_ms(), 1)) != NULL && s->n++ == 0)
 		nstrikes++;
 }
 
@@ -213,10 +216,12 @@ throttled(const struct auth_request *rq, struct auth_result *res)
 {
 	int64_t now = xr_now_ms(), left;
 	struct strike *s;
+	char key[ADDRKEY_MAX];
 
 	if (rq->remote_addr == NULL || *rq->remote_addr == '\0')
 		return 0;
-	s = strike_find(rq->remote_addr, now, 0);
+	addr_key(rq->remote_addr, key);
+	s = strike_find(key, now, 0);
 	if (s == NULL || s->n < cf->auth_fail_limit)
 		return 0;
 	left = s->since + (int64_t)cf->auth_fail_window * 1000 - now;
@@ -225,9 +230,9 @@ throttled(const struct auth_request *rq, struct auth_result *res)
 	if (res->retry_after == 0)
 		res->retry_after = 1;
 	snprintf(res->text, sizeof(res->text),
-	    "too many failed authentication attempts from %.64s; try again "
+	    "too many failed authentication attempts from %s; try again "
 	    "in %lu s",
-	    rq->remote_addr, res->retry_after);
+	    key, res->retry_after);
 	return 1;
 }
 

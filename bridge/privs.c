@@ -8,6 +8,7 @@
 /* SO_PEERCRED and struct ucred are Linux extensions. */
 #define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -173,6 +174,27 @@ privs_resolve(const struct conf *c, struct privs *p, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * mkdir() applied the umask; the group must get in.  By descriptor, and
+ * the directory opened without following a symlink, because whoever may
+ * write its parent could swap it for a link between mkdir and chown.
+ */
+static int
+own_new_dir(const struct privs *p, const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || (geteuid() == 0 && fchown(fd, p->uid, p->sock_gid) < 0) ||
+	    fchmod(fd, 0750) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 int
 privs_user_uid(const struct conf *c, uid_t *uid)
 {
@@ -212,13 +234,7 @@ privs_socket_dir(
 			    strerror(errno));
 			return -1;
 		}
-		/* mkdir() applied the umask; the group must get in. */
-		if ((geteuid() == 0 && chown(dir, p->uid, p->sock_gid) < 0) ||
-		    chmod(dir, 0750) < 0) {
-			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-			return -1;
-		}
-		return 0;
+		return own_new_dir(p, dir, err, errlen);
 	}
 	if (lstat(dir, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -249,6 +265,45 @@ privs_socket_dir(
 	return 0;
 }
 
+/*
+ * fchown() on a socket changes the socket, not its file, so the file is
+ * given away by name, relative to its directory opened once, without
+ * following a symlink: one put there by the daemon's user (who may own
+ * the directory) is not followed to a file root would then hand over.
+ */
+static int
+chown_socket(const char *path, uid_t owner, gid_t group)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	struct stat st;
+	int dfd, rc = -1;
+
+	if (slash == NULL)
+		xr_strlcpy(dir, ".", sizeof(dir));
+	else if (slash == path)
+		xr_strlcpy(dir, "/", sizeof(dir));
+	else if ((size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	} else {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			errno = EINVAL; /* replaced since bind() */
+		else
+			rc = fchownat(
+			    dfd, base, owner, group, AT_SYMLINK_NOFOLLOW);
+	}
+	close(dfd);
+	return rc;
+}
+
 int
 privs_own_socket(
     const struct privs *p, const char *socket_path, char *err, size_t errlen)
@@ -257,7 +312,7 @@ privs_own_socket(
 
 	if (owner == (uid_t)-1 && p->sock_gid == getegid())
 		return 0;
-	if (chown(socket_path, owner, p->sock_gid) < 0) {
+	if (chown_socket(socket_path, owner, p->sock_gid) < 0) {
 		snprintf(err, errlen, "giving %s to group %lu: %s", socket_path,
 		    (unsigned long)p->sock_gid, strerror(errno));
 		return -1;

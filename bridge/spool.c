@@ -303,41 +303,76 @@ forget(struct spool *sp, struct spool_msg *m)
 
 /* ---- opening ---- */
 
-/* mkdir -p, mode 0700, giving what it makes to owner/group. */
+/*
+ * mkdir -p, mode 0700, giving what it makes to owner/group.  It walks
+ * the path by descriptor: a directory it made is opened with O_NOFOLLOW
+ * and given away with fchown(), so a symlink put in its place between
+ * mkdirat() and fchown() by whoever can write the parent fails the
+ * start instead of giving root's chown a file of the attacker's choice.
+ * Components that already exist are followed as the admin set them up.
+ */
 static int
 make_dirs(const char *path, uid_t owner, gid_t group, char *err, size_t errlen)
 {
 	char buf[4096];
 	size_t n = xr_strlcpy(buf, path, sizeof(buf));
+	int dfd, rc = -1;
+	char *name = buf;
 
-	if (n >= sizeof(buf)) {
-		snprintf(err, errlen, "spool_dir: path too long");
+	if (n >= sizeof(buf) || n == 0) {
+		snprintf(err, errlen, "spool_dir: path %s",
+		    n ? "too long" : "empty");
 		return -1;
 	}
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
-	for (char *p = buf + 1;; p++) {
-		int last = *p == '\0';
+	dfd =
+	    open(buf[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(err, errlen, "spool_dir: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		char *end;
+		int made, fd;
 
-		if (*p != '/' && !last)
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) == 0) {
-			if (owner != (uid_t)-1 &&
-			    chown(buf, owner, group) < 0) {
-				snprintf(err, errlen, "spool_dir: chown %s: %s",
-				    buf, strerror(errno));
-				return -1;
-			}
-		} else if (errno != EEXIST) {
+		while (*name == '/')
+			name++;
+		if (*name == '\0') {
+			rc = 0;
+			break;
+		}
+		if ((end = strchr(name, '/')) != NULL)
+			*end = '\0';
+		made = mkdirat(dfd, name, 0700) == 0;
+		if (!made && errno != EEXIST) {
 			snprintf(err, errlen, "spool_dir: creating %s: %s", buf,
 			    strerror(errno));
-			return -1;
+			break;
 		}
-		if (last)
-			return 0;
-		*p = '/';
+		fd = openat(dfd, name,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+			(made ? O_NOFOLLOW : 0));
+		if (fd < 0) {
+			snprintf(err, errlen, "spool_dir: opening %s: %s", buf,
+			    strerror(errno));
+			break;
+		}
+		close(dfd);
+		dfd = fd;
+		if (made && owner != (uid_t)-1 &&
+		    fchown(fd, owner, group) < 0) {
+			snprintf(err, errlen, "spool_dir: chown %s: %s", buf,
+			    strerror(errno));
+			break;
+		}
+		if (end == NULL) {
+			rc = 0;
+			break;
+		}
+		*end = '/';
+		name = end + 1;
 	}
+	close(dfd);
+	return rc;
 }
 
 struct spool *

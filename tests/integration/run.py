@@ -167,8 +167,7 @@ def main():
             t0 = time.monotonic()
             run_deployment(runner, stack, alice, bob, name, only)
             runner.line("# [%s] %.0f s" % (name, time.monotonic() - t0))
-        if not only:
-            test_process.run_suite(runner, stack, alice)
+        test_process.run_suite(runner, stack, alice, only=only)
         # once per run, not per deployment: it restarts the bridge with
         # callback settings, and with the stack's configuration again at its
         # end; its echo bot is a CGI program under the stack's lighttpd
@@ -178,10 +177,9 @@ def main():
         except StackError as e:
             runner.check("[webhook] the stack's lighttpd starts", test_http.fail_with, e)
         else:
-            if not only:
-                t1 = time.monotonic()
-                test_auth.run_suite(runner, stack, alice)
-                runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
+            t1 = time.monotonic()
+            test_auth.run_suite(runner, stack, alice, only=only)
+            runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
             t1 = time.monotonic()
             test_faults.run_suite(runner, stack, alice, only=only)
             test_stanza_check.run_suite(runner, stack, alice, bob, only=only)

@@ -21,7 +21,7 @@ import time
 import uuid
 
 import test_process
-from test_http import challenges, expect, expect_names, expect_status, post
+from test_http import challenges, expect, expect_names, expect_status, post, selected
 
 CT = "application/xmpp+xml"
 COMPONENT = "rest.localhost"
@@ -273,6 +273,43 @@ def t_throttle(ctx):
     with_bridge_conf(ctx, {"auth_fail_limit": 3, "auth_fail_window": 4}, body)
 
 
+def sock_submit(stack, authorization, remote_addr, frm="rest.localhost"):
+    """One message SUBMIT straight over the bridge's socket, as a responder
+    behind a web server that passes REMOTE_ADDR would send it."""
+    w = word()
+    st = ("<message to='alice@localhost/test' id='%s'><body>%s</body></message>"
+          % (w, w)).encode()
+    fields = [(1, b"message"), (2, w.encode()), (3, b"alice@localhost/test"),
+              (4, frm.encode()), (6, st), (7, b"5000"), (8, b"sent"),
+              (17, authorization.encode()), (19, remote_addr.encode())]
+    _, f = test_process.ask(stack, test_process.frame(1, fields))
+    return f
+
+
+def t_throttle_v6(ctx):
+    def outcome(token, addr):
+        return sock_submit(ctx.stack, "Bearer " + token, addr).get(9)
+
+    def body():
+        for _ in range(3):
+            o = outcome("xr_wrong" + word(), "2001:db8:1:2::1")
+            expect(o == "unauthorized", "a wrong token: %r" % o)
+        f = sock_submit(ctx.stack, "Bearer " + ctx.stack.token, "2001:db8:1:2:abcd::9")
+        expect(f.get(9) == "throttled", "another address of the /64: %r" % f)
+        expect("2001:db8:1:2::/64" in f.get(12, ""), "the text names the /64: %r" % f)
+        f = sock_submit(ctx.stack, "Bearer " + ctx.stack.token, "::ffff:192.0.2.9")
+        expect(f.get(9) == "sent", "an IPv4-mapped address is IPv4, not the /64: %r" % f)
+        o = outcome(ctx.stack.token, "2001:db8:1:3::1")
+        expect(o == "sent", "the next /64 is served: %r" % o)
+        for _ in range(3):
+            outcome("xr_wrong" + word(), "192.0.2.9")
+        o = outcome(ctx.stack.token, "::ffff:192.0.2.9")
+        expect(o == "throttled", "::ffff:192.0.2.9 counts as 192.0.2.9: %r" % o)
+        o = outcome(ctx.stack.token, "192.0.2.10")
+        expect(o == "sent", "IPv4 stays per address: %r" % o)
+    with_bridge_conf(ctx, {"auth_fail_limit": 3, "auth_fail_window": 60}, body)
+
+
 # ---- configuration ------------------------------------------------------------
 
 def t_remote_user(ctx):
@@ -428,6 +465,8 @@ TESTS = [
      t_basic),
     ("failed attempts from one address: 429 with Retry-After, even for a good token; "
      "served again after the window", t_throttle),
+    ("failed attempts count per IPv6 /64 and per IPv4 address (::ffff:a.b.c.d is IPv4), "
+     "over the socket with REMOTE_ADDR", t_throttle_v6),
     ("trust_remote_user: REMOTE_USER names the credential; unknown is 403; off by default",
      t_remote_user),
     ("auth none: accepted without credentials, with a warning in the log", t_auth_none),
@@ -440,7 +479,8 @@ TESTS = [
 ]
 
 
-def run_suite(runner, stack, alice):
+def run_suite(runner, stack, alice, only=None):
     ctx = Ctx(stack, alice)
     for desc, fn in TESTS:
-        runner.check("[auth] " + desc, fn, ctx)
+        if selected(only, "[auth] " + desc):
+            runner.check("[auth] " + desc, fn, ctx)

@@ -19,7 +19,7 @@ import subprocess
 import time
 import uuid
 
-from test_http import TestFailure, expect
+from test_http import TestFailure, expect, selected
 
 CT = "application/xmpp+xml"
 
@@ -451,7 +451,8 @@ class Ctx:
         self.alice = alice
 
 
-def run_suite(runner, stack, alice):
+def run_suite(runner, stack, alice, only=None):
     ctx = Ctx(stack, alice)
     for desc, fn in TESTS:
-        runner.check("[process] " + desc, fn, ctx)
+        if selected(only, "[process] " + desc):
+            runner.check("[process] " + desc, fn, ctx)

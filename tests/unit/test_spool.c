@@ -483,6 +483,32 @@ test_open_errors(void)
 	rmdir(dir);
 }
 
+/* As root, every directory spool_open makes is given to the owner (by
+ * descriptor now: the path is walked with openat). */
+static void
+test_open_owner(void)
+{
+	char dir[512], mid[512], err[XR_ERRLEN];
+	struct spool *sp;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		printf("ok - # SKIP owner test needs root\n");
+		return;
+	}
+	snprintf(mid, sizeof(mid), "%s/own", base);
+	snprintf(dir, sizeof(dir), "%s/own/spool/", base);
+	sp = spool_open(dir, 100, 65534, 65534, err, sizeof(err));
+	T_OK(sp != NULL, "as root, spool_open makes the directories for owner");
+	spool_close(sp);
+	T_OK(stat(mid, &st) == 0 && st.st_uid == 65534 && st.st_gid == 65534,
+	    "... the parent it made belongs to the owner");
+	T_OK(stat(dir, &st) == 0 && st.st_uid == 65534 &&
+		(st.st_mode & 0777) == 0700,
+	    "... and the spool itself, mode 0700");
+	rm_rf(mid);
+}
+
 static void
 test_due_heap(void)
 {
@@ -603,6 +629,7 @@ main(void)
 	test_bad_files();
 	test_write_error();
 	test_open_errors();
+	test_open_owner();
 	test_due_heap();
 	test_backoff();
 	test_retry_after();
