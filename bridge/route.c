@@ -1204,6 +1204,11 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 	const char *id = xmpp_stanza_get_id(st);
 	struct pending *p = NULL;
 	int is_error = type && strcmp(type, "error") == 0;
+	/* Only this bridge may send from its domain (the server checks a
+	 * component's from), so this stanza is one the bridge sent to
+	 * itself.  Delivering it would hand the webhook its own output, and
+	 * the webhook's answer would come back again: an endless loop. */
+	int own = from != NULL && jid_is_under(from, cf->jid);
 
 	(void)ud;
 	if (name == NULL)
@@ -1213,7 +1218,7 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 	if (strcmp(name, "iq") == 0) {
 		if (type &&
 		    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
-			if (deliverable(st))
+			if (!own && deliverable(st))
 				deliver(st);
 			else
 				answer_iq_request(st);
@@ -1229,7 +1234,11 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 	}
 	if (p == NULL) {
 		note_stray(st, name, is_error);
-		if (deliverable(st))
+		if (own)
+			log_warnx("%s from %s (id %s): from the bridge's own "
+				  "domain, never delivered to the webhook",
+			    name, from, id ? id : "-");
+		else if (deliverable(st))
 			deliver(st);
 		else
 			log_debug("%s from %s (id %s): no waiting request, "

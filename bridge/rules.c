@@ -245,6 +245,11 @@ rules_answer(xmpp_ctx_t *ctx, xmpp_stanza_t *orig, const struct wh_result *r,
 
 	if (kind == NULL || is_type(orig, "error") || is_type(orig, "result"))
 		return 0;
+	/* Every answer goes to orig's sender; to the bridge's own domain it
+	 * would come back to the bridge as a new stanza: a loop. */
+	if (xmpp_stanza_get_from(orig) != NULL &&
+	    jid_is_under(xmpp_stanza_get_from(orig), domain))
+		return 0;
 	if (r->kind != WH_RESPONSE) {
 		out[0] = rules_error(orig, "wait",
 		    r->kind == WH_TIMEOUT ? "remote-server-timeout"

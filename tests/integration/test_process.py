@@ -209,7 +209,7 @@ def t_socket_garbage(ctx):
     # and the bridge still serves a real request afterwards
     iq = b"<iq type='get' to='localhost' id='sock1'><ping xmlns='urn:xmpp:ping'/></iq>"
     seq, f = ask(ctx.stack, frame(78, [(1, b"iq"), (2, b"sock1"), (3, b"localhost"),
-                                       (4, b"rest.localhost"), (6, iq), (7, b"5000"),
+                                       (4, b"rest.localhost"), (5, b"get"), (6, iq), (7, b"5000"),
                                        (8, b"reply"), (17, bearer(ctx))]))
     expect(seq == 78 and f.get(FIELD_OUTCOME) == "reply", "after garbage: %r" % f)
 
@@ -231,7 +231,7 @@ def t_bridge_socket_taken(ctx):
     expect("another bridge is already listening" in p.stderr, "stderr %r" % p.stderr)
     # the first one is unharmed
     _, f = ask(ctx.stack, frame(3, [(1, b"iq"), (2, b"sock2"), (3, b"localhost"),
-                                    (4, b"rest.localhost"),
+                                    (4, b"rest.localhost"), (5, b"get"),
                                     (6, b"<iq type='get' to='localhost' id='sock2'>"
                                         b"<ping xmlns='urn:xmpp:ping'/></iq>"),
                                     (7, b"5000"), (8, b"reply"), (17, bearer(ctx))]))

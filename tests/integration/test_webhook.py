@@ -129,6 +129,7 @@ class Ctx(BridgeLog):
         self.https = None
         self.https_wrong = None
         self.closed = None
+        self.echo_runs = None    # the echo bot's run count file
 
     def note(self, s):
         self.notes.append(s)
@@ -908,7 +909,23 @@ def _echo_conf(c):
     dst = c.stack.path("www", "cgi", "echo-bot.cgi")
     shutil.copyfile(ECHO_BOT, dst)
     os.chmod(dst, 0o755)
-    return {"callback_url": "http://127.0.0.1:%d/cgi/echo-bot.cgi" % c.stack.http_port}
+    # The README's bot, run by a wrapper that keeps what each run got.
+    c.echo_runs = c.stack.path("www", "echo-bot.runs")
+    counted = c.stack.path("www", "cgi", "echo-bot-counted.cgi")
+    with open(counted, "w") as f:
+        f.write("#!/bin/sh\nstanza=$(cat)\nprintf '%%s\\n' \"$stanza\" | tr '\\n' ' ' >>'%s'\n"
+                "echo >>'%s'\nprintf '%%s\\n' \"$stanza\" | exec '%s'\n" % (c.echo_runs, c.echo_runs, dst))
+    os.chmod(counted, 0o755)
+    return {"callback_url": "http://127.0.0.1:%d/cgi/echo-bot-counted.cgi" % c.stack.http_port}
+
+
+def echo_runs(c, word):
+    """How many times the echo bot got a stanza holding word."""
+    try:
+        with open(c.echo_runs) as f:
+            return sum(1 for ln in f if word in ln)
+    except OSError:
+        return 0
 
 
 group("echo-bot", _echo_conf)
@@ -981,6 +998,27 @@ def t_echo_bot(c):
     c.quiesce()
     expect_nothing_from(c, mark, lambda r: r.kind == "message" and (r.frm or "").endswith(COMPONENT),
                         "a message of type normal must get no answer (204)")
+
+
+@test("echo-bot", "README echo bot: a chat message POSTed to echo@rest.localhost (in any case) is "
+      "refused 422 and reaches the bot at most once: the bridge never talks to itself "
+      "(it looped 116 times in 5 s)")
+def t_echo_no_loop(c):
+    from test_http import post
+    problems = []
+    for to in ("echo@" + COMPONENT, "echo@" + COMPONENT.upper(), COMPONENT, "echo@%s/r" % COMPONENT):
+        t = tok()
+        r = post(c.stack.url_fcgi, "<message to='%s' id='loop-%s' type='chat'><body>loop %s</body>"
+                 "</message>" % (to, t, t))
+        if r.status != 422 or "own domain" not in r.text:
+            problems.append("to %s: %s %s" % (to, r.status, one_line(r.text, 200)))
+        c.quiesce()
+        time.sleep(1)  # a loop, if any, has had time to go round
+        c.quiesce()
+        runs = echo_runs(c, "loop " + t)
+        if runs > 1:
+            problems.append("to %s: the echo bot ran %d times" % (to, runs))
+    expect(not problems, "; ".join(problems))
 
 
 # Kept connections: one delivery worker (callback_max_inflight 1), so that

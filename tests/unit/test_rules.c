@@ -265,6 +265,44 @@ test_failures_and_silence(void)
 	    0, "an error is never answered");
 }
 
+/* Issue 14, finding 3: an answer to the bridge's own domain comes back
+ * to the bridge as a new stanza, and the webhook answers that again. */
+static void
+test_never_to_own_domain(void)
+{
+	static const char *const from[] = {
+	    "echo@rest.example", "REST.Example", "bot@Rest.Example/r"};
+	static const char reply[] =
+	    "<message><body>You said: hi</body></message>";
+	xmpp_stanza_t *out[2];
+	char orig[256];
+
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		snprintf(orig, sizeof(orig),
+		    "<message type='chat' id='e1' from='%s' "
+		    "to='echo@rest.example'><body>hi</body>"
+		    "<request xmlns='urn:xmpp:receipts'/></message>",
+		    from[i]);
+		T_EQ_INT(
+		    answer(orig, 200, "OK", "application/xmpp+xml", reply, out),
+		    0, "no reply, no receipt to the bridge's own domain");
+		T_EQ_INT(
+		    answer(orig, 500, "Internal Server Error", "", NULL, out),
+		    0, "no error to the bridge's own domain");
+	}
+	snprintf(orig, sizeof(orig),
+	    "<iq type='get' id='q2' from='x@rest.example' "
+	    "to='bot@rest.example'><query xmlns='urn:x'/></iq>");
+	T_EQ_INT(answer(orig, 204, "No Content", "", NULL, out), 0,
+	    "no iq result to the bridge's own domain");
+	T_EQ_INT(
+	    answer("<message type='chat' id='e2' from='a@sub.rest.example' "
+		   "to='echo@rest.example'><body>hi</body></message>",
+		200, "OK", "application/xmpp+xml", reply, out),
+	    1, "a subdomain is another host: answered");
+	release(out, 1);
+}
+
 static void
 test_receipts(void)
 {
@@ -300,6 +338,7 @@ main(void)
 	test_status_table();
 	test_failures_and_silence();
 	test_receipts();
+	test_never_to_own_domain();
 	xmpp_ctx_free(ctx);
 	xmpp_shutdown();
 	return t_done();
