@@ -66,7 +66,7 @@ CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
 
-.PHONY: FORCE need-build need-run need-fuzz all dev asan deps test unit integration lint cppcheck tidy format run bench bench-smoke soak install fuzz-smoke \
+.PHONY: FORCE need-build need-run need-fuzz all dev asan deps test unit integration lint cppcheck tidy format run bench bench-smoke soak install fuzz-smoke fuzz-campaign \
   uninstall clean check-format dist distcheck
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
@@ -122,7 +122,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
 FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
-  fuzz_headers
+  fuzz_headers fuzz_claim
 # The responder's targets include cgi/request.c to reach its static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
   common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
@@ -132,6 +132,11 @@ build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c te
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
 	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
+build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c bridge/claim.c common/stanza.c common/jid.c \
+  common/proto.c common/conf.c common/log.c common/util.c | need-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
+	  -o $@ $^ -lxml2
 build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
@@ -160,6 +165,13 @@ fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
 	    >build/fuzz/$$t.log 2>&1 || { tail -n 60 build/fuzz/$$t.log; exit 1; }; \
 	  grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$t.log; \
 	done
+
+# The long runs whose figures go into issue notes: every target for
+# FUZZ_CAMPAIGN_SECONDS, FUZZ_JOBS at a time (one per core).
+FUZZ_CAMPAIGN_SECONDS ?= 600
+FUZZ_JOBS             ?= 2
+fuzz-campaign: $(FUZZ_TARGETS:%=build/fuzz/%)
+	@tools/fuzz-campaign $(FUZZ_CAMPAIGN_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # What a target needs before it starts (tools/need): as root, the missing
 # Debian packages are installed; otherwise they are named and make stops.
