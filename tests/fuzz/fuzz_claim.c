@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "claim.h"
+#include "fuzz_util.h"
 #include "jid.h"
 
 #define DOMAIN "rest.example"
@@ -38,14 +39,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (conf_defaults(&conf) < 0 || (conf.jid = strdup(DOMAIN)) == NULL)
 		abort();
 	return 0;
-}
-
-static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
 }
 
 static void

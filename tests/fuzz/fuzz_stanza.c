@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "stanza.h"
+#include "fuzz_util.h"
 #include "util.h"
 
 #define DOMAIN "rest.example"
@@ -45,14 +46,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	stanza_global_init();
 	return 0;
-}
-
-static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
 }
 
 /* Well-formed UTF-8 (RFC 3629): no stray, missing or overlong bytes. */
