@@ -243,16 +243,24 @@ build/strophe-floor: bench/strophe_floor.c Makefile | need-build
 	@echo "  LD  $@"; $(CC) $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
 	  $(shell pkg-config --cflags --libs libstrophe 2>/dev/null)
 
+# What the bridge's second check of a stanza costs (bench/claim_cost.c).
+build/claim-cost: bench/claim_cost.c bridge/claim.c $(COMMON_OBJ) | need-build
+	@mkdir -p build
+	@echo "  LD  $@"; $(CC) $(XR_CPPFLAGS) -Ibridge $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ \
+	  bench/claim_cost.c bridge/claim.c $(COMMON_OBJ) $(CGI_LIBS)
+
 # One table: ours beside the ceilings (bench/run.py).  bench-smoke runs
 # every scenario for one second and fails on a missing figure or a
 # non-2xx answer, so that the harness does not rot (tests/run-all).
-bench: deps all build/empty-fcgi build/strophe-floor
+bench: deps all build/empty-fcgi build/strophe-floor build/claim-cost
 	@command -v wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	@$(PYTHON) bench/run.py
+	@build/claim-cost
 
-bench-smoke: all build/empty-fcgi build/strophe-floor
+bench-smoke: all build/empty-fcgi build/strophe-floor build/claim-cost
 	@command -v wrk >/dev/null || { echo "bench-smoke needs wrk (apt-get install wrk)"; exit 1; }
 	@$(PYTHON) bench/run.py --seconds 1 --runs 1 --messages 200 --strict
+	@build/claim-cost 20
 
 # Ten minutes at a fixed rate; the bridge's RSS and descriptors at the
 # start and the end (not in make test).
