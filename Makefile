@@ -156,8 +156,15 @@ build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/privfile.c 
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
+# A target's sanitizer output belongs in its own log, not in the report
+# files the test run collects (tests/run-all exports log_path): libFuzzer
+# symbolizes the functions it reaches, and without llvm-symbolizer in
+# PATH (Debian's clang-14 has it as llvm-symbolizer-14 only) that writes
+# warnings there.
+FUZZ_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_SYMBOLIZER_PATH=$$(command -v llvm-symbolizer || command -v llvm-symbolizer-14)
 fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
-	@for t in $(FUZZ_TARGETS); do \
+	@export $(FUZZ_ENV); for t in $(FUZZ_TARGETS); do \
 	  c=$${t#fuzz_}; rm -rf build/fuzz/new-$$c; mkdir -p build/fuzz/new-$$c; \
 	  echo "$$t: $(FUZZ_SECONDS) s"; \
 	  d=; [ -f tests/fuzz/$$c.dict ] && d=-dict=tests/fuzz/$$c.dict; \
@@ -172,7 +179,7 @@ fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
 FUZZ_CAMPAIGN_SECONDS ?= 600
 FUZZ_JOBS             ?= 2
 fuzz-campaign: $(FUZZ_TARGETS:%=build/fuzz/%)
-	@tools/fuzz-campaign $(FUZZ_CAMPAIGN_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+	@export $(FUZZ_ENV); tools/fuzz-campaign $(FUZZ_CAMPAIGN_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # What a target needs before it starts (tools/need): as root, the missing
 # Debian packages are installed; otherwise they are named and make stops.
