@@ -1,0 +1,194 @@
+"""Limits on what one responder connection may hold (issue 14, smaller
+findings): client_idle_timeout closes idle connections to the bridge's
+socket, so they give their max_clients slot back; max_pipelined bounds the
+SUBMITs in flight on one connection.  Spoken straight to the socket, with
+the frame helpers of test_process.py and test_stanza_check.py.
+
+Runs once, under the stack's lighttpd (FastCGI); restarts the bridge with
+settings of its own, and with the stack's at its end.
+"""
+
+import socket
+import struct
+import time
+
+from test_http import expect, expect_status, post, selected
+from test_process import FIELD_OUTCOME, FIELD_TEXT, frame, read_frame
+from test_stanza_check import FRAME_STATUS, submit_fields, word
+
+COMPONENT = "rest.localhost"
+BOB = "bob@localhost/test"
+NS_SILENT = "urn:xmpp-rest:test:silent"
+GENEROUS_S = 30  # "closed eventually": a bound, not a measurement
+
+
+class FrameStream:
+    """A socket whose recv() stops at the end of each frame, so that
+    read_frame() can read several frames that arrive together."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+        self.left = None  # bytes of the current frame not yet handed out
+
+    def recv(self, n):
+        if not self.buf:
+            self.buf = self.sock.recv(65536)
+            if not self.buf:
+                return b""
+        if self.left is None:
+            while len(self.buf) < 12:
+                more = self.sock.recv(65536)
+                if not more:
+                    break
+                self.buf += more
+            if len(self.buf) < 12:
+                out, self.buf = self.buf, b""
+                return out
+            self.left = 12 + struct.unpack(">I", self.buf[8:12])[0]
+        k = min(n, self.left, len(self.buf))
+        out, self.buf = self.buf[:k], self.buf[k:]
+        self.left -= k
+        if self.left == 0:
+            self.left = None
+        return out
+
+
+def connect(stack, timeout=GENEROUS_S):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(stack.socket_path)
+    return s
+
+
+def closed_by_bridge(s):
+    """True once the bridge closes s (reads nothing but EOF), within
+    GENEROUS_S; what it reads before is a failure."""
+    try:
+        data = s.recv(4096)
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    expect(data == b"", "the bridge sent %r instead of closing" % data[:60])
+    return True
+
+
+def log_count(stack, needle):
+    try:
+        with open(stack.bridge_log, "rb") as f:
+            return f.read().decode("utf-8", "replace").count(needle)
+    except OSError:
+        return 0
+
+
+def wait_log(stack, needle, more_than):
+    deadline = time.monotonic() + GENEROUS_S
+    while time.monotonic() < deadline:
+        if log_count(stack, needle) > more_than:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def status_answers(stack):
+    with connect(stack) as s:
+        s.sendall(frame(7, [], ftype=FRAME_STATUS))
+        seq, f = read_frame(s)
+    return seq == 7 and f.get(FIELD_TEXT, "").startswith("{")
+
+
+IDLE_LOG = "(client_idle_timeout)"
+
+
+def t_idle_frees_slot(stack):
+    stack.restart_bridge({"client_idle_timeout": 2, "max_clients": 2})
+    before = log_count(stack, IDLE_LOG)
+    a, b = connect(stack), connect(stack)
+    try:
+        # both slots are taken: a third is refused at once
+        with connect(stack) as c:
+            _, f = read_frame(c)
+        expect(f.get(FIELD_OUTCOME) == "busy" and "max_clients" in f.get(FIELD_TEXT, ""),
+               "a third connection: %r" % f)
+        expect(closed_by_bridge(a), "the first idle connection was not closed "
+               "within %d s" % GENEROUS_S)
+        expect(closed_by_bridge(b), "the second idle connection was not closed")
+    finally:
+        a.close()
+        b.close()
+    expect(status_answers(stack), "a new connection after the idle ones were closed "
+           "got no status")
+    expect(log_count(stack, IDLE_LOG) >= before + 2,
+           "the bridge did not log the closes (%r)" % IDLE_LOG)
+
+
+def t_idle_half_frame(stack):
+    stack.restart_bridge({"client_idle_timeout": 2})
+    with connect(stack) as s:
+        s.sendall(frame(3, [])[:7])  # a header begun, never finished
+        expect(closed_by_bridge(s), "a connection holding half a frame was not closed")
+
+
+def t_idle_responder_reconnects(stack):
+    stack.restart_bridge({"client_idle_timeout": 2})
+    before = log_count(stack, IDLE_LOG)
+    r = post(stack.url_fcgi, "<message to='alice@localhost'><body>%s</body></message>"
+             % word())
+    expect_status(r, 202)
+    # the responder's kept connection goes idle and the bridge closes it
+    expect(wait_log(stack, IDLE_LOG, before), "the bridge closed no idle connection")
+    r = post(stack.url_fcgi, "<message to='alice@localhost'><body>%s</body></message>"
+             % word())
+    expect_status(r, 202)
+
+
+def silent_iq(stack, seq):
+    sid = "pipe-%d-%s" % (seq, word())
+    st = "<iq type='get' from='%s' to='%s' id='%s'><q xmlns='%s'/></iq>" % (
+        COMPONENT, BOB, sid, NS_SILENT)
+    return frame(seq, submit_fields(stack.token, st, kind="iq", to=BOB, frm=COMPONENT,
+                                    sid=sid, typ="get", wait="reply", timeout_ms=3000))
+
+
+def t_pipelined(stack):
+    stack.restart_bridge({"max_pipelined": 3})
+    with connect(stack) as s:
+        fs = FrameStream(s)
+        s.sendall(b"".join(silent_iq(stack, n) for n in (1, 2, 3, 4)))
+        seq, f = read_frame(fs)
+        expect(seq == 4, "the first answer is for seq %d, not the 4th (%r)" % (seq, f))
+        expect(f.get(FIELD_OUTCOME) == "busy", "the 4th: %r" % f)
+        expect("max_pipelined" in f.get(FIELD_TEXT, ""), "the 4th's reason: %r" % f)
+        got = {}
+        for _ in range(3):
+            seq, f = read_frame(fs)
+            got[seq] = f.get(FIELD_OUTCOME)
+        expect(got == {1: "timeout", 2: "timeout", 3: "timeout"},
+               "the three in flight were answered %r" % got)
+        # the connection is still served
+        s.sendall(silent_iq(stack, 5))
+        seq, f = read_frame(fs)
+        expect(seq == 5 and f.get(FIELD_OUTCOME) == "timeout", "the 5th: %d %r" % (seq, f))
+
+
+TESTS = [
+    ("client_idle_timeout 2, max_clients 2: two idle connections are closed (and logged), "
+     "and a new client gets in", t_idle_frees_slot),
+    ("client_idle_timeout: a connection holding half a frame is closed", t_idle_half_frame),
+    ("client_idle_timeout: after the bridge closed the responder's idle connection, the "
+     "next POST answers 202", t_idle_responder_reconnects),
+    ("max_pipelined 3: a 4th SUBMIT in flight on one connection is answered busy at once; "
+     "the 3 are answered, the connection serves the next", t_pipelined),
+]
+
+
+def run_suite(runner, stack, only=None):
+    chosen = [(d, fn) for d, fn in TESTS if selected(only, d)]
+    if not chosen:
+        return
+    try:
+        for desc, fn in chosen:
+            runner.check("[limits] " + desc, fn, stack)
+    finally:
+        stack.restart_bridge()
