@@ -11,7 +11,8 @@
  * check as a known one, so timing does not tell which names exist.  And
  * failed attempts are counted per client address (an IPv6 one by its
  * /64, see addrkey.h) in a fixed table, so a guesser gets 429s instead
- * of more guesses.
+ * of more guesses.  A credential with a rate (creds.h) has a token bucket
+ * here (rate.h): past it, its requests get 429 with Retry-After.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "loop.h"
 #include "outbuf.h"
+#include "rate.h"
 
 #define CACHE_SLOTS 64
 #define CACHE_TTL_MS (5LL * 60 * 1000)
@@ -51,6 +53,7 @@ struct strike {
 
 static const struct conf *cf;
 static struct creds creds;
+static struct rate_table rates;
 static unsigned long gen;
 static struct stat file_id; /* st_ino 0: no file read */
 static int file_warned;     /* the bad version of the file was reported */
@@ -157,6 +160,7 @@ void
 auth_stop(void)
 {
 	creds_free(&creds);
+	rate_table_free(&rates);
 	memset(cache, 0, sizeof(cache));
 }
 
@@ -508,6 +512,26 @@ list_kinds(unsigned long kinds, char *buf, size_t len)
 	    (kinds & CONF_KIND_IQ) ? "iq" : "");
 }
 
+/* 1 (res says why) if cr has used up its rate. */
+static int
+over_rate(const struct cred *cr, struct auth_result *res)
+{
+	struct rate_bucket *b = rate_table_get(&rates, cr->name);
+	unsigned long wait;
+
+	if (b == NULL) /* out of memory: the limit cannot be kept */
+		wait = 1;
+	else if ((wait = rate_take(b, cr->rate, xr_now_ms())) == 0)
+		return 0;
+	res->verdict = AUTH_THROTTLED;
+	res->retry_after = wait;
+	snprintf(res->text, sizeof(res->text),
+	    "credential '%s' is limited to %lu/s (its --rate); "
+	    "try again in %lu s",
+	    cr->name, cr->rate, wait);
+	return 1;
+}
+
 void
 auth_check(const struct auth_request *rq, struct auth_result *res)
 {
@@ -555,5 +579,7 @@ auth_check(const struct auth_request *rq, struct auth_result *res)
 		    cr->name, rq->from, allowed);
 		return;
 	}
+	if (cr->rate != 0 && over_rate(cr, res))
+		return;
 	res->verdict = AUTH_OK;
 }

@@ -1,8 +1,13 @@
-"""Limits on what one responder connection may hold (issue 14, smaller
-findings): client_idle_timeout closes idle connections to the bridge's
-socket, so they give their max_clients slot back; max_pipelined bounds the
-SUBMITs in flight on one connection.  Spoken straight to the socket, with
-the frame helpers of test_process.py and test_stanza_check.py.
+"""Limits (issue 14, smaller findings).
+
+- What one responder connection may hold: client_idle_timeout closes idle
+  connections to the bridge's socket, so they give their max_clients slot
+  back; max_pipelined bounds the SUBMITs in flight on one connection.
+  Spoken straight to the socket, with the frame helpers of test_process.py
+  and test_stanza_check.py.
+- A per-credential send rate (`token add … --rate N/s`, and the same for
+  `password add`): past it, 429 with Retry-After, and other credentials go
+  on as before.
 
 Runs once, under the stack's lighttpd (FastCGI); restarts the bridge with
 settings of its own, and with the stack's at its end.
@@ -12,7 +17,8 @@ import socket
 import struct
 import time
 
-from test_http import expect, expect_status, post, selected
+from test_auth import basic, msg
+from test_http import expect, expect_names, expect_status, post, selected
 from test_process import FIELD_OUTCOME, FIELD_TEXT, frame, read_frame
 from test_stanza_check import FRAME_STATUS, submit_fields, word
 
@@ -172,6 +178,64 @@ def t_pipelined(stack):
         expect(seq == 5 and f.get(FIELD_OUTCOME) == "timeout", "the 5th: %d %r" % (seq, f))
 
 
+def burst(stack, headers, frm=None, n=12):
+    """n POSTs in quick succession: their responses."""
+    return [post(stack.url_fcgi, msg(word(), frm), headers=headers) for _ in range(n)]
+
+
+def expect_rate_limited(rs, name):
+    codes = [r.status for r in rs]
+    expect(codes[0] == 202 and codes[1] == 202, "the burst of 2 was not let through: %r"
+           % codes)
+    limited = [r for r in rs if r.status == 429]
+    expect(limited, "no 429 in a burst of %d: %r" % (len(rs), codes))
+    expect(set(codes) <= {202, 429}, "statuses %r" % codes)
+    r = limited[0]
+    ra = r.header("Retry-After") or ""
+    expect(ra.isdigit() and int(ra) >= 1, "Retry-After %r on %s" % (ra, r))
+    expect_names(r, "'%s'" % name)
+    expect_names(r, "2/s")
+    expect(len(r.body.strip().splitlines()) == 1, "the body is not one line: %r" % r.body)
+
+
+def t_rate_token(stack):
+    name = "rated-" + word()
+    tok = stack.add_token(name, "--rate", "2/s")
+    with open(stack.credentials_path) as f:
+        line = [ln for ln in f if ln.startswith(name + " ")][0]
+    expect(" rate=2/s" in line, "stored as %r" % line)
+    expect_rate_limited(burst(stack, {"Authorization": "Bearer " + tok}), name)
+    # another token is unaffected, at once
+    other = burst(stack, {"Authorization": "Bearer " + stack.token}, n=6)
+    expect(all(r.status == 202 for r in other), "the other token got %r" % [
+        r.status for r in other])
+
+
+def t_rate_basic(stack):
+    user = "rated-" + word()
+    password = "correct horse " + word()
+    stack.credential_cmd("password", "add", user, "--rate", "2/s", stdin=password + "\n")
+    expect_rate_limited(burst(stack, basic(user, password)), user)
+    other = post(stack.url_fcgi, msg(word()), headers={"Authorization": "Bearer " + stack.token})
+    expect_status(other, 202)
+
+
+def t_rate_bad(stack):
+    for bad in ("0/s", "2", "2/min", "x/s"):
+        r = stack.credential_cmd("token", "add", "bad-" + word(), "--rate", bad, check=False)
+        expect(r.returncode != 0 and "--rate" in r.stderr,
+               "--rate %s: exit %d, %r" % (bad, r.returncode, r.stderr))
+
+
+RATE_TESTS = [
+    ("token add --rate 2/s: a quick burst of POSTs gets 429 with Retry-After (>= 1 s) and a "
+     "line naming the limit; another token is unaffected", t_rate_token),
+    ("password add --rate 2/s: a Basic user past the rate gets 429 with Retry-After",
+     t_rate_basic),
+    ("token add --rate refuses 0/s, 2, 2/min, x/s", t_rate_bad),
+]
+
+
 TESTS = [
     ("client_idle_timeout 2, max_clients 2: two idle connections are closed (and logged), "
      "and a new client gets in", t_idle_frees_slot),
@@ -184,6 +248,9 @@ TESTS = [
 
 
 def run_suite(runner, stack, only=None):
+    for desc, fn in RATE_TESTS:
+        if selected(only, desc):
+            runner.check("[limits] " + desc, fn, stack)
     chosen = [(d, fn) for d, fn in TESTS if selected(only, d)]
     if not chosen:
         return
