@@ -122,7 +122,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
 FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
-  fuzz_headers
+  fuzz_headers fuzz_auth fuzz_jid
 # The responder's targets include cgi/request.c to reach its static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
   common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
@@ -149,6 +149,16 @@ build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/u
 build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/rate.c bridge/privfile.c common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
+
+# auth.c is included to reach its static parts (b64_decode, identify).
+FUZZ_AUTH_SRC = bridge/creds.c bridge/rate.c bridge/privfile.c bridge/addrkey.c bridge/loop.c \
+  common/conf.c common/jid.c common/util.c common/log.c common/outbuf.c
+build/fuzz/fuzz_auth: tests/fuzz/fuzz_auth.c bridge/auth.c $(FUZZ_AUTH_SRC) | need-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_AUTH_SRC) -lcrypt -lssl -lcrypto
+build/fuzz/fuzz_jid: tests/fuzz/fuzz_jid.c common/jid.c common/util.c | need-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 fuzz-smoke: $(FUZZ_TARGETS:%=build/fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \

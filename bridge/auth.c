@@ -438,21 +438,39 @@ check_basic(const char *header, const char *b64, struct auth_result *res)
 	return cr;
 }
 
+/* At most cap-1 bytes of s's first n, control bytes as '?': a reason
+ * quoting the request goes to the log and the HTTP body as one line. */
+static const char *
+printable(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		dst[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	dst[i] = '\0';
+	return dst;
+}
+
 /* The credential the request presents, or NULL with res filled in. */
 static const struct cred *
 identify(const struct auth_request *rq, struct auth_result *res)
 {
 	const char *h = rq->authorization, *arg;
 	const struct cred *cr;
+	char q[65];
 	size_t n;
 
 	if (cf->trust_remote_user && rq->remote_user != NULL &&
 	    *rq->remote_user != '\0') {
 		if ((cr = creds_find(&creds, rq->remote_user)) == NULL)
 			deny(res, AUTH_FORBIDDEN, 0,
-			    "the web server's user '%.64s' has no credential "
+			    "the web server's user '%s' has no credential "
 			    "here (trust_remote_user)",
-			    rq->remote_user);
+			    printable(q, sizeof(q), rq->remote_user,
+				strlen(rq->remote_user)));
 		return cr;
 	}
 	if (h == NULL || *h == '\0') {
@@ -480,8 +498,8 @@ identify(const struct auth_request *rq, struct auth_result *res)
 	    (cf->auth & CONF_AUTH_BASIC))
 		return check_basic(h, arg, res);
 	deny(res, AUTH_UNAUTHORIZED, 0,
-	    "authorization scheme '%.*s' is not accepted here; use %s",
-	    (int)(n > 32 ? 32 : n), h,
+	    "authorization scheme '%s' is not accepted here; use %s",
+	    printable(q, 33, h, n),
 	    (cf->auth & CONF_AUTH_BEARER) && (cf->auth & CONF_AUTH_BASIC)
 		? "Bearer or Basic"
 		: (cf->auth & CONF_AUTH_BEARER) ? "Bearer"

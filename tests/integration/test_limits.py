@@ -20,7 +20,7 @@ import time
 from test_auth import basic, msg
 from test_http import expect, expect_names, expect_status, post, selected
 from test_process import FIELD_OUTCOME, FIELD_TEXT, frame, read_frame
-from test_stanza_check import FRAME_STATUS, submit_fields, word
+from test_stanza_check import F_AUTHORIZATION, FRAME_STATUS, submit_fields, word
 
 COMPONENT = "rest.localhost"
 BOB = "bob@localhost/test"
@@ -227,12 +227,32 @@ def t_rate_bad(stack):
                "--rate %s: exit %d, %r" % (bad, r.returncode, r.stderr))
 
 
+def t_auth_reason_one_line(stack):
+    """The reason for an unknown scheme quotes it without its control
+    bytes (found by fuzz_auth): the log and the 401 body stay one line."""
+    st = "<message from='%s' to='alice@localhost/test' id='x1'><body>x</body></message>" % (
+        COMPONENT)
+    fields = [(t, v) for t, v in submit_fields("x", st, to="alice@localhost/test",
+                                                 frm=COMPONENT, sid="x1")
+              if t != F_AUTHORIZATION]
+    fields.append((F_AUTHORIZATION, b"Dig\r\nFORGED\x07log x"))
+    with connect(stack) as s:
+        s.sendall(frame(11, fields))
+        seq, f = read_frame(s)
+    text = f.get(FIELD_TEXT, "")
+    expect(seq == 11 and f.get(FIELD_OUTCOME) == "unauthorized", "answer %d %r" % (seq, f))
+    expect("scheme 'Dig??FORGED?log'" in text, "the reason: %r" % text)
+    expect(not any(ord(c) < 0x20 for c in text), "a control byte in %r" % text)
+
+
 RATE_TESTS = [
     ("token add --rate 2/s: a quick burst of POSTs gets 429 with Retry-After (>= 1 s) and a "
      "line naming the limit; another token is unaffected", t_rate_token),
     ("password add --rate 2/s: a Basic user past the rate gets 429 with Retry-After",
      t_rate_basic),
     ("token add --rate refuses 0/s, 2, 2/min, x/s", t_rate_bad),
+    ("socket: an Authorization scheme with CR LF and BEL is quoted without them in the "
+     "401 reason", t_auth_reason_one_line),
 ]
 
 
