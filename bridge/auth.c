@@ -448,7 +448,9 @@ printable(char *dst, size_t cap, const char *s, size_t n)
 	for (i = 0; i < n && i + 1 < cap; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		dst[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		dst[i] = s[i];
+		if (ch < 0x20 || ch == 0x7f)
+			dst[i] = '?';
 	}
 	dst[i] = '\0';
 	return dst;

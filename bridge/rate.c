@@ -87,7 +87,7 @@ static int
 grow(struct rate_table *t)
 {
 	size_t ns = t->nslots ? t->nslots * 2 : 64;
-	struct rate_entry **slot = calloc(ns, sizeof(*slot));
+	struct rate_entry **slot = calloc(ns, sizeof(struct rate_entry *));
 
 	if (slot == NULL)
 		return -1;
