@@ -11,7 +11,8 @@
  * check as a known one, so timing does not tell which names exist.  And
  * failed attempts are counted per client address (an IPv6 one by its
  * /64, see addrkey.h) in a fixed table, so a guesser gets 429s instead
- * of more guesses.
+ * of more guesses.  A credential with a rate (creds.h) has a token bucket
+ * here (rate.h): past it, its requests get 429 with Retry-After.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "loop.h"
 #include "outbuf.h"
+#include "rate.h"
 
 #define CACHE_SLOTS 64
 #define CACHE_TTL_MS (5LL * 60 * 1000)
@@ -51,6 +53,7 @@ struct strike {
 
 static const struct conf *cf;
 static struct creds creds;
+static struct rate_table rates;
 static unsigned long gen;
 static struct stat file_id; /* st_ino 0: no file read */
 static int file_warned;     /* the bad version of the file was reported */
@@ -157,6 +160,7 @@ void
 auth_stop(void)
 {
 	creds_free(&creds);
+	rate_table_free(&rates);
 	memset(cache, 0, sizeof(cache));
 }
 
@@ -434,21 +438,41 @@ check_basic(const char *header, const char *b64, struct auth_result *res)
 	return cr;
 }
 
+/* At most cap-1 bytes of s's first n, control bytes as '?': a reason
+ * quoting the request goes to the log and the HTTP body as one line. */
+static const char *
+printable(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		dst[i] = s[i];
+		if (ch < 0x20 || ch == 0x7f)
+			dst[i] = '?';
+	}
+	dst[i] = '\0';
+	return dst;
+}
+
 /* The credential the request presents, or NULL with res filled in. */
 static const struct cred *
 identify(const struct auth_request *rq, struct auth_result *res)
 {
 	const char *h = rq->authorization, *arg;
 	const struct cred *cr;
+	char q[65];
 	size_t n;
 
 	if (cf->trust_remote_user && rq->remote_user != NULL &&
 	    *rq->remote_user != '\0') {
 		if ((cr = creds_find(&creds, rq->remote_user)) == NULL)
 			deny(res, AUTH_FORBIDDEN, 0,
-			    "the web server's user '%.64s' has no credential "
+			    "the web server's user '%s' has no credential "
 			    "here (trust_remote_user)",
-			    rq->remote_user);
+			    printable(q, sizeof(q), rq->remote_user,
+				strlen(rq->remote_user)));
 		return cr;
 	}
 	if (h == NULL || *h == '\0') {
@@ -476,8 +500,8 @@ identify(const struct auth_request *rq, struct auth_result *res)
 	    (cf->auth & CONF_AUTH_BASIC))
 		return check_basic(h, arg, res);
 	deny(res, AUTH_UNAUTHORIZED, 0,
-	    "authorization scheme '%.*s' is not accepted here; use %s",
-	    (int)(n > 32 ? 32 : n), h,
+	    "authorization scheme '%s' is not accepted here; use %s",
+	    printable(q, 33, h, n),
 	    (cf->auth & CONF_AUTH_BEARER) && (cf->auth & CONF_AUTH_BASIC)
 		? "Bearer or Basic"
 		: (cf->auth & CONF_AUTH_BEARER) ? "Bearer"
@@ -506,6 +530,26 @@ list_kinds(unsigned long kinds, char *buf, size_t len)
 	    (kinds & CONF_KIND_PRESENCE) ? "presence" : "",
 	    (kinds & CONF_KIND_PRESENCE) && (kinds & CONF_KIND_IQ) ? ", " : "",
 	    (kinds & CONF_KIND_IQ) ? "iq" : "");
+}
+
+/* 1 (res says why) if cr has used up its rate. */
+static int
+over_rate(const struct cred *cr, struct auth_result *res)
+{
+	struct rate_bucket *b = rate_table_get(&rates, cr->name);
+	unsigned long wait;
+
+	if (b == NULL) /* out of memory: the limit cannot be kept */
+		wait = 1;
+	else if ((wait = rate_take(b, cr->rate, xr_now_ms())) == 0)
+		return 0;
+	res->verdict = AUTH_THROTTLED;
+	res->retry_after = wait;
+	snprintf(res->text, sizeof(res->text),
+	    "credential '%s' is limited to %lu/s (its --rate); "
+	    "try again in %lu s",
+	    cr->name, cr->rate, wait);
+	return 1;
 }
 
 void
@@ -555,5 +599,7 @@ auth_check(const struct auth_request *rq, struct auth_result *res)
 		    cr->name, rq->from, allowed);
 		return;
 	}
+	if (cr->rate != 0 && over_rate(cr, res))
+		return;
 	res->verdict = AUTH_OK;
 }

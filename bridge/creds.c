@@ -4,6 +4,7 @@
  * separated by exactly one space or tab:
  *
  *   NAME SCHEME HASH [from=PAT,...] [kinds=K,...] [expires=T] [created=T]
+ *        [rate=N/s]
  *
  * NAME is 1..CREDS_NAME_MAX bytes of [A-Za-z0-9._-], unique in the file.
  * SCHEME is "bearer" (HASH: 64 lower-case hex digits, the SHA-256 of the
@@ -13,6 +14,7 @@
  * JID; "*@DOMAIN", any JID with a localpart; or "LOCAL@DOMAIN" with "*"
  * as its resource, that bare JID and any of its resources; always under
  * the bridge's own domain).  Without kinds=, every kind.  T is Unix time in seconds.
+ * Without rate=, no limit (so files from before rate= load unchanged).
  *
  * Every option must be known and appear once, so that a typo is an error
  * rather than a credential that quietly allows more than meant.  Nothing
@@ -35,6 +37,7 @@
 #include "creds.h"
 #include "jid.h"
 #include "privfile.h"
+#include "rate.h"
 #include "util.h"
 
 #define QUOTE_MAX 64 /* bytes of input an error message echoes */
@@ -48,9 +51,9 @@ static const unsigned long kind_bits[] = {
 #define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 #define ALL_KINDS (CONF_KIND_MESSAGE | CONF_KIND_PRESENCE | CONF_KIND_IQ)
 
-enum opt { OPT_FROM, OPT_KINDS, OPT_EXPIRES, OPT_CREATED, OPT_N };
+enum opt { OPT_FROM, OPT_KINDS, OPT_EXPIRES, OPT_CREATED, OPT_RATE, OPT_N };
 static const char *const opt_names[OPT_N] = {
-    "from", "kinds", "expires", "created"};
+    "from", "kinds", "expires", "created", "rate"};
 
 /*
  * Copies at most QUOTE_MAX bytes of s for an error message, printable
@@ -406,7 +409,7 @@ parse_option(struct cred *cr, char *f, unsigned *seen, const char *domain,
 		quote(q, sizeof(q), f, strlen(f));
 		snprintf(err, errlen,
 		    "unexpected field '%s' (options are from=, kinds=, "
-		    "expires= and created=)",
+		    "expires=, created= and rate=)",
 		    q);
 		return -1;
 	}
@@ -419,7 +422,7 @@ parse_option(struct cred *cr, char *f, unsigned *seen, const char *domain,
 		quote(q, sizeof(q), f, strlen(f));
 		snprintf(err, errlen,
 		    "unknown option '%s=' (options are from=, kinds=, "
-		    "expires= and created=)",
+		    "expires=, created= and rate=)",
 		    q);
 		return -1;
 	}
@@ -437,6 +440,8 @@ parse_option(struct cred *cr, char *f, unsigned *seen, const char *domain,
 		return parse_time("expires", eq + 1, &cr->expires, err, errlen);
 	case OPT_CREATED:
 		return parse_time("created", eq + 1, &cr->created, err, errlen);
+	case OPT_RATE:
+		return rate_parse(eq + 1, &cr->rate, err, errlen);
 	case OPT_N:
 		break;
 	}
@@ -960,6 +965,8 @@ write_cred(const struct cred *cr, FILE *fp)
 		fprintf(fp, " expires=%lld", (long long)cr->expires);
 	if (cr->created != 0)
 		fprintf(fp, " created=%lld", (long long)cr->created);
+	if (cr->rate != 0)
+		fprintf(fp, " rate=%lu/s", cr->rate);
 	fputc('\n', fp);
 }
 

@@ -32,6 +32,7 @@ struct cred {
 	unsigned long kinds; /* CONF_KIND_* bits; never 0 */
 	int64_t expires;     /* Unix time; 0: never */
 	int64_t created;     /* Unix time; 0: not recorded */
+	unsigned long rate;  /* submits per second; 0: unlimited */
 };
 
 struct creds {

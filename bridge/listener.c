@@ -4,6 +4,16 @@
  * queue with a hard cap; a client that breaks the protocol is told why in
  * a "rejected" outcome and dropped.  When descriptors run out, accepting
  * pauses for a second instead of spinning (as OpenBSD slowcgi does).
+ *
+ * Two limits keep one responder from holding more than its share: a
+ * connection with nothing in flight that has neither begun nor finished a
+ * frame for client_idle_timeout is closed (so idle FastCGI processes do
+ * not pin max_clients), and a SUBMIT past max_pipelined answers in flight
+ * on one connection is answered "busy" at once, never read into the
+ * bridge.  Refusing rather than pausing the reads keeps the answer
+ * definite: a frame left unread in the socket would run out its
+ * responder's deadline unseen and might then be written after the
+ * responder had given up on it.
  */
 /* accept4(): one call instead of accept + two fcntl per responder. */
 #define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
@@ -27,7 +37,9 @@
 
 struct client {
 	int fd;
-	int closing; /* close once the output queue is empty */
+	int closing;            /* close once the output queue is empty */
+	unsigned long inflight; /* frames read and not yet answered */
+	int64_t active_ms;      /* a frame began, ended or was answered */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out;
@@ -42,8 +54,30 @@ static struct client *clients;
 static struct listener_cbs lcbs;
 static void *lud;
 static struct loop_timer accept_pause;
+static int64_t idle_ms;            /* 0: no idle timeout */
+static unsigned long max_inflight; /* 0: no limit */
+static struct loop_timer idle_timer;
 
 static void client_io(int fd, short revents, void *ud);
+static void idle_sweep(void *ud);
+
+void
+listener_set_limits(unsigned long idle_timeout_s, unsigned long max_pipelined)
+{
+	idle_ms = (int64_t)idle_timeout_s * 1000;
+	max_inflight = max_pipelined;
+}
+
+/* cl went idle (or was just accepted): make sure a sweep will see it.  A
+ * sweep armed earlier only finds nothing to close yet and re-arms. */
+static void
+client_mark_active(struct client *cl)
+{
+	cl->active_ms = xr_now_ms();
+	if (idle_ms > 0 && idle_timer.when == 0)
+		loop_timer_arm(
+		    &idle_timer, cl->active_ms + idle_ms, idle_sweep, NULL);
+}
 
 unsigned long
 listener_nclients(void)
@@ -141,6 +175,9 @@ listener_send(struct client *cl, const struct frame_out *fo)
 	}
 	memcpy(cl->out + cl->out_len, fo->buf, fo->len);
 	cl->out_len += fo->len;
+	/* Every frame to a responder answers one of its frames. */
+	if (cl->inflight > 0 && --cl->inflight == 0)
+		client_mark_active(cl);
 	client_update_events(cl);
 }
 
@@ -171,6 +208,22 @@ client_reject(struct client *cl, uint32_t seq, const char *why)
 	client_update_events(cl);
 }
 
+/* One SUBMIT too many in flight on cl: answered now, never routed. */
+static void
+refuse_pipelined(struct client *cl, uint32_t seq)
+{
+	char why[XR_ERRLEN];
+
+	snprintf(why, sizeof(why),
+	    "%lu requests already in flight on this connection "
+	    "(max_pipelined)",
+	    cl->inflight - 1);
+	log_warnx("refusing a submit (seq %lu) from a responder: %s",
+	    (unsigned long)seq, why);
+	listener_send_outcome(
+	    cl, seq, OUTCOME_BUSY, "resource-constraint", why);
+}
+
 /* Decodes every whole frame in cl's buffer; -1 if cl was freed. */
 static int
 client_parse(struct client *cl)
@@ -195,13 +248,22 @@ client_parse(struct client *cl)
 			frame_clear(&f);
 			return 0;
 		}
-		lcbs.on_frame(cl, &f, lud);
+		cl->active_ms = xr_now_ms();
+		cl->inflight++;
+		if (f.type == FRAME_SUBMIT && max_inflight > 0 &&
+		    cl->inflight > max_inflight)
+			refuse_pipelined(cl, f.seq);
+		else
+			lcbs.on_frame(cl, &f, lud);
 		frame_clear(&f);
 	}
 	if (off > 0 && !cl->closing) {
 		memmove(cl->in, cl->in + off, cl->in_len - off);
 		cl->in_len -= off;
 	}
+	/* A frame begun must end within the idle timeout too. */
+	if (off > 0 && cl->in_len > 0)
+		cl->active_ms = xr_now_ms();
 	return 0;
 }
 
@@ -240,6 +302,8 @@ client_read(struct client *cl)
 			client_free(cl);
 			return;
 		}
+		if (cl->in_len == 0)
+			cl->active_ms = xr_now_ms(); /* a frame begins */
 		cl->in_len += (size_t)n;
 		client_parse(cl);
 		/* A short read took all there was: poll() says when there is
@@ -272,6 +336,36 @@ client_io(int fd, short revents, void *ud)
 		}
 		client_read(cl);
 	}
+}
+
+/* Closes the connections idle past client_idle_timeout; re-arms for the
+ * next one due. */
+static void
+idle_sweep(void *ud)
+{
+	int64_t now = xr_now_ms(), next = 0;
+	struct client *cl, *nx;
+
+	(void)ud;
+	for (cl = clients; cl; cl = nx) {
+		int64_t due = cl->active_ms + idle_ms;
+
+		nx = cl->next;
+		if (cl->inflight > 0 || cl->closing)
+			continue;
+		if (due <= now) {
+			log_info("closing a responder connection idle for %lld "
+				 "s (client_idle_timeout)%s",
+			    (long long)((now - cl->active_ms) / 1000),
+			    cl->in_len > 0 ? " in the middle of a frame" : "");
+			client_free(cl);
+			continue;
+		}
+		if (next == 0 || due < next)
+			next = due;
+	}
+	if (next > 0)
+		loop_timer_arm(&idle_timer, next, idle_sweep, NULL);
 }
 
 static void listener_io(int fd, short revents, void *ud);
@@ -351,6 +445,7 @@ listener_io(int fd, short revents, void *ud)
 		clients = cl;
 		nclients++;
 		loop_watch(cfd, POLLIN, client_io, cl);
+		client_mark_active(cl);
 	}
 }
 
@@ -442,6 +537,7 @@ listener_shutdown(void)
 	if (lfd >= 0) {
 		loop_unwatch(lfd);
 		loop_timer_cancel(&accept_pause);
+		loop_timer_cancel(&idle_timer);
 		close(lfd);
 		unlink(lpath);
 		lfd = -1;

@@ -24,6 +24,9 @@ struct listener_cbs {
 
 int listener_open(const char *path, unsigned long max_clients,
     const struct listener_cbs *cbs, void *ud, char *err, size_t errlen);
+/* client_idle_timeout (s) and max_pipelined; 0 turns either off. */
+void listener_set_limits(
+    unsigned long idle_timeout_s, unsigned long max_pipelined);
 /* Closes every client (calling on_close) and removes the socket file. */
 void listener_shutdown(void);
 

@@ -70,6 +70,10 @@ conf_reload(struct conf *live, const char *path, char *err, size_t errlen)
 	keep_str(&k, "secret", &fresh.secret, &live->secret);
 	keep_str(&k, "socket", &fresh.socket, &live->socket);
 	keep_num(&k, "max_clients", &fresh.max_clients, &live->max_clients);
+	keep_num(&k, "client_idle_timeout", &fresh.client_idle_timeout,
+	    &live->client_idle_timeout);
+	keep_num(
+	    &k, "max_pipelined", &fresh.max_pipelined, &live->max_pipelined);
 	keep_str(&k, "user", &fresh.user, &live->user);
 	keep_str(&k, "group", &fresh.group, &live->group);
 	keep_str(&k, "socket_group", &fresh.socket_group, &live->socket_group);

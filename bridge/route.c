@@ -1312,6 +1312,7 @@ route_start(
 		spool_start(c, p, err, errlen) < 0))
 		return -1;
 	pv = p;
+	listener_set_limits(c->client_idle_timeout, c->max_pipelined);
 	if (privs_socket_dir(p, c->socket, err, errlen) < 0 ||
 	    listener_open(c->socket, c->max_clients, &lcbs, NULL, err, errlen) <
 		0)

@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "creds.h"
+#include "rate.h"
 #include "token_cmd.h"
 #include "util.h"
 
@@ -45,6 +46,7 @@ struct add_opts {
 	size_t nfrom;
 	unsigned long kinds; /* 0: not given */
 	int64_t expires;     /* 0: not given */
+	unsigned long rate;  /* submits per second; 0: not given */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -69,7 +71,7 @@ usage(const char *cmd)
 	fprintf(stderr,
 	    "usage: xmpp-restd [-c file] %s add NAME [--from JID[,JID...]]... "
 	    "[--kinds KINDS]\n"
-	    "           [--expires YYYY-MM-DD[THH:MM:SSZ]]\n"
+	    "           [--expires YYYY-MM-DD[THH:MM:SSZ]] [--rate N/s]\n"
 	    "       xmpp-restd [-c file] %s list\n"
 	    "       xmpp-restd [-c file] %s revoke NAME\n",
 	    cmd, cmd, cmd);
@@ -254,6 +256,16 @@ parse_opts(const struct conf *c, const char *cmd, int argc, char **argv,
 			}
 			if (o->expires <= (int64_t)time(NULL)) {
 				say("--expires: %.64s is not in the future", v);
+				return 1;
+			}
+		} else if (r == 0 &&
+		    (r = opt_value(argc, argv, &i, "--rate", &v)) == 1) {
+			if (o->rate != 0) {
+				say("--rate given twice");
+				return usage(cmd);
+			}
+			if (rate_parse(v, &o->rate, err, sizeof(err)) < 0) {
+				say("--rate: %s", err);
 				return 1;
 			}
 		} else if (r < 0) {
@@ -712,6 +724,7 @@ fill_cred(struct cred *cr, enum cred_scheme scheme, struct add_opts *o)
 	    ? o->kinds
 	    : CONF_KIND_MESSAGE | CONF_KIND_PRESENCE | CONF_KIND_IQ;
 	cr->expires = o->expires;
+	cr->rate = o->rate;
 	cr->created = (int64_t)time(NULL);
 }
 

@@ -95,13 +95,18 @@ bridge_conn_close(struct bridge_conn *bc)
 	bc->fd = -1;
 }
 
-enum bridge_rc
-bridge_call(struct bridge_conn *keep, const char *path,
+/*
+ * One attempt of bridge_call.  *unread is set when a kept connection was
+ * reset before any byte of an answer: the bridge closed it (idle, say)
+ * with our frame still unread in its socket, so the frame never reached
+ * it and may be sent again.
+ */
+static enum bridge_rc
+call_once(int keep, struct bridge_conn *bc, const char *path,
     const struct frame_out *submit, uint32_t seq, int timeout_ms,
-    struct frame *out, char *err, size_t errlen)
+    struct frame *out, char *err, size_t errlen, int *unread)
 {
-	struct bridge_conn once = {-1};
-	struct bridge_conn *bc = keep ? keep : &once;
+	int reused = bc->fd >= 0;
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
 	int64_t deadline = xr_now_ms() + timeout_ms;
@@ -166,6 +171,8 @@ bridge_call(struct bridge_conn *keep, const char *path,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			*unread = n < 0 && errno == ECONNRESET && reused &&
+			    len == 0 && !write_failed;
 			if (!write_failed)
 				snprintf(err, errlen,
 				    "the bridge closed the connection without "
@@ -191,8 +198,26 @@ bridge_call(struct bridge_conn *keep, const char *path,
 		break;
 	}
 	free(buf);
-	if (rc != BRIDGE_OK || keep == NULL || out->seq == 0)
+	if (rc != BRIDGE_OK || !keep || out->seq == 0)
 		bridge_conn_close(bc);
+	return rc;
+}
+
+enum bridge_rc
+bridge_call(struct bridge_conn *keep, const char *path,
+    const struct frame_out *submit, uint32_t seq, int timeout_ms,
+    struct frame *out, char *err, size_t errlen)
+{
+	struct bridge_conn once = {-1};
+	struct bridge_conn *bc = keep ? keep : &once;
+	int unread = 0;
+	enum bridge_rc rc = call_once(keep != NULL, bc, path, submit, seq,
+	    timeout_ms, out, err, errlen, &unread);
+
+	/* bc was closed: this attempt has a new connection. */
+	if (unread)
+		rc = call_once(keep != NULL, bc, path, submit, seq, timeout_ms,
+		    out, err, errlen, &unread);
 	return rc;
 }
 

@@ -75,6 +75,11 @@ static const struct conf_key conf_keys[] = {
     /* libstrophe uses select(): every descriptor must stay below 1024. */
     {"max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512", 1,
 	800},
+    /* So idle FastCGI processes do not hold max_clients between requests. */
+    {"client_idle_timeout", CONF_UINT,
+	offsetof(struct conf, client_idle_timeout), "30", 1, 86400},
+    {"max_pipelined", CONF_UINT, offsetof(struct conf, max_pipelined), "16", 1,
+	1024},
     {"callback_url", CONF_URL, offsetof(struct conf, callback_url), NULL, 8,
 	2047},
     {"callback_stanzas", CONF_KINDS, offsetof(struct conf, callback_stanzas),

@@ -44,6 +44,8 @@ struct conf {
 	unsigned long max_stanza_depth;
 	unsigned long max_stanza_attributes;
 	unsigned long max_clients; /* concurrent responder connections */
+	unsigned long client_idle_timeout; /* s a connection may sit idle */
+	unsigned long max_pipelined; /* requests in flight on one connection */
 	unsigned long
 	    responder_threads; /* requests one FastCGI process serves at once */
 	unsigned long reconnect_min, reconnect_max; /* s, XMPP back-off */

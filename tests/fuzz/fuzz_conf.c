@@ -61,6 +61,8 @@ static struct key keys[] = {
     K(max_stanza_attributes, K_UINT),
     K(responder_threads, K_UINT),
     K(max_clients, K_UINT),
+    K(client_idle_timeout, K_UINT),
+    K(max_pipelined, K_UINT),
     K(callback_url, K_URL),
     K(callback_stanzas, K_KINDS),
     K(callback_addresses, K_ADDRS),

@@ -18,7 +18,8 @@ Then tests/integration/test_process.py and, once each under the stack's
 own lighttpd, the authentication suite tests/integration/test_auth.py and
 the webhook suite tests/integration/test_webhook.py and its spool suite
 tests/integration/test_spool.py, and the bridge's stanza check
-tests/integration/test_stanza_check.py (some restart the bridge with settings of
+tests/integration/test_stanza_check.py and the connection limits
+tests/integration/test_limits.py (some restart the bridge with settings of
 their own and with the stack's configuration at their end), stops
 everything and prints "N passed, M failed" as the last line.  Exit status 0 only if nothing failed.
 
@@ -72,6 +73,7 @@ from stack import Stack, StackError, install_signal_handlers, tail  # noqa: E402
 import web  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
 import test_http  # noqa: E402
+import test_limits  # noqa: E402
 import test_auth  # noqa: E402
 import test_faults  # noqa: E402
 import test_process  # noqa: E402
@@ -183,6 +185,7 @@ def main():
             t1 = time.monotonic()
             test_faults.run_suite(runner, stack, alice, only=only)
             test_stanza_check.run_suite(runner, stack, alice, bob, only=only)
+            test_limits.run_suite(runner, stack, only=only)
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
             test_secrets.run_suite(runner, stack, alice, only=only)
             test_webhook.run_suite(runner, stack, alice, bob, only=only)

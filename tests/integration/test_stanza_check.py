@@ -52,14 +52,21 @@ def word():
     return uuid.uuid4().hex[:10]
 
 
-def submit(ctx, stanza, kind="message", to=ALICE, frm=BOT, sid=None, typ=None):
-    """One SUBMIT frame straight to the bridge; returns its OUTCOME's fields."""
+def submit_fields(token, stanza, kind="message", to=ALICE, frm=BOT, sid=None, typ=None,
+                  wait="sent", timeout_ms=5000):
+    """The fields of a SUBMIT frame for stanza, authorized by a Bearer token."""
     fields = [(F_KIND, kind.encode()), (F_ID, (sid or word()).encode()),
               (F_TO, to.encode()), (F_FROM, frm.encode())]
     if typ is not None:
         fields.append((F_TYPE, typ.encode()))
-    fields += [(F_STANZA, stanza.encode()), (F_TIMEOUT, b"5000"), (F_WAIT, b"sent"),
-               (F_AUTHORIZATION, ("Bearer " + ctx.token).encode())]
+    fields += [(F_STANZA, stanza.encode()), (F_TIMEOUT, str(timeout_ms).encode()),
+               (F_WAIT, wait.encode()), (F_AUTHORIZATION, ("Bearer " + token).encode())]
+    return fields
+
+
+def submit(ctx, stanza, kind="message", to=ALICE, frm=BOT, sid=None, typ=None):
+    """One SUBMIT frame straight to the bridge; returns its OUTCOME's fields."""
+    fields = submit_fields(ctx.token, stanza, kind, to, frm, sid, typ)
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(15)
         s.connect(ctx.stack.socket_path)
