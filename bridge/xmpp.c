@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deferral.h"
 #include "log.h"
 #include "loop.h"
 #include "streamerr.h"
@@ -177,6 +178,26 @@ drop_send_queue(void)
 	outlen = 0;
 }
 
+/* Gives libstrophe xml to write, and after it the whitespace that keeps
+ * the server's expat from holding its longest tag back (deferral.h). */
+static void
+write_text(const char *xml, size_t len)
+{
+	static const char spaces[] = "                                "
+				     "                                ";
+	size_t pad = deferral_longest_tag(xml, len);
+
+	xmpp_send_raw(conn, xml, len);
+	if (pad <= DEFERRAL_SAFE_TAG)
+		return;
+	while (pad > 0) {
+		size_t n = pad < sizeof(spaces) - 1 ? pad : sizeof(spaces) - 1;
+
+		xmpp_send_raw(conn, spaces, n);
+		pad -= n;
+	}
+}
+
 /* Hands the text queued this turn to libstrophe, in one piece. */
 static void
 flush_out(void)
@@ -184,7 +205,7 @@ flush_out(void)
 	if (outlen == 0)
 		return;
 	if (up)
-		xmpp_send_raw(conn, out, outlen);
+		write_text(out, outlen);
 	outlen = 0;
 }
 
@@ -336,7 +357,7 @@ xsess_send_raw(const char *xml, size_t len)
 		if (cap - outlen <= len || (nb = realloc(out, cap)) == NULL) {
 			/* No room to join: keep the order, write it alone. */
 			flush_out();
-			xmpp_send_raw(conn, xml, len);
+			write_text(xml, len);
 			return 0;
 		}
 		out = nb;
@@ -354,17 +375,24 @@ xsess_send_raw_alone(const char *xml, size_t len)
 	if (!up)
 		return -1;
 	flush_out();
-	xmpp_send_raw(conn, xml, len);
+	write_text(xml, len);
 	return 0;
 }
 
 int
 xsess_send(xmpp_stanza_t *st)
 {
+	char *text = NULL;
+	size_t len = 0;
+
 	if (!up)
 		return -1;
 	flush_out();
-	xmpp_send(conn, st);
+	/* What xmpp_send does, with the padding of write_text. */
+	if (xmpp_stanza_to_text(st, &text, &len) != XMPP_EOK)
+		return -1;
+	write_text(text, len);
+	xmpp_free(ctx, text);
 	return 0;
 }
 
