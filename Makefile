@@ -122,7 +122,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
 FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
-  fuzz_headers fuzz_claim fuzz_auth fuzz_jid
+  fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply
 # The responder's targets include cgi/request.c to reach its static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
   common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
@@ -155,6 +155,20 @@ build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/u
 build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/rate.c bridge/privfile.c common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
+
+build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http.c common/conf.c \
+  common/jid.c common/util.c common/log.c | need-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+# fuzz_spool includes bridge/spool.c, to reach its header parser.
+build/fuzz/fuzz_spool: tests/fuzz/fuzz_spool.c bridge/spool.c common/util.c common/log.c | need-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< common/util.c common/log.c
+build/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c bridge/rules.c bridge/wire.c common/jid.c \
+  common/util.c | need-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libstrophe) \
+	  -o $@ $^ $(shell pkg-config --libs libstrophe)
 
 # auth.c is included to reach its static parts (b64_decode, identify).
 FUZZ_AUTH_SRC = bridge/creds.c bridge/rate.c bridge/privfile.c bridge/addrkey.c bridge/loop.c \

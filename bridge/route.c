@@ -790,6 +790,7 @@ struct job {
 };
 
 static void spool_tick(void *ud);
+static void retried(struct job *j, const struct wh_result *r);
 
 static int64_t
 wall_ms(void)
@@ -804,6 +805,8 @@ wall_ms(void)
 static int
 retryable(const struct wh_result *r)
 {
+	if (r->kind == WH_REFUSED)
+		return 0;
 	if (r->kind != WH_RESPONSE)
 		return 1;
 	return r->status == 408 || r->status == 429 || r->status == 500 ||
@@ -830,6 +833,15 @@ answer_delivery(xmpp_stanza_t *st, const struct wh_result *r)
 
 	for (int i = 0; i < n; i++)
 		send_answer(out[i]);
+}
+
+/* The result of a delivery that can never be made (why), not tried. */
+static struct wh_result
+refused(const char *why)
+{
+	struct wh_result r = {WH_REFUSED, 0, "", "", NULL, 0, why, 0};
+
+	return r;
 }
 
 /* RFC 6120 defaults, so a URL never gets an empty {type}. */
@@ -979,6 +991,7 @@ attempt(struct spool_queue *q)
 {
 	struct spool_msg *m = q->head;
 	struct job *j = NULL;
+	struct http_url u;
 	char err[XR_ERRLEN], *body;
 	size_t len = 0;
 
@@ -1007,6 +1020,17 @@ attempt(struct spool_queue *q)
 	xr_strlcpy(j->id, m->id, sizeof(j->id));
 	j->msg = m;
 	q->busy = 1;
+	/* Its URL, filled in at start, may be one no try can use. */
+	if (http_url_parse(q->url, &u, err, sizeof(err)) < 0) {
+		struct wh_result r = refused(q->url[0] != '\0'
+			? err
+			: "callback URL too long once filled in");
+
+		free(body);
+		retried(j, &r);
+		job_free(j);
+		return;
+	}
 	m->attempts++;
 	if (wh_submit(q->url, m->id, body, len, j) < 0) {
 		q->busy = 0;
@@ -1047,7 +1071,11 @@ retried(struct job *j, const struct wh_result *r)
 		retry_later(q, m, r->retry_after);
 		return;
 	}
-	if (retryable(r))
+	if (r->kind == WH_REFUSED)
+		log_warnx("delivery %s: refused (%s) after %lld s in the "
+			  "spool: the sender gets the error",
+		    m->id, what, (long long)((wall_ms() - m->first) / 1000));
+	else if (retryable(r))
 		log_info("delivery %s: giving up after %u tries over %lld s "
 			 "(retry_max_age %lu; last: %s): the sender gets the "
 			 "error",
@@ -1061,18 +1089,27 @@ retried(struct job *j, const struct wh_result *r)
 	go_on(spool_remove(sp, m));
 }
 
-/* Fills in a loaded message's URL from today's callback_url. */
+/*
+ * Fills in a loaded message's URL from today's callback_url.  One that
+ * no try can use (too long for the buffer: then "") is still loaded, so
+ * that its sender is answered when its turn comes (attempt).
+ */
 static int
 loaded_url(const struct spool_meta *m, char *url, size_t size, void *ud)
 {
 	struct urltmpl_values v;
+	char why[XR_ERRLEN];
 
 	(void)ud;
 	v.kind = m->kind;
 	v.type = m->type;
 	v.to = m->to;
 	v.from = m->from;
-	return urltmpl_expand(cf->callback_url, &v, url, size);
+	if (urltmpl_url(cf->callback_url, &v, url, size, why, sizeof(why)) < 0)
+		log_warnx("spool: message %s: %s; it is bounced when its turn "
+			  "comes (from %s)",
+		    m->id, why, m->from);
+	return 0;
 }
 
 /* Opens spool_dir (made 0700 for the daemon's user) and loads it. */
@@ -1121,7 +1158,7 @@ deliver(xmpp_stanza_t *st)
 {
 	const char *name = xmpp_stanza_get_name(st);
 	struct urltmpl_values v;
-	char url[4096], *text;
+	char url[4096], why[XR_ERRLEN], *text;
 	size_t len = 0;
 	struct job *j;
 	int spools;
@@ -1130,11 +1167,16 @@ deliver(xmpp_stanza_t *st)
 	v.type = url_type(name, xmpp_stanza_get_type(st));
 	v.to = xmpp_stanza_get_to(st);
 	v.from = xmpp_stanza_get_from(st);
-	if (urltmpl_expand(cf->callback_url, &v, url, sizeof(url)) < 0) {
-		log_warnx("callback_url too long once filled in for %s",
-		    v.from ? v.from : "?");
-		send_error(st, "wait", "internal-server-error",
-		    "callback URL too long");
+	/* A URL the client refuses now, it refuses on every retry: the
+	 * sender is answered at once and nothing is queued or spooled. */
+	if (urltmpl_url(
+		cf->callback_url, &v, url, sizeof(url), why, sizeof(why)) < 0) {
+		struct wh_result r = refused(why);
+
+		log_warnx("callback_url: %s, for a %s from %s: bounced, not "
+			  "delivered",
+		    why, name, v.from ? v.from : "?");
+		answer_delivery(st, &r);
 		return;
 	}
 	spools = sp != NULL && strcmp(name, "message") == 0;
@@ -1283,12 +1325,10 @@ check_callback_url(const struct conf *c, char *err, size_t errlen)
 	static const struct urltmpl_values sample = {
 	    "message", "chat", "user@example.org/res", "user@example.org/res"};
 	char url[4096], why[XR_ERRLEN];
-	struct http_url u;
 
-	if (urltmpl_expand(c->callback_url, &sample, url, sizeof(url)) < 0 ||
-	    http_url_parse(url, &u, why, sizeof(why)) < 0) {
-		snprintf(
-		    err, errlen, "callback_url: %s", url[0] ? why : "too long");
+	if (urltmpl_url(c->callback_url, &sample, url, sizeof(url), why,
+		sizeof(why)) < 0) {
+		snprintf(err, errlen, "callback_url: %s", why);
 		return -1;
 	}
 	return 0;

@@ -250,6 +250,12 @@ rules_answer(xmpp_ctx_t *ctx, xmpp_stanza_t *orig, const struct wh_result *r,
 	if (xmpp_stanza_get_from(orig) != NULL &&
 	    jid_is_under(xmpp_stanza_get_from(orig), domain))
 		return 0;
+	if (r->kind == WH_REFUSED) {
+		/* cancel: trying again cannot help. */
+		out[0] = rules_error(
+		    orig, "cancel", "internal-server-error", r->error);
+		return out[0] != NULL;
+	}
 	if (r->kind != WH_RESPONSE) {
 		out[0] = rules_error(orig, "wait",
 		    r->kind == WH_TIMEOUT ? "remote-server-timeout"

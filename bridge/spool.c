@@ -451,6 +451,20 @@ clean(const char *s)
 	return 1;
 }
 
+/* The header of m's file, as parse_head reads it: its length, or -1
+ * when it does not fit. */
+static int
+format_head(char *head, size_t size, const struct spool_meta *m, size_t len)
+{
+	int hl = snprintf(head, size,
+	    "%s\nid %s\nseq %" PRIu64 "\ntime %lld\nkind %s\ntype %s\nto "
+	    "%s\nfrom %s\nlength %zu\n\n",
+	    SPOOL_MAGIC, m->id, m->seq, (long long)m->first, m->kind, m->type,
+	    m->to, m->from, len);
+
+	return hl < 0 || (size_t)hl >= size ? -1 : hl;
+}
+
 static int
 write_file(struct spool *sp, const char *tmp, const char *name,
     const char *head, size_t hlen, const char *body, size_t len, char *err,
@@ -506,12 +520,7 @@ spool_put(struct spool *sp, const char *url, const struct spool_meta *m,
 		    "in an address, or too long");
 		return -1;
 	}
-	hl = snprintf(head, sizeof(head),
-	    "%s\nid %s\nseq %" PRIu64 "\ntime %lld\nkind %s\ntype %s\nto "
-	    "%s\nfrom %s\nlength %zu\n\n",
-	    SPOOL_MAGIC, m->id, m->seq, (long long)m->first, m->kind, m->type,
-	    m->to, m->from, len);
-	if (hl < 0 || (size_t)hl >= sizeof(head)) {
+	if ((hl = format_head(head, sizeof(head), m, len)) < 0) {
 		snprintf(err, errlen, "cannot be spooled: header too long");
 		return -1;
 	}

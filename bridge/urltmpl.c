@@ -2,8 +2,10 @@
  * callback_url expansion.  The template was checked when the
  * configuration was read (only the four placeholders, http or https).
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "http.h"
 #include "urltmpl.h"
 
 static int
@@ -73,4 +75,21 @@ urltmpl_expand(
 	}
 	out[n] = '\0';
 	return 0;
+}
+
+int
+urltmpl_url(const char *tmpl, const struct urltmpl_values *v, char *out,
+    size_t outlen, char *why, size_t whylen)
+{
+	struct http_url u;
+
+	if (urltmpl_expand(tmpl, v, out, outlen) < 0) {
+		if (outlen > 0)
+			out[0] = '\0';
+		snprintf(why, whylen,
+		    "callback URL longer than %zu characters once filled in",
+		    outlen > 0 ? outlen - 1 : 0);
+		return -1;
+	}
+	return http_url_parse(out, &u, why, whylen);
 }

@@ -16,4 +16,14 @@ struct urltmpl_values {
 int urltmpl_expand(
     const char *tmpl, const struct urltmpl_values *v, char *out, size_t outlen);
 
+/*
+ * As urltmpl_expand, and the result must pass the webhook client's own
+ * URL parser (http_url_parse): 0, or -1 with the reason in why.  Values
+ * are percent-encoded, so only their length can make a URL fail here
+ * (a path over what the client takes); such a URL can never be
+ * delivered, whenever it is tried.
+ */
+int urltmpl_url(const char *tmpl, const struct urltmpl_values *v, char *out,
+    size_t outlen, char *why, size_t whylen);
+
 #endif

@@ -181,12 +181,14 @@ worker_deliver(
 		frame_get(f, FIELD_DEADLINE), 1, INT64_MAX, &deadline) < 0 ||
 	    xr_parse_uint(frame_get(f, FIELD_MAX_BYTES), 0, SIZE_MAX, &max) <
 		0) {
-		frame_put_str(fo, FIELD_OUTCOME, "unreachable");
+		frame_put_str(fo, FIELD_OUTCOME, "refused");
 		frame_put_str(fo, FIELD_TEXT, "malformed delivery job");
 		return;
 	}
+	/* The bridge checked it before queuing: this is a backstop, and
+	 * a URL the parser refuses stays refused, so it is no retry. */
 	if (http_url_parse(url, &u, err, sizeof(err)) < 0) {
-		frame_put_str(fo, FIELD_OUTCOME, "unreachable");
+		frame_put_str(fo, FIELD_OUTCOME, "refused");
 		frame_put_str(fo, FIELD_TEXT, err);
 		return;
 	}
@@ -334,8 +336,10 @@ complete(struct delivery *d, const struct wh_result *r)
 		    r->reason, (long long)took);
 	else
 		log_info("delivery %s: %s (%s) in %lld ms", d->id,
-		    r->kind == WH_TIMEOUT ? "timeout" : "failed", r->error,
-		    (long long)took);
+		    r->kind == WH_TIMEOUT       ? "timeout"
+			: r->kind == WH_REFUSED ? "refused"
+						: "failed",
+		    r->error, (long long)took);
 	on_done(d->job, d->id, r);
 	on_free(d->job);
 	delivery_free(d);
@@ -437,6 +441,9 @@ worker_result(struct worker *w, const struct frame *f)
 			    d->id);
 	} else if (outcome != NULL && strcmp(outcome, "timeout") == 0) {
 		r.kind = WH_TIMEOUT;
+		r.error = frame_get(f, FIELD_TEXT);
+	} else if (outcome != NULL && strcmp(outcome, "refused") == 0) {
+		r.kind = WH_REFUSED;
 		r.error = frame_get(f, FIELD_TEXT);
 	} else {
 		r.kind = WH_UNREACHABLE;
@@ -738,7 +745,8 @@ start_queued(void)
 		if (worker_assign(w, d, err, sizeof(err)) < 0) {
 			log_warnx("delivery %s: %s", d->id, err);
 			d->start = xr_now_ms();
-			complete_error(d, WH_UNREACHABLE,
+			/* The same job would be as large next time. */
+			complete_error(d, WH_REFUSED,
 			    "delivery too large for a delivery process");
 			continue;
 		}

@@ -18,7 +18,10 @@
 enum wh_kind {
 	WH_RESPONSE,    /* the URL answered (any status) */
 	WH_UNREACHABLE, /* it could not be reached or spoke no HTTP */
-	WH_TIMEOUT      /* callback_timeout passed */
+	WH_TIMEOUT,     /* callback_timeout passed */
+	/* Never tried, and no later try can do better: a URL the client
+	 * refuses, a job too large or malformed.  Permanent. */
+	WH_REFUSED
 };
 
 struct wh_result {
@@ -28,7 +31,7 @@ struct wh_result {
 	const char *content_type; /* "" if none */
 	const char *body;         /* NULL when empty or unusable */
 	size_t body_len;
-	const char *error;         /* why, for WH_UNREACHABLE and WH_TIMEOUT */
+	const char *error;         /* why, for every kind but WH_RESPONSE */
 	unsigned long retry_after; /* s, the response's Retry-After; 0: none */
 };
 

@@ -185,18 +185,30 @@ set_names(const struct conf_key *k, const char *const *names, const char *v,
 	return 0;
 }
 
-/* An http(s) URL whose only {placeholders} are the four we fill in. */
+/*
+ * An http(s) URL whose only {placeholders} are the four we fill in, and
+ * only in the path or query: {type} is whatever the sender wrote, so in
+ * the host or port it would let a stanza choose the server it is POSTed
+ * to.
+ */
 static int
 check_url_template(const char *v, char *err, size_t errlen)
 {
 	static const char *const holders[] = {
 	    "{kind}", "{type}", "{to}", "{from}", NULL};
-	const char *p;
+	const char *p, *auth;
 
 	if (strncasecmp(v, "http://", 7) != 0 &&
 	    strncasecmp(v, "https://", 8) != 0) {
 		snprintf(err, errlen,
 		    "callback_url must start with http:// or https://");
+		return -1;
+	}
+	auth = v + (v[4] == ':' ? 7 : 8);
+	if (memchr(auth, '{', strcspn(auth, "/?")) != NULL) {
+		snprintf(err, errlen,
+		    "callback_url: placeholders go in the path or query, "
+		    "not in the host or port");
 		return -1;
 	}
 	for (p = v; *p; p++) {

@@ -57,8 +57,9 @@
  * (the body), DEADLINE (CLOCK_MONOTONIC ms, the same clock in both
  * processes), MAX_BYTES (callback_max_response_bytes), and when set
  * SECRET (callback_secret) and CA_FILE (callback_ca_file).  The worker
- * answers with OUTCOME ("response", "timeout" or "unreachable") and, as
- * they apply, STATUS, REASON, CTYPE, RETRY, STANZA, TRUNCATED or TEXT.
+ * answers with OUTCOME ("response", "timeout", "unreachable", or
+ * "refused": a job no later try can do better with) and, as they apply,
+ * STATUS, REASON, CTYPE, RETRY, STANZA, TRUNCATED or TEXT.
  */
 enum frame_type {
 	FRAME_SUBMIT = 1,

@@ -24,12 +24,16 @@ import time
 from test_http import TestFailure, expect, fail_with, _guarded, registry, selected, tok
 from test_webhook import COMPONENT, BridgeLog, stanza_error
 from webhook_server import Reply, WebhookServer, closed_port
-from xmpp_client import NS_RECEIPTS
+from xmpp_client import NS_RECEIPTS, TestClient
 
 ALICE_FULL = "alice@localhost/test"
 BOB_FULL = "bob@localhost/test"
 SECRET = "a-spool-test-secret-of-32-chars!"
 FAST = {"callback_retry_min": 1, "callback_retry_max": 2}
+# A resource of 1020 bytes (XMPP allows 1023): alice's {from} fills in
+# 1040 characters, so "{from}/{from}" makes a path over the 2047 the
+# webhook client takes, in a URL still under the 4095 of the expansion.
+LONG_RESOURCE = "r" * 1020
 
 TESTS, test = registry()
 
@@ -44,6 +48,17 @@ class Ctx(BridgeLog):
         self.n = 0
         self.spool = None
         self.restarted = False
+        self.long = None
+
+    def long_client(self):
+        """alice, logged in a second time with LONG_RESOURCE (kept for the
+        suite; stopped at its end)."""
+        if self.long is None:
+            s = self.stack
+            self.long = TestClient(s.jid("alice"), s.users["alice"], "127.0.0.1", s.c2s_port,
+                                   resource=LONG_RESOURCE).start()
+        self.long.clear()
+        return self.long
 
     # ---- the bridge ----------------------------------------------------------
 
@@ -401,6 +416,70 @@ def t_spool_off(c):
     expect(not os.path.exists(c.spool), "spool_dir was made though the spool is off")
 
 
+def bounced(client, c, sid, timeout=10):
+    """The error stanza client got for sid; a failure naming the spool's
+    state when none came."""
+    try:
+        return error_to(client, sid, timeout)
+    except TimeoutError:
+        raise TestFailure("no bounce within %g s; spool files %s, webhook status %s" % (
+            timeout, c.files()[:3], c.status()["webhook"]))
+
+
+@test("a callback URL that can never work (alice with a 1020-byte resource and {from} twice: a "
+      "path over 2047 bytes) bounces her message at once with cancel/internal-server-error naming "
+      "the reason; it is never spooled or POSTed, status shows nothing pending, the log says why, "
+      "and alice's short resource still gets through")
+def t_url_refused(c):
+    t = tok()
+    srv = c.server(lambda req: Reply(204))
+    c.restart({"callback_url": srv.url("/long/{from}/{from}")})
+    long = c.long_client()
+    off = c.log_offset()
+    sid, ok = "ul-" + t, "ul-ok-" + t
+    long.send_raw(message(sid, "long"))
+    rec = bounced(long, c, sid)
+    expect_error(rec, "cancel", "internal-server-error", "longer than 2047")
+    line = c.wait_log(lambda ln: "longer than 2047" in ln and "alice@localhost/rrrr" in ln, off, 5)
+    expect(line is not None, "no log line names the sender and the reason")
+    c.alice.send_raw(message(ok, "short"))
+    wait_taken(srv, [ok], 10)
+    expect(not c.files(), "spooled: %s" % c.files())
+    wh = c.status()["webhook"]
+    expect(wh["spool_messages"] == 0 and wh["in_flight"] == 0, "pending in status: %s" % wh)
+    expect(not [r for r in srv.requests() if r.stanza_id == sid], "the message was POSTed")
+    no_errors(c.alice, [ok])
+
+
+@test("spooled messages whose URL, filled in again at start from a new callback_url, can never "
+      "work: bounced with cancel/internal-server-error when their turn comes and their files "
+      "removed, not retried for retry_max_age; the other sender's spooled message is taken")
+def t_url_refused_spooled(c):
+    t = tok()
+    port = c.restart_webhook_down("/first/{kind}")
+    long = c.long_client()
+    ids = ["us-%s-%d" % (t, i) for i in range(2)]
+    ok = "us-ok-" + t
+    for sid in ids:
+        long.send_raw(message(sid, sid))
+    c.alice.send_raw(message(ok, ok))
+    c.wait_files(3, 15)
+    no_errors(long, ids)
+    c.stack.stop_bridge()
+    srv = c.up(port)
+    off = c.log_offset()
+    c.stack.restart_bridge(dict(FAST, spool_dir=c.spool,
+                                callback_url="http://127.0.0.1:%d/second/{from}/{from}" % port))
+    for sid in ids:
+        expect_error(bounced(long, c, sid), "cancel", "internal-server-error")
+    wait_taken(srv, [ok], 15)
+    c.wait_files(0, 10)
+    expect(not [r for r in srv.requests() if r.stanza_id in ids], "a refused message was POSTed")
+    line = c.wait_log(lambda ln: "longer than 2047" in ln, off, 5)
+    expect(line is not None, "no log line says why the spooled messages cannot be delivered")
+    no_errors(c.alice, [ok])
+
+
 def _mount_tmpfs(path, size):
     """A tmpfs of size bytes at path, for the bridge's user (root only)."""
     import pwd
@@ -614,6 +693,8 @@ def run_suite(runner, stack, alice, bob, only=None):
                         runner.line("# [spool] the bridge did not start again: %s" % e)
             runner.line("# [spool] %.1f s" % (time.monotonic() - t0))
     finally:
+        if c.long is not None:
+            c.long.stop()
         if c.restarted:
             try:
                 stack.restart_bridge()

@@ -98,7 +98,16 @@ def children(el):
 
 
 class BridgeLog:
-    """The bridge's log, read from an offset (for classes with .stack)."""
+    """The bridge's log, read from an offset, and its status (for classes
+    with .stack)."""
+
+    def status(self):
+        """The bridge's status (xmpp-restd status), as a dict."""
+        p = subprocess.run([self.stack.bridge_bin, "-c", self.stack.conf_path, "status"],
+                           capture_output=True, timeout=10)
+        if p.returncode != 0:
+            raise TestFailure("xmpp-restd status: %s" % p.stderr.decode("utf-8", "replace"))
+        return json.loads(p.stdout)
 
     def log_offset(self):
         try:
@@ -180,14 +189,6 @@ class Ctx(BridgeLog):
         self.send("<iq type='get' to='sentinel@%s' id='%s'><s xmlns='%s'/></iq>" % (
             COMPONENT, sid, SENTINEL_NS))
         return self.iq_reply(sid, timeout)
-
-    def status(self):
-        """The bridge's status (xmpp-restd status), as a dict."""
-        p = subprocess.run([self.stack.bridge_bin, "-c", self.stack.conf_path, "status"],
-                           capture_output=True, timeout=10)
-        if p.returncode != 0:
-            raise TestFailure("xmpp-restd status: %s" % p.stderr.decode("utf-8", "replace"))
-        return json.loads(p.stdout)
 
     def no_deliveries(self, timeout=15):
         """Waits until no delivery is in flight and no child is a zombie

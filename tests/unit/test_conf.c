@@ -122,6 +122,12 @@ test_errors(void)
 		":2: callback_url must start with http:// or https://"},
 	    {"jid a.b\ncallback_url http://x/{nope}\n",
 		":2: callback_url: unknown placeholder at '{nope}'"},
+	    /* fuzz_urltmpl: {type} is the sender's, so it would pick the
+	     * host */
+	    {"jid a.b\ncallback_url http://h-{type}.example/\n",
+		":2: callback_url: placeholders go in the path or query"},
+	    {"jid a.b\ncallback_url https://h:{kind}?x\n",
+		":2: callback_url: placeholders go in the path or query"},
 	    {"jid a.b\ncallback_url http://x/a\x01b\n",
 		":2: callback_url contains a space"},
 	    {"jid a.b\ncallback_stanzas message,iqq\n",

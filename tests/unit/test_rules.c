@@ -252,6 +252,14 @@ test_failures_and_silence(void)
 	T_HAS(text(out[0]), "<error type=\"wait\"><remote-server-timeout",
 	    "deadline: wait/remote-server-timeout");
 	release(out, n);
+	r.kind = WH_REFUSED;
+	r.error = "callback URL path is longer than 2047 characters";
+	n = rules_answer(ctx, orig, &r, "rest.example", out);
+	T_EQ_INT(n, 1, "refused: an error reply");
+	T_HAS(text(out[0]), "<error type=\"cancel\"><internal-server-error",
+	    "refused: cancel (no retry can help)");
+	T_HAS(text(out[0]), "longer than 2047", "saying why");
+	release(out, n);
 	xmpp_stanza_release(orig);
 
 	T_EQ_INT(

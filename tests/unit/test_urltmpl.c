@@ -1,8 +1,35 @@
 /*
  * callback_url expansion: placeholders filled in and percent-encoded.
  */
-#include "urltmpl.h"
+#include <string.h>
+
 #include "t.h"
+#include "urltmpl.h"
+#include "util.h"
+
+/* urltmpl_url: what the webhook client would refuse is refused now. */
+static void
+test_checked(void)
+{
+	static char from[1100], big[5000];
+	struct urltmpl_values v = {"message", "chat", "bot@rest.example", from};
+	char why[XR_ERRLEN];
+
+	memset(from, 'r', sizeof(from) - 1);
+	T_EQ_INT(urltmpl_url(
+		     "http://h/{kind}", &v, big, sizeof(big), why, sizeof(why)),
+	    0, "a short URL passes");
+	T_EQ_STR(big, "http://h/message", "and is filled in");
+	T_EQ_INT(urltmpl_url("http://h/{from}/{from}", &v, big, sizeof(big),
+		     why, sizeof(why)),
+	    -1, "a path over the client's 2047 is refused");
+	T_HAS(why, "longer than 2047", "saying so, as the client does");
+	T_EQ_INT(urltmpl_url("http://h/{from}{from}{from}{from}", &v, big, 4096,
+		     why, sizeof(why)),
+	    -1, "an expansion over its buffer is refused");
+	T_HAS(why, "longer than 4095", "saying so");
+	T_EQ_STR(big, "", "and leaves an empty string");
+}
 
 int
 main(void)
@@ -34,5 +61,6 @@ main(void)
 	T_EQ_INT(urltmpl_expand("http://h/", &v, out, 9), -1,
 	    "exactly one byte short");
 	T_EQ_INT(urltmpl_expand("http://h/", &v, out, 10), 0, "exact fit");
+	test_checked();
 	return t_done();
 }
