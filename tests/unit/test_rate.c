@@ -35,6 +35,12 @@ test_parse(void)
 	    "trailing bytes are refused");
 	T_EQ_INT(rate_parse("99999999999999999999/s", &r, err, sizeof(err)), -1,
 	    "a huge number is refused");
+	/* fuzz_creds: the value was echoed, raw bytes and all, into an
+	 * error that reaches the log. */
+	T_EQ_INT(rate_parse("createdSSSS,\377# x\n", &r, err, sizeof(err)), -1,
+	    "raw bytes are refused");
+	T_OK(strchr(err, '\377') == NULL && strchr(err, '\n') == NULL,
+	    "... and none of them reaches the error");
 }
 
 static void
