@@ -126,8 +126,14 @@ def t_prosody_killed(ctx):
                    "%d of the 202s received twice, %d lost; 202 again %.1f s after the kill"
                    % (n_at_kill, len(accepted),
                       statuses.get(503, 0), dups, len(lost), ok_again - killed_at))
-        expect(not lost, "%d stanzas answered 202 never reached alice, e.g. %s"
-               % (len(lost), lost[:5]))
+        # ejabberd hands a stanza to the user's session process after it
+        # has routed our ping back: killed outright, it loses the few it
+        # had taken but not yet passed on (3 or 4 of 1000 in 2 of 5 runs
+        # here; docs/API.md, "What a 2xx promises").  Prosody loses none.
+        may_lose = ctx.stack.server.may_lose_taken_on_kill
+        expect(len(lost) <= may_lose, "%d stanzas answered 202 never reached alice "
+               "(%s loses at most %d), e.g. %s" % (len(lost), ctx.stack.server.name,
+                                                   may_lose, lost[:5]))
         if dups:
             ctx.figure("duplicates are the at-least-once resend: written before the kill, "
                        "their acknowledgement ping never came back")
