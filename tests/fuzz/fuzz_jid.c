@@ -91,7 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pd.dlen != strlen(dom) || memcmp(pd.domain, dom, pd.dlen) ||
 		    !jid_is_under(re, dom) || !jid_equal(re, jid) ||
 		    jid_check(re, err, sizeof(err)) < 0 || pd.llen != pr.llen ||
-		    pd.rlen != pr.rlen || memcmp(pd.local, pr.local, pr.llen) ||
+		    pd.rlen != pr.rlen ||
+		    (pr.llen && memcmp(pd.local, pr.local, pr.llen)) ||
 		    (pr.rlen && memcmp(pd.res, pr.res, pr.rlen)))
 			abort();
 	} else if (re != NULL) {
