@@ -579,36 +579,32 @@ def t_receipt(c):
     c.alice_gets_body(t)
 
 
-@test("no Accept: a bounce of a message waiting for its receipt answers 503 and the error stanza")
-def t_receipt_bounce_default(c):
+def _receipt_bounce(c, prefix, accept):
+    """POSTs a message alice bounces instead of acknowledging; its answer
+    must be 503 with the error message as the body."""
     t = tok()
     c.alice.receipt_mode = "bounce"
     try:
-        r = post(c.url, "<message to='%s' id='rbd-%s'><body>%s</body><request xmlns='%s'/></message>" % (
-            ALICE_FULL, t, t, NS_RECEIPTS), headers={"Accept": None})
+        r = post(c.url, "<message to='%s' id='%s-%s'><body>%s</body><request xmlns='%s'/></message>" % (
+            ALICE_FULL, prefix, t, t, NS_RECEIPTS), headers={"Accept": accept})
     finally:
         c.alice.receipt_mode = "receipt"
     expect_status(r, 503)
-    expect(r.ctype == CT, "Content-Type is %r (docs/API.md: the error stanza)" % r.header("Content-Type"))
     x = r.xml()
     expect(local(x.tag) == "message" and x.get("type") == "error",
            "body is not the error message: %s" % one_line(r.text))
+    return r, x
+
+
+@test("no Accept: a bounce of a message waiting for its receipt answers 503 and the error stanza")
+def t_receipt_bounce_default(c):
+    r, _ = _receipt_bounce(c, "rbd", None)
+    expect(r.ctype == CT, "Content-Type is %r (docs/API.md: the error stanza)" % r.header("Content-Type"))
 
 
 @test("a receipt request answered with an error bounce gives 503 and the error stanza")
 def t_receipt_bounce(c):
-    t = tok()
-    mid = "rb-" + t
-    c.alice.receipt_mode = "bounce"
-    try:
-        r = post(c.url, "<message to='%s' id='%s'><body>%s</body><request xmlns='%s'/></message>" % (
-            ALICE_FULL, mid, t, NS_RECEIPTS), headers={"Accept": CT})
-    finally:
-        c.alice.receipt_mode = "receipt"
-    expect_status(r, 503)
-    x = r.xml()
-    expect(local(x.tag) == "message" and x.get("type") == "error",
-           "body is not the error message: %s" % one_line(r.text))
+    r, x = _receipt_bounce(c, "rb", CT)
     err = [e for e in x if local(e.tag) == "error"]
     expect(err and any(local(k.tag) == "service-unavailable" and ns_of(k.tag) == NS_STANZAS
                        for k in err[0]), "no service-unavailable in %s" % one_line(r.text))
