@@ -59,7 +59,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
   test_rules test_http test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
-  test_addrkey test_deferral test_rate
+  test_addrkey test_deferral test_rate test_senderror
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -98,7 +98,7 @@ UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmp
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
   $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
-  $(B)/bridge/addrkey.o $(B)/bridge/rate.o
+  $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
@@ -122,7 +122,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
 FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
-  fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply
+  fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply fuzz_streamerr
 # The responder's targets include cgi/request.c to reach its static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
   common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
@@ -179,6 +179,10 @@ build/fuzz/fuzz_auth: tests/fuzz/fuzz_auth.c bridge/auth.c $(FUZZ_AUTH_SRC) | ne
 build/fuzz/fuzz_jid: tests/fuzz/fuzz_jid.c common/jid.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+build/fuzz/fuzz_streamerr: tests/fuzz/fuzz_streamerr.c bridge/streamerr.c | need-fuzz
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libstrophe) \
+	  -o $@ $^ $(shell pkg-config --libs libstrophe)
 
 # A target's sanitizer output belongs in its own log, not in the report
 # files the test run collects (tests/run-all exports log_path): libFuzzer

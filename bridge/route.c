@@ -521,10 +521,10 @@ blame_in_flight(const char *condition)
 /*
  * 1 if the only stanza in flight is a suspect, written alone after a
  * blaming stream error.  A server that closes the stream for a stanza
- * often resets the connection too, and the reset can discard its stream
- * error before we read it (seen with Prosody on a loaded machine: five
- * sessions lost for one stanza).  A break then, with that stanza alone
- * in flight, is blamed on it as well.
+ * resets the connection too; the bridge reads a stream error that came
+ * before the reset (xmpp.c's spare_fd), but one the server's own reset
+ * discarded is gone.  A break with no stream error, with that stanza
+ * alone in flight, is blamed on it as well.
  */
 static int
 lone_suspect_in_flight(void)
@@ -542,15 +542,17 @@ lone_suspect_in_flight(void)
 }
 
 static void
-on_down(const char *why, const char *blame, void *ud)
+on_down(const char *why, const char *stream_error, int blames, void *ud)
 {
 	struct pending *p;
 
 	(void)ud;
 	sessions_lost++;
-	if (blame != NULL)
-		blame_in_flight(blame);
-	else if (lone_suspect_in_flight())
+	/* A stream error that blames nothing (the server said why, and it
+	 * was not what we wrote) changes nothing. */
+	if (blames)
+		blame_in_flight(stream_error);
+	else if (stream_error == NULL && lone_suspect_in_flight())
 		blame_in_flight("closed without a stream error we could read");
 	/* libstrophe's queue was dropped and no ping will come back: what
 	 * was written but not acknowledged is written again later. */

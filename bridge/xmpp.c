@@ -12,6 +12,7 @@
  * flushes the joined text before its own stanza.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -123,12 +124,56 @@ give_component_sm_state(void)
 		given = 1;
 }
 
+/*
+ * libstrophe 0.12.2's xmpp_run_once writes its send queue before it reads
+ * the socket, and a failed write closes the socket at once (error
+ * ECONNABORTED) without reading what is already there.  A server that
+ * closes the stream for a stanza writes its stream error and resets the
+ * connection (our bytes were unread), so the write that follows fails
+ * and the stream error that said why, waiting in our receive buffer, is
+ * never parsed: the break looked like a plain disconnect, and the stanza
+ * to blame was written again (under valgrind, in every run of the fault
+ * check).  We keep a second descriptor of the socket, so that after such
+ * a write the bytes the server sent are still ours to read.
+ * tests/unit/test_senderror pins it.
+ */
+static int spare_fd = -1;
+
+static void
+close_spare(void)
+{
+	if (spare_fd >= 0)
+		close(spare_fd);
+	spare_fd = -1;
+}
+
+/* The condition of a stream error among what the server sent and
+ * libstrophe did not read, or NULL; drains the spare descriptor. */
+static const char *
+unread_stream_error(void)
+{
+	static char tail[16384];
+	size_t n = 0;
+	ssize_t r;
+
+	if (spare_fd < 0)
+		return NULL;
+	while (n < sizeof(tail) &&
+	    (r = recv(spare_fd, tail + n, sizeof(tail) - n, MSG_DONTWAIT)) > 0)
+		n += (size_t)r;
+	return streamerr_in_tail(tail, n);
+}
+
 static int
 sockopt_cb(xmpp_conn_t *c, void *sock)
 {
 	int one = 1;
 
 	xfd = *(int *)sock;
+	close_spare();
+	spare_fd = fcntl(xfd, F_DUPFD_CLOEXEC, 0);
+	if (spare_fd >= LOOP_FD_MAX) /* it need not be select()able, but */
+		close_spare(); /* must not push libstrophe's next one up */
 	/* Stanzas are small and each one is waited for: no Nagle delay. */
 	(void)setsockopt(xfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return xmpp_sockopt_cb_keepalive(c, sock);
@@ -224,7 +269,7 @@ backoff_ms(void)
 }
 
 static void
-describe_down(int error, xmpp_stream_error_t *se)
+describe_down(int error, xmpp_stream_error_t *se, const char *unread)
 {
 	if (se != NULL && se->type == XMPP_SE_CONFLICT)
 		snprintf(down_why, sizeof(down_why),
@@ -238,6 +283,11 @@ describe_down(int error, xmpp_stream_error_t *se)
 		    "the XMPP server closed the stream (%s%s%s)",
 		    streamerr_condition(se), se->text ? ": " : "",
 		    se->text ? se->text : "");
+	else if (unread != NULL)
+		snprintf(down_why, sizeof(down_why),
+		    "the XMPP server closed the stream (%s, read after our "
+		    "write to it failed)",
+		    unread);
 	else if (error != 0)
 		snprintf(down_why, sizeof(down_why),
 		    "XMPP session to %s:%lu is down: %s", cf->server, cf->port,
@@ -253,7 +303,7 @@ static void
 conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
     xmpp_stream_error_t *se, void *ud)
 {
-	const char *blame = NULL;
+	const char *condition = NULL;
 
 	(void)c;
 	(void)ud;
@@ -268,9 +318,12 @@ conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
 	}
 	if (ev != XMPP_CONN_DISCONNECT && ev != XMPP_CONN_FAIL)
 		return;
-	describe_down(error, se);
-	if (se != NULL && streamerr_blames_sent(streamerr_condition(se)))
-		blame = streamerr_condition(se);
+	if (se != NULL)
+		condition = streamerr_condition(se);
+	else if (error == ECONNABORTED)
+		condition = unread_stream_error();
+	close_spare();
+	describe_down(error, se, se == NULL ? condition : NULL);
 	drop_send_queue();
 	if (stopping)
 		log_info("XMPP stream closed");
@@ -284,7 +337,9 @@ conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
 	    start_connect, NULL);
 	failures++;
 	if (cbs.on_down)
-		cbs.on_down(down_why, blame, cbs_ud);
+		cbs.on_down(down_why, condition,
+		    condition != NULL && streamerr_blames_sent(condition),
+		    cbs_ud);
 }
 
 static int
@@ -437,6 +492,7 @@ xsess_stop(void)
 	watched_fd = -1;
 	up = 0;
 	xmpp_conn_release(conn);
+	close_spare();
 	free(out);
 	out = NULL;
 	outlen = outcap = 0;

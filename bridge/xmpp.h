@@ -12,9 +12,11 @@
 
 struct xsess_cbs {
 	void (*on_up)(void *ud);
-	/* blame: the stream error's condition when it blames what we
-	 * wrote (streamerr.h), else NULL. */
-	void (*on_down)(const char *why, const char *blame, void *ud);
+	/* stream_error: the condition of the stream error the server closed
+	 * the stream with, NULL if it gave none we could read; blames: 1 if
+	 * that condition blames what we wrote (streamerr.h). */
+	void (*on_down)(
+	    const char *why, const char *stream_error, int blames, void *ud);
 	/* Every stanza the server routes to us. */
 	void (*on_stanza)(xmpp_stanza_t *st, void *ud);
 };

@@ -18,6 +18,46 @@ condition_of(xmpp_ctx_t *ctx, const char *xml, xmpp_stanza_t **keep)
 	return streamerr_condition(&se);
 }
 
+static const char *
+tail(const char *text)
+{
+	return streamerr_in_tail(text, strlen(text));
+}
+
+/* What the server sent after the last bytes libstrophe parsed. */
+static void
+test_tail(void)
+{
+	T_EQ_STR(
+	    tail("</message><stream:error><not-well-formed xmlns='" NS_STREAMS
+		 "'/></stream:error></stream:stream>"),
+	    "not-well-formed", "a stream error after a stanza's end");
+	T_EQ_STR(tail("<stream:error><text xmlns=\"" NS_STREAMS
+		      "\">big</text><stanza-too-large xmlns=\"" NS_STREAMS
+		      "\"/></stream:error>"),
+	    "stanza-too-large", "after its text, double quotes");
+	T_EQ_STR(
+	    tail("ody>x</body></message><stream:error>"
+		 "<system-shutdown xmlns='" NS_STREAMS "'/></stream:error>"),
+	    "system-shutdown",
+	    "after a cut stanza, a condition that blames "
+	    "nothing");
+	T_OK(tail("<stream:error><not-well-formed xmlns='" NS_STREAMS "'/>") ==
+		NULL,
+	    "a stream error cut off before its end is none");
+	T_OK(tail("<stream:error><not-well-formed xmlns='other'/>"
+		  "</stream:error>") == NULL,
+	    "a condition of another namespace is none");
+	T_OK(tail("<stream:error><made-up xmlns='" NS_STREAMS
+		  "'/></stream:error>") == NULL,
+	    "a name RFC 6120 does not know is none");
+	T_OK(tail("<message><body>&lt;stream:error&gt;</body></message>") ==
+		NULL,
+	    "escaped text is no stream error");
+	T_OK(tail("") == NULL && streamerr_in_tail(NULL, 0) == NULL,
+	    "nothing read");
+}
+
 int
 main(void)
 {
@@ -65,6 +105,7 @@ main(void)
 		 "undefined-condition", NULL};
 	     *b; b++)
 		T_OK(!streamerr_blames_sent(*b), *b);
+	test_tail();
 	xmpp_ctx_free(ctx);
 	return t_done();
 }
