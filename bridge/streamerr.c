@@ -31,16 +31,24 @@ streamerr_condition(const xmpp_stream_error_t *se)
 }
 
 /* RFC 6120 4.9.3, with RFC 3920's invalid-id and xml-not-well-formed and
- * the servers' stanza-too-large. */
-static const char *const known[] = {"bad-format", "bad-namespace-prefix",
-    "conflict", "connection-timeout", "host-gone", "host-unknown",
-    "improper-addressing", "internal-server-error", "invalid-from",
-    "invalid-id", "invalid-namespace", "invalid-xml", "not-authorized",
-    "not-well-formed", "policy-violation", "remote-connection-failed", "reset",
-    "resource-constraint", "restricted-xml", "see-other-host",
-    "stanza-too-large", "system-shutdown", "undefined-condition",
-    "unsupported-encoding", "unsupported-feature", "unsupported-stanza-type",
-    "unsupported-version", "xml-not-well-formed"};
+ * the servers' stanza-too-large (for an oversized stanza); blames: the
+ * condition is about the data we wrote. */
+static const struct {
+	const char *name;
+	int blames;
+} known[] = {{"bad-format", 1}, {"bad-namespace-prefix", 1}, {"conflict", 0},
+    {"connection-timeout", 0}, {"host-gone", 0}, {"host-unknown", 0},
+    {"improper-addressing", 1}, {"internal-server-error", 0},
+    {"invalid-from", 1}, {"invalid-id", 1}, {"invalid-namespace", 1},
+    {"invalid-xml", 1}, {"not-authorized", 0}, {"not-well-formed", 1},
+    {"policy-violation", 1}, {"remote-connection-failed", 0}, {"reset", 0},
+    {"resource-constraint", 0}, {"restricted-xml", 1}, {"see-other-host", 0},
+    {"stanza-too-large", 1}, {"system-shutdown", 0}, {"undefined-condition", 0},
+    {"unsupported-encoding", 1}, {"unsupported-feature", 1},
+    {"unsupported-stanza-type", 1}, {"unsupported-version", 0},
+    {"xml-not-well-formed", 1}};
+
+#define N_KNOWN (sizeof(known) / sizeof(known[0]))
 
 #define OPEN_TAG "<stream:error"
 #define CLOSE_TAG "</stream:error>"
@@ -49,9 +57,10 @@ static const char *const known[] = {"bad-format", "bad-namespace-prefix",
 static const char *
 known_condition(const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strlen(known[i]) == len && memcmp(known[i], name, len) == 0)
-			return known[i];
+	for (size_t i = 0; i < N_KNOWN; i++)
+		if (strlen(known[i].name) == len &&
+		    memcmp(known[i].name, name, len) == 0)
+			return known[i].name;
 	return NULL;
 }
 
@@ -96,19 +105,10 @@ streamerr_in_tail(const char *buf, size_t len)
 int
 streamerr_blames_sent(const char *condition)
 {
-	/* RFC 6120 4.9.3's conditions about the data we wrote, and
-	 * stanza-too-large (the servers' own, for an oversized stanza). */
-	static const char *const blaming[] = {"bad-format",
-	    "bad-namespace-prefix", "improper-addressing", "invalid-from",
-	    "invalid-id", "invalid-namespace", "invalid-xml", "not-well-formed",
-	    "policy-violation", "restricted-xml", "stanza-too-large",
-	    "unsupported-encoding", "unsupported-stanza-type",
-	    "unsupported-feature", "xml-not-well-formed"};
-
 	if (condition == NULL)
 		return 0;
-	for (size_t i = 0; i < sizeof(blaming) / sizeof(blaming[0]); i++)
-		if (strcmp(condition, blaming[i]) == 0)
-			return 1;
+	for (size_t i = 0; i < N_KNOWN; i++)
+		if (strcmp(condition, known[i].name) == 0)
+			return known[i].blames;
 	return 0;
 }
