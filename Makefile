@@ -67,7 +67,7 @@ BRIDGE_OBJ = $(BRIDGE_SRC:%.c=$(B)/%.o)
 
 
 .PHONY: FORCE need-build need-run need-fuzz all dev asan deps test unit integration lint cppcheck tidy format run bench bench-smoke soak install fuzz-smoke fuzz-campaign \
-  uninstall clean check-format dist distcheck
+  coverage uninstall clean check-format dist distcheck
 
 all: cgi/xmpp-rest.fcgi bridge/xmpp-restd
 
@@ -114,6 +114,15 @@ asan:
 
 dev:
 	$(MAKE) WERROR=1 all
+
+# Lines of each C file that the unit tests alone run (gcov, from gcc).
+# Both programs are built too, so that files no unit test links count.
+coverage: need-build
+	@rm -rf build/cov
+	@$(MAKE) --no-print-directory B=build/cov OPT='-O0 -g --coverage' build/cov/xmpp-rest.fcgi \
+	  build/cov/xmpp-restd $(UNIT_TESTS:%=build/cov/tests/%) >/dev/null
+	@for t in $(UNIT_TESTS); do build/cov/tests/$$t >/dev/null || { echo "$$t failed"; exit 1; }; done
+	@$(PYTHON) tools/coverage.py build/cov bridge common cgi
 
 # libFuzzer targets (clang 14 from Debian).  fuzz-smoke runs each for
 # FUZZ_SECONDS with its seed corpus; new inputs go to build/fuzz only.

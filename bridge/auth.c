@@ -33,6 +33,8 @@
 #include "outbuf.h"
 #include "rate.h"
 
+static struct loop *lp; /* the bridge's loop (its *_start) */
+
 #define CACHE_SLOTS 64
 #define CACHE_TTL_MS (5LL * 60 * 1000)
 #define STRIKE_SLOTS 1024
@@ -93,9 +95,9 @@ refresh(void)
 	char err[XR_ERRLEN];
 	int rc;
 
-	if (checked_turn == loop_turn() && checked_turn != 0)
+	if (checked_turn == loop_turn(lp) && checked_turn != 0)
 		return;
-	checked_turn = loop_turn();
+	checked_turn = loop_turn(lp);
 	if (stat(cf->credentials_file, &st) < 0) {
 		if (errno == ENOENT && file_id.st_ino != 0) {
 			struct stat none;
@@ -123,11 +125,12 @@ refresh(void)
 }
 
 int
-auth_start(const struct conf *c, char *err, size_t errlen)
+auth_start(struct loop *loop, const struct conf *c, char *err, size_t errlen)
 {
 	struct stat st;
 	int rc;
 
+	lp = loop;
 	cf = c;
 	if (c->auth == 0) {
 		log_warnx("auth none: anyone who can reach the responder may "

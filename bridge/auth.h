@@ -40,7 +40,10 @@ struct auth_result {
  * group or others may read, or that does not parse; a missing file is
  * allowed (every request is refused until a credential is added).
  */
-int auth_start(const struct conf *c, char *err, size_t errlen);
+struct loop;
+
+int auth_start(
+    struct loop *loop, const struct conf *c, char *err, size_t errlen);
 void auth_stop(void);
 
 void auth_check(const struct auth_request *rq, struct auth_result *res);

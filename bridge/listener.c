@@ -31,6 +31,8 @@
 #include "loop.h"
 #include "util.h"
 
+static struct loop *lp; /* the bridge's loop (its *_start) */
+
 #define IN_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
 #define OUT_MAX (4UL * (XR_FRAME_HDR + XR_FRAME_MAX))
 #define ACCEPT_PAUSE_MS 1000
@@ -76,7 +78,7 @@ client_mark_active(struct client *cl)
 	cl->active_ms = xr_now_ms();
 	if (idle_ms > 0 && idle_timer.when == 0)
 		loop_timer_arm(
-		    &idle_timer, cl->active_ms + idle_ms, idle_sweep, NULL);
+		    lp, &idle_timer, cl->active_ms + idle_ms, idle_sweep, NULL);
 }
 
 unsigned long
@@ -90,7 +92,7 @@ client_free(struct client *cl)
 {
 	if (lcbs.on_close)
 		lcbs.on_close(cl, lud);
-	loop_unwatch(cl->fd);
+	loop_unwatch(lp, cl->fd);
 	close(cl->fd);
 	if (cl->prev)
 		cl->prev->next = cl->next;
@@ -111,7 +113,7 @@ client_update_events(struct client *cl)
 
 	if (cl->out_len > cl->out_off)
 		ev |= POLLOUT;
-	loop_set_events(cl->fd, ev);
+	loop_set_events(lp, cl->fd, ev);
 }
 
 /* Writes what the socket takes now; 0, or -1 if cl was freed. */
@@ -365,7 +367,7 @@ idle_sweep(void *ud)
 			next = due;
 	}
 	if (next > 0)
-		loop_timer_arm(&idle_timer, next, idle_sweep, NULL);
+		loop_timer_arm(lp, &idle_timer, next, idle_sweep, NULL);
 }
 
 static void listener_io(int fd, short revents, void *ud);
@@ -374,7 +376,7 @@ static void
 accept_resume(void *ud)
 {
 	(void)ud;
-	loop_watch(lfd, POLLIN, listener_io, NULL);
+	loop_watch(lp, lfd, POLLIN, listener_io, NULL);
 }
 
 /* Answers a connection we will not serve for the whole connection (seq
@@ -413,8 +415,8 @@ listener_io(int fd, short revents, void *ud)
 			    errno == ENOBUFS || errno == ENOMEM) {
 				log_warn("accept; pausing for %d ms",
 				    ACCEPT_PAUSE_MS);
-				loop_unwatch(lfd);
-				loop_timer_arm(&accept_pause,
+				loop_unwatch(lp, lfd);
+				loop_timer_arm(lp, &accept_pause,
 				    xr_now_ms() + ACCEPT_PAUSE_MS,
 				    accept_resume, NULL);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -444,7 +446,7 @@ listener_io(int fd, short revents, void *ud)
 			clients->prev = cl;
 		clients = cl;
 		nclients++;
-		loop_watch(cfd, POLLIN, client_io, cl);
+		loop_watch(lp, cfd, POLLIN, client_io, cl);
 		client_mark_active(cl);
 	}
 }
@@ -484,12 +486,13 @@ claim_path(const struct sockaddr_un *sa, char *err, size_t errlen)
 }
 
 int
-listener_open(const char *path, unsigned long max_clients,
+listener_open(struct loop *loop, const char *path, unsigned long max_clients,
     const struct listener_cbs *cbs, void *ud, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	mode_t old;
 
+	lp = loop;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (xr_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
@@ -521,7 +524,7 @@ listener_open(const char *path, unsigned long max_clients,
 	lmax = max_clients;
 	lcbs = *cbs;
 	lud = ud;
-	loop_watch(lfd, POLLIN, listener_io, NULL);
+	loop_watch(lp, lfd, POLLIN, listener_io, NULL);
 	return 0;
 fail:
 	close(lfd);
@@ -535,7 +538,7 @@ listener_shutdown(void)
 	while (clients)
 		client_free(clients);
 	if (lfd >= 0) {
-		loop_unwatch(lfd);
+		loop_unwatch(lp, lfd);
 		loop_timer_cancel(&accept_pause);
 		loop_timer_cancel(&idle_timer);
 		close(lfd);

@@ -22,8 +22,11 @@ struct listener_cbs {
 	int (*on_accept)(int fd, char *why, size_t whylen, void *ud);
 };
 
-int listener_open(const char *path, unsigned long max_clients,
-    const struct listener_cbs *cbs, void *ud, char *err, size_t errlen);
+struct loop;
+
+int listener_open(struct loop *loop, const char *path,
+    unsigned long max_clients, const struct listener_cbs *cbs, void *ud,
+    char *err, size_t errlen);
 /* client_idle_timeout (s) and max_pipelined; 0 turns either off. */
 void listener_set_limits(
     unsigned long idle_timeout_s, unsigned long max_pipelined);

@@ -1,16 +1,16 @@
 /*
  * The event loop: epoll over the descriptors, which live in an array
  * indexed by fd, as in redis' ae.c; timers in a short unsorted list (a
- * handful: reconnect, accept back-off, the request sweep), so finding the
- * nearest is a plain scan.
+ * handful: reconnect, accept back-off, the request sweep, the pings), so
+ * finding the nearest is a plain scan.
  *
- * It was poll(): under 64 clients the bridge spent a fifth of its time
- * (perf, kernel side) registering and unregistering every responder's
- * socket on every turn.  epoll keeps the set in the kernel, so a turn
- * costs what is ready, not what is open.  Level-triggered, as poll was;
- * callers still speak POLLIN/POLLOUT/POLLHUP/POLLERR.
+ * epoll rather than poll(): the set stays in the kernel, so a turn costs
+ * what is ready, not what is open (under 64 responders, registering every
+ * socket on every turn was a fifth of the bridge's time).  Level-triggered;
+ * callers speak POLLIN/POLLOUT/POLLHUP/POLLERR.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -29,15 +29,76 @@ struct watch {
 	void *ud;
 };
 
-static struct watch watches[LOOP_FD_MAX];
-static int epfd = -1;
-static struct loop_timer *timers;
-static unsigned long turns;
+struct loop {
+	struct watch watches[LOOP_FD_MAX];
+	int epfd;
+	struct loop_timer *timers;
+	unsigned long turns;
+	struct loop_clock clock;
+};
+
+static int64_t
+system_wall_ms(void *ud)
+{
+	struct timespec ts;
+
+	(void)ud;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+system_mono_ms(void *ud)
+{
+	(void)ud;
+	return xr_now_ms();
+}
+
+struct loop *
+loop_new(const struct loop_clock *clock)
+{
+	struct loop *lp = calloc(1, sizeof(*lp));
+
+	if (lp == NULL)
+		return NULL;
+	lp->epfd = -1;
+	if (clock != NULL)
+		lp->clock = *clock;
+	if (lp->clock.mono_ms == NULL)
+		lp->clock.mono_ms = system_mono_ms;
+	if (lp->clock.wall_ms == NULL)
+		lp->clock.wall_ms = system_wall_ms;
+	return lp;
+}
+
+void
+loop_free(struct loop *lp)
+{
+	if (lp == NULL)
+		return;
+	while (lp->timers != NULL)
+		loop_timer_cancel(lp->timers);
+	if (lp->epfd >= 0)
+		close(lp->epfd);
+	free(lp);
+}
+
+int64_t
+loop_now(const struct loop *lp)
+{
+	return lp->clock.mono_ms(lp->clock.ud);
+}
+
+int64_t
+loop_wall(const struct loop *lp)
+{
+	return lp->clock.wall_ms(lp->clock.ud);
+}
 
 unsigned long
-loop_turn(void)
+loop_turn(const struct loop *lp)
 {
-	return turns;
+	return lp->turns;
 }
 
 static uint32_t
@@ -57,12 +118,12 @@ from_epoll(uint32_t ev)
 
 /* Brings the kernel's set in line with watches[fd]. */
 static int
-sync_fd(int fd)
+sync_fd(struct loop *lp, int fd)
 {
-	struct watch *w = &watches[fd];
+	struct watch *w = &lp->watches[fd];
 	struct epoll_event ev;
 
-	if (epfd < 0 && (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+	if (lp->epfd < 0 && (lp->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_warn("epoll_create1");
 		return -1;
 	}
@@ -71,13 +132,13 @@ sync_fd(int fd)
 	ev.data.fd = fd;
 	/* The fd may have been closed (and its number reused) without an
 	 * unwatch, which drops it from the set: try the other operation. */
-	if (w->registered && epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
+	if (w->registered && epoll_ctl(lp->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
 	    errno == ENOENT)
 		w->registered = 0;
 	if (!w->registered) {
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+		if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
 		    (errno != EEXIST ||
-			epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) < 0)) {
+			epoll_ctl(lp->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)) {
 			log_warn("epoll_ctl %d", fd);
 			return -1;
 		}
@@ -87,34 +148,34 @@ sync_fd(int fd)
 }
 
 int
-loop_watch(int fd, short events, loop_io_fn fn, void *ud)
+loop_watch(struct loop *lp, int fd, short events, loop_io_fn fn, void *ud)
 {
 	if (fd < 0 || fd >= LOOP_FD_MAX)
 		return -1;
-	watches[fd].events = events;
-	watches[fd].fn = fn;
-	watches[fd].ud = ud;
-	return sync_fd(fd);
+	lp->watches[fd].events = events;
+	lp->watches[fd].fn = fn;
+	lp->watches[fd].ud = ud;
+	return sync_fd(lp, fd);
 }
 
 void
-loop_set_events(int fd, short events)
+loop_set_events(struct loop *lp, int fd, short events)
 {
-	if (fd < 0 || fd >= LOOP_FD_MAX || watches[fd].fn == NULL ||
-	    watches[fd].events == events)
+	if (fd < 0 || fd >= LOOP_FD_MAX || lp->watches[fd].fn == NULL ||
+	    lp->watches[fd].events == events)
 		return;
-	watches[fd].events = events;
-	(void)sync_fd(fd);
+	lp->watches[fd].events = events;
+	(void)sync_fd(lp, fd);
 }
 
 void
-loop_unwatch(int fd)
+loop_unwatch(struct loop *lp, int fd)
 {
 	if (fd < 0 || fd >= LOOP_FD_MAX)
 		return;
-	if (watches[fd].registered && epfd >= 0)
-		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
-	memset(&watches[fd], 0, sizeof(watches[fd]));
+	if (lp->watches[fd].registered && lp->epfd >= 0)
+		(void)epoll_ctl(lp->epfd, EPOLL_CTL_DEL, fd, NULL);
+	memset(&lp->watches[fd], 0, sizeof(lp->watches[fd]));
 }
 
 void
@@ -122,35 +183,52 @@ loop_timer_cancel(struct loop_timer *t)
 {
 	struct loop_timer **pp;
 
-	for (pp = &timers; *pp; pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			break;
+	if (t->owner != NULL) {
+		for (pp = &t->owner->timers; *pp; pp = &(*pp)->next) {
+			if (*pp == t) {
+				*pp = t->next;
+				break;
+			}
 		}
 	}
 	t->when = 0;
 	t->next = NULL;
+	t->owner = NULL;
 }
 
 void
-loop_timer_arm(struct loop_timer *t, int64_t when, loop_timer_fn fn, void *ud)
+loop_timer_arm(struct loop *lp, struct loop_timer *t, int64_t when,
+    loop_timer_fn fn, void *ud)
 {
 	loop_timer_cancel(t);
 	t->when = when > 0 ? when : 1;
 	t->fn = fn;
 	t->ud = ud;
-	t->next = timers;
-	timers = t;
+	t->owner = lp;
+	t->next = lp->timers;
+	lp->timers = t;
 }
 
-static void
-run_timers(int64_t now)
+int64_t
+loop_next_timer(const struct loop *lp)
+{
+	int64_t first = 0;
+
+	for (const struct loop_timer *t = lp->timers; t; t = t->next)
+		if (first == 0 || t->when < first)
+			first = t->when;
+	return first;
+}
+
+void
+loop_run_timers(struct loop *lp)
 {
 	struct loop_timer *t;
+	int64_t now = loop_now(lp);
 
 	/* Restart the scan after each call: a callback may arm or cancel. */
 	for (;;) {
-		for (t = timers; t; t = t->next) {
+		for (t = lp->timers; t; t = t->next) {
 			if (t->when <= now)
 				break;
 		}
@@ -162,20 +240,20 @@ run_timers(int64_t now)
 }
 
 void
-loop_run_once(int max_wait_ms)
+loop_run_once(struct loop *lp, int max_wait_ms)
 {
 	struct epoll_event ev[EVENTS_PER_TURN];
-	int64_t now = xr_now_ms(), wait = max_wait_ms;
+	int64_t now = loop_now(lp), wait = max_wait_ms;
 	int n;
 
-	turns++;
-	for (struct loop_timer *t = timers; t; t = t->next) {
+	lp->turns++;
+	for (struct loop_timer *t = lp->timers; t; t = t->next) {
 		if (t->when - now < wait)
 			wait = t->when - now;
 	}
 	if (wait < 0)
 		wait = 0;
-	if (epfd < 0) {
+	if (lp->epfd < 0) {
 		/* Nothing watched yet: just the timers. */
 		struct timespec ts = {
 		    (time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
@@ -183,17 +261,17 @@ loop_run_once(int max_wait_ms)
 		nanosleep(&ts, NULL);
 		n = 0;
 	} else {
-		n = epoll_wait(epfd, ev, EVENTS_PER_TURN, (int)wait);
+		n = epoll_wait(lp->epfd, ev, EVENTS_PER_TURN, (int)wait);
 		if (n < 0 && errno != EINTR)
 			log_warn("epoll_wait");
 	}
 	for (int i = 0; i < n; i++) {
 		int fd = ev[i].data.fd;
-		struct watch *w = &watches[fd];
+		struct watch *w = &lp->watches[fd];
 
 		/* A callback may have closed this fd meanwhile. */
 		if (w->fn != NULL)
 			w->fn(fd, from_epoll(ev[i].events), w->ud);
 	}
-	run_timers(xr_now_ms());
+	loop_run_timers(lp);
 }

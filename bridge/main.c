@@ -41,7 +41,7 @@ on_signal(int sig)
 /* SIGTERM: the requests in the bridge get shutdown_wait to finish; new
  * ones are refused; a second signal cuts it short. */
 static void
-drain(const struct conf *c)
+drain(struct loop *lp, const struct conf *c)
 {
 	int64_t deadline = xr_now_ms() + (int64_t)c->shutdown_wait * 1000;
 	int first = stop_signal;
@@ -49,7 +49,7 @@ drain(const struct conf *c)
 	route_drain();
 	stop_signal = 0;
 	while (route_busy() && !stop_signal && xr_now_ms() < deadline) {
-		loop_run_once(MAX_POLL_MS / 4);
+		loop_run_once(lp, MAX_POLL_MS / 4);
 		xsess_pump();
 	}
 	if (route_busy())
@@ -91,6 +91,7 @@ main(int argc, char **argv)
 	struct conf conf;
 	struct privs privs;
 	struct sigaction sa;
+	struct loop *lp;
 	char err[XR_ERRLEN * 2];
 	int ch, check_only = 0;
 
@@ -160,18 +161,20 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	if (route_start(&conf, &privs, err, sizeof(err)) < 0)
+	if ((lp = loop_new(NULL)) == NULL)
+		fatalx("out of memory");
+	if (route_start(lp, &conf, &privs, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (privs_drop(&privs, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (privs.drop)
 		log_info("running as %s (uid %lu, gid %lu)", privs.user,
 		    (unsigned long)privs.uid, (unsigned long)privs.gid);
-	if (auth_start(&conf, err, sizeof(err)) < 0)
+	if (auth_start(lp, &conf, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_info("listening on %s", conf.socket);
 	while (!stop_signal) {
-		loop_run_once(MAX_POLL_MS);
+		loop_run_once(lp, MAX_POLL_MS);
 		xsess_pump();
 		if (reload_signal) {
 			reload_signal = 0;
@@ -184,9 +187,10 @@ main(int argc, char **argv)
 	}
 	log_info("signal %d: finishing the requests in hand, then stopping",
 	    (int)stop_signal);
-	drain(&conf);
+	drain(lp, &conf);
 	route_stop();
 	auth_stop();
+	loop_free(lp);
 	conf_free(&conf);
 	return 0;
 }

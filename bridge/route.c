@@ -60,6 +60,7 @@
 #define PINGS_IN_FLIGHT 8
 
 static const struct conf *cf;
+static struct loop *lp;
 static const struct privs *pv;
 static char ack_prefix[32];          /* "xr-ack-RANDOM-": our pings' ids */
 static unsigned long next_batch = 1; /* the ping that covers new writes */
@@ -82,7 +83,7 @@ arm_sweep(void)
 	int64_t next = track_next_deadline();
 
 	if (next > 0)
-		loop_timer_arm(&sweep_timer, next, sweep, NULL);
+		loop_timer_arm(lp, &sweep_timer, next, sweep, NULL);
 	else
 		loop_timer_cancel(&sweep_timer);
 }
@@ -148,7 +149,7 @@ write_held(void)
 		unpinged = 1;
 		/* At the end of this turn of the loop: one ping for all the
 		 * frames that arrived together. */
-		loop_timer_arm(&ping_timer, xr_now_ms(), send_ping, NULL);
+		loop_timer_arm(lp, &ping_timer, xr_now_ms(), send_ping, NULL);
 	}
 }
 
@@ -178,7 +179,7 @@ send_ping(void *ud)
 	    xsess_send_raw_alone(iq, (size_t)n) < 0)
 		return;
 	if (next_batch - 1 == last_acked) /* the oldest in flight now */
-		loop_timer_arm(&ack_timer, xr_now_ms() + ACK_TIMEOUT_MS,
+		loop_timer_arm(lp, &ack_timer, xr_now_ms() + ACK_TIMEOUT_MS,
 		    ack_timeout, NULL);
 	next_batch++;
 	pings_sent++;
@@ -195,7 +196,7 @@ on_ack(unsigned long n)
 		return; /* from before a reconnect */
 	last_acked = n;
 	if (next_batch - 1 > last_acked)
-		loop_timer_arm(&ack_timer, xr_now_ms() + ACK_TIMEOUT_MS,
+		loop_timer_arm(lp, &ack_timer, xr_now_ms() + ACK_TIMEOUT_MS,
 		    ack_timeout, NULL);
 	else
 		loop_timer_cancel(&ack_timer);
@@ -863,7 +864,7 @@ arm_spool(void)
 	int64_t next = sp ? spool_next_due(sp) : 0;
 
 	if (next > 0)
-		loop_timer_arm(&spool_timer, next, spool_tick, NULL);
+		loop_timer_arm(lp, &spool_timer, next, spool_tick, NULL);
 	else
 		loop_timer_cancel(&spool_timer);
 }
@@ -1051,7 +1052,7 @@ spool_tick(void *ud)
 	(void)ud;
 	if (!xsess_is_up()) {
 		loop_timer_arm(
-		    &spool_timer, now + SPOOL_PAUSE_MS, spool_tick, NULL);
+		    lp, &spool_timer, now + SPOOL_PAUSE_MS, spool_tick, NULL);
 		return;
 	}
 	while ((q = spool_due(sp, now)) != NULL)
@@ -1337,12 +1338,13 @@ check_callback_url(const struct conf *c, char *err, size_t errlen)
 }
 
 int
-route_start(
-    const struct conf *c, const struct privs *p, char *err, size_t errlen)
+route_start(struct loop *loop, const struct conf *c, const struct privs *p,
+    char *err, size_t errlen)
 {
 	static const struct listener_cbs lcbs = {on_frame, on_close, on_accept};
 	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza};
 
+	lp = loop;
 	cf = c;
 	stanza_global_init();
 	started_ms = xr_now_ms();
@@ -1350,20 +1352,20 @@ route_start(
 	    (unsigned long)xr_random_u32());
 	if (c->callback_url != NULL &&
 	    (check_callback_url(c, err, errlen) < 0 ||
-		wh_init(c, on_delivered, free_job, err, errlen) < 0 ||
+		wh_init(lp, c, on_delivered, free_job, err, errlen) < 0 ||
 		spool_start(c, p, err, errlen) < 0))
 		return -1;
 	pv = p;
 	listener_set_limits(c->client_idle_timeout, c->max_pipelined);
 	if (privs_socket_dir(p, c->socket, err, errlen) < 0 ||
-	    listener_open(c->socket, c->max_clients, &lcbs, NULL, err, errlen) <
-		0)
+	    listener_open(
+		lp, c->socket, c->max_clients, &lcbs, NULL, err, errlen) < 0)
 		return -1;
 	if (privs_own_socket(p, c->socket, err, errlen) < 0) {
 		listener_shutdown();
 		return -1;
 	}
-	if (xsess_start(c, &xcbs, NULL, err, errlen) < 0) {
+	if (xsess_start(lp, c, &xcbs, NULL, err, errlen) < 0) {
 		listener_shutdown();
 		return -1;
 	}
@@ -1394,7 +1396,7 @@ route_stop(void)
 	}
 	/* Give the answers a moment to reach the responders. */
 	for (int i = 0; i < 5 && listener_nclients() > 0; i++)
-		loop_run_once(20);
+		loop_run_once(lp, 20);
 	/* Deliveries hold stanzas of libstrophe's context: first. */
 	wh_shutdown();
 	spool_stop();

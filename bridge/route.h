@@ -12,8 +12,10 @@
 
 /* Binds the socket (giving it to p's user and socket group) and starts
  * the XMPP session; p must outlive the bridge. */
-int route_start(
-    const struct conf *c, const struct privs *p, char *err, size_t errlen);
+struct loop;
+
+int route_start(struct loop *loop, const struct conf *c, const struct privs *p,
+    char *err, size_t errlen);
 /* SIGTERM: new requests get 503; those in the bridge go on. */
 void route_drain(void);
 /* 1 while any request is still in the bridge. */

@@ -44,6 +44,8 @@
 #include "sign.h"
 #include "webhook.h"
 
+static struct loop *lp; /* the bridge's loop (its *_start) */
+
 #define KILL_GRACE_MS 2000   /* past callback_timeout, before SIGKILL */
 #define WORKER_IDLE_MS 30000 /* an idle worker is let go after this */
 #define JOB_FD 3             /* the worker's socket, after dup2 */
@@ -369,7 +371,7 @@ worker_release(struct worker *w)
 		nworkers--;
 	}
 	if (w->fd >= 0) {
-		loop_unwatch(w->fd);
+		loop_unwatch(lp, w->fd);
 		close(w->fd);
 		w->fd = -1;
 	}
@@ -480,7 +482,7 @@ worker_flush(struct worker *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_set_events(w->fd, POLLIN | POLLOUT);
+			loop_set_events(lp, w->fd, POLLIN | POLLOUT);
 			return 0;
 		}
 		return -1;
@@ -488,7 +490,7 @@ worker_flush(struct worker *w)
 	frame_out_free(&w->fo);
 	memset(&w->fo, 0, sizeof(w->fo));
 	w->sent = 0;
-	loop_set_events(w->fd, POLLIN);
+	loop_set_events(lp, w->fd, POLLIN);
 	return 0;
 }
 
@@ -567,7 +569,7 @@ arm_kill_timer(void)
 			next = w->d->deadline;
 	}
 	if (next > 0)
-		loop_timer_arm(&kill_timer, next, kill_overdue, NULL);
+		loop_timer_arm(lp, &kill_timer, next, kill_overdue, NULL);
 	else
 		loop_timer_cancel(&kill_timer);
 }
@@ -618,7 +620,7 @@ arm_idle_timer(void)
 	}
 	if (next > 0)
 		loop_timer_arm(
-		    &idle_timer, next + WORKER_IDLE_MS, retire_idle, NULL);
+		    lp, &idle_timer, next + WORKER_IDLE_MS, retire_idle, NULL);
 	else
 		loop_timer_cancel(&idle_timer);
 }
@@ -666,7 +668,7 @@ worker_spawn(void)
 	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	w->fd = sp[0];
 	w->idle_from = xr_now_ms();
-	loop_watch(w->fd, POLLIN, worker_io, w);
+	loop_watch(lp, w->fd, POLLIN, worker_io, w);
 	w->next = workers;
 	workers = w;
 	nworkers++;
@@ -792,11 +794,12 @@ wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
 }
 
 int
-wh_init(const struct conf *c, wh_done_fn done, wh_free_fn free_job, char *err,
-    size_t errlen)
+wh_init(struct loop *loop, const struct conf *c, wh_done_fn done,
+    wh_free_fn free_job, char *err, size_t errlen)
 {
 	struct sigaction sa;
 
+	lp = loop;
 	cf = c;
 	on_done = done;
 	on_free = free_job;
@@ -812,7 +815,7 @@ wh_init(const struct conf *c, wh_done_fn done, wh_free_fn free_job, char *err,
 		snprintf(err, errlen, "sigaction: %s", strerror(errno));
 		return -1;
 	}
-	loop_watch(chld_pipe[0], POLLIN, reap, NULL);
+	loop_watch(lp, chld_pipe[0], POLLIN, reap, NULL);
 	return 0;
 }
 
@@ -847,7 +850,7 @@ wh_shutdown(void)
 	loop_timer_cancel(&kill_timer);
 	loop_timer_cancel(&idle_timer);
 	if (chld_pipe[0] >= 0) {
-		loop_unwatch(chld_pipe[0]);
+		loop_unwatch(lp, chld_pipe[0]);
 		close(chld_pipe[0]);
 		close(chld_pipe[1]);
 		chld_pipe[0] = chld_pipe[1] = -1;

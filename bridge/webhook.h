@@ -40,8 +40,10 @@ typedef void (*wh_done_fn)(
     void *job, const char *delivery_id, const struct wh_result *r);
 typedef void (*wh_free_fn)(void *job);
 
-int wh_init(const struct conf *c, wh_done_fn done, wh_free_fn free_job,
-    char *err, size_t errlen);
+struct loop;
+
+int wh_init(struct loop *loop, const struct conf *c, wh_done_fn done,
+    wh_free_fn free_job, char *err, size_t errlen);
 
 /*
  * Queues a POST of body to url, with id as its X-XMPP-Rest-Delivery (NULL:

@@ -30,6 +30,8 @@
 #include "util.h"
 #include "xmpp.h"
 
+static struct loop *lp; /* the bridge's loop (its *_start) */
+
 #define STOP_GRACE_MS 2000
 
 static xmpp_ctx_t *ctx;
@@ -189,13 +191,13 @@ watch_update(void)
 	short ev = POLLIN;
 
 	if (fd != watched_fd && watched_fd >= 0)
-		loop_unwatch(watched_fd);
+		loop_unwatch(lp, watched_fd);
 	watched_fd = fd;
 	if (fd < 0)
 		return;
 	if (xmpp_conn_is_connecting(conn) || xmpp_conn_send_queue_len(conn) > 0)
 		ev |= POLLOUT;
-	if (loop_watch(fd, ev, xmpp_io, NULL) < 0)
+	if (loop_watch(lp, fd, ev, xmpp_io, NULL) < 0)
 		log_warnx("XMPP socket %d is above the select() limit", fd);
 }
 
@@ -333,7 +335,7 @@ conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
 		log_debug("%s", down_why);
 	up = 0;
 	/* Reconnect from the loop, not from inside libstrophe's callback. */
-	loop_timer_arm(&retry_timer, xr_now_ms() + (int64_t)backoff_ms(),
+	loop_timer_arm(lp, &retry_timer, xr_now_ms() + (int64_t)backoff_ms(),
 	    start_connect, NULL);
 	failures++;
 	if (cbs.on_down)
@@ -366,7 +368,7 @@ start_connect(void *ud)
 		    cf->server, cf->port);
 		log_debug("%s", down_why);
 		failures++;
-		loop_timer_arm(&retry_timer,
+		loop_timer_arm(lp, &retry_timer,
 		    xr_now_ms() + (int64_t)backoff_ms(), start_connect, NULL);
 		return;
 	}
@@ -374,9 +376,10 @@ start_connect(void *ud)
 }
 
 int
-xsess_start(const struct conf *c, const struct xsess_cbs *callbacks, void *ud,
-    char *err, size_t errlen)
+xsess_start(struct loop *loop, const struct conf *c,
+    const struct xsess_cbs *callbacks, void *ud, char *err, size_t errlen)
 {
+	lp = loop;
 	cf = c;
 	cbs = *callbacks;
 	cbs_ud = ud;
@@ -488,7 +491,7 @@ xsess_stop(void)
 			xmpp_run_once(ctx, 50);
 	}
 	if (watched_fd >= 0)
-		loop_unwatch(watched_fd);
+		loop_unwatch(lp, watched_fd);
 	watched_fd = -1;
 	up = 0;
 	xmpp_conn_release(conn);

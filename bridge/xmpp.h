@@ -22,8 +22,10 @@ struct xsess_cbs {
 };
 
 /* Creates the session and starts connecting; NULL with err on failure. */
-int xsess_start(const struct conf *c, const struct xsess_cbs *cbs, void *ud,
-    char *err, size_t errlen);
+struct loop;
+
+int xsess_start(struct loop *loop, const struct conf *c,
+    const struct xsess_cbs *cbs, void *ud, char *err, size_t errlen);
 int xsess_is_up(void);
 /* Why the session is down (or "connecting"), for 503 bodies. */
 const char *xsess_down_reason(void);

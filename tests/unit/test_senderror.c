@@ -36,6 +36,7 @@ static int went_up, went_down, down_blames;
 static char down_error[64];
 static char seen[8192]; /* what the server's end has read */
 static size_t seen_len;
+static struct loop *lp;
 
 static void
 on_up(void *ud)
@@ -69,7 +70,7 @@ turn_until(const int *done)
 	int64_t deadline = xr_now_ms() + 5000;
 
 	while (!*done && xr_now_ms() < deadline) {
-		loop_run_once(10);
+		loop_run_once(lp, 10);
 		xsess_pump();
 	}
 }
@@ -88,7 +89,7 @@ peer_reads(int peer, const char *needle)
 
 		if (strstr(seen, needle) != NULL)
 			return 1;
-		loop_run_once(10);
+		loop_run_once(lp, 10);
 		xsess_pump();
 		if (poll(&p, 1, 0) != 1 ||
 		    (r = recv(peer, seen + seen_len,
@@ -125,8 +126,8 @@ handshake(int lfd)
 
 		if (poll(&p, 1, 0) == 1)
 			break;
-		loop_run_once(
-		    10); /* the session connects, after its back-off */
+		/* the session connects, after its back-off */
+		loop_run_once(lp, 10);
 		xsess_pump();
 	}
 	if ((peer = accept(lfd, NULL, NULL)) < 0)
@@ -208,7 +209,8 @@ main(void)
 		return 1;
 	}
 	c.port = ntohs(a.sin_port);
-	if (xsess_start(&c, &cbs, NULL, err, sizeof(err)) < 0) {
+	if ((lp = loop_new(NULL)) == NULL ||
+	    xsess_start(lp, &c, &cbs, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -236,6 +238,7 @@ main(void)
 	expect_blamed("a write cut short by the reset");
 
 	xsess_stop();
+	loop_free(lp);
 	free(big);
 	close(lfd);
 	return t_done();
