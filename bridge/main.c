@@ -183,6 +183,8 @@ main(int argc, char **argv)
 				    "SIGHUP: %s; the running configuration "
 				    "stays",
 				    err);
+			else
+				route_reconfigure();
 		}
 	}
 	log_info("signal %d: finishing the requests in hand, then stopping",

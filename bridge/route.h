@@ -16,6 +16,8 @@ struct loop;
 
 int route_start(struct loop *loop, const struct conf *c, const struct privs *p,
     char *err, size_t errlen);
+/* After a reload changed the configuration's values in place. */
+void route_reconfigure(void);
 /* SIGTERM: new requests get 503; those in the bridge go on. */
 void route_drain(void);
 /* 1 while any request is still in the bridge. */

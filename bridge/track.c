@@ -13,10 +13,14 @@
 
 #define NBUCKETS 4096
 
-static struct pending *buckets[NBUCKETS];
-static struct pending *all;
-static struct pending *fifo_head, *fifo_tail;
-static unsigned long count, queued;
+LIST_HEAD(pending_list, pending);
+
+struct track {
+	struct pending_list buckets[NBUCKETS];
+	struct pending_list all;
+	TAILQ_HEAD(, pending) fifo;
+	unsigned long count, queued;
+};
 
 static size_t
 bucket_of(const char *id)
@@ -26,6 +30,32 @@ bucket_of(const char *id)
 	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
 		h = (h ^ *p) * 16777619u;
 	return h % NBUCKETS;
+}
+
+struct track *
+track_new(void)
+{
+	struct track *tr = calloc(1, sizeof(*tr));
+
+	if (tr == NULL)
+		return NULL;
+	for (size_t i = 0; i < NBUCKETS; i++)
+		LIST_INIT(&tr->buckets[i]);
+	LIST_INIT(&tr->all);
+	TAILQ_INIT(&tr->fifo);
+	return tr;
+}
+
+void
+track_free(struct track *tr)
+{
+	struct pending *p;
+
+	if (tr == NULL)
+		return;
+	while ((p = track_any(tr)) != NULL)
+		pending_free(p);
+	free(tr);
 }
 
 /*
@@ -54,55 +84,38 @@ answers(const char *from, const char *to)
 }
 
 static void
-fifo_unlink(struct pending *p)
+fifo_unlink(struct track *tr, struct pending *p)
 {
-	if (p->fprev)
-		p->fprev->fnext = p->fnext;
-	else if (fifo_head == p)
-		fifo_head = p->fnext;
-	else
-		return; /* not in the FIFO */
-	if (p->fnext)
-		p->fnext->fprev = p->fprev;
-	else
-		fifo_tail = p->fprev;
-	p->fprev = p->fnext = NULL;
-	queued--;
+	if (!p->in_fifo)
+		return;
+	TAILQ_REMOVE(&tr->fifo, p, fifo);
+	p->in_fifo = 0;
+	tr->queued--;
 }
 
 static void
-unlink_pending(struct pending *p)
+unlink_pending(struct track *tr, struct pending *p)
 {
-	fifo_unlink(p);
-	struct pending **pp = &buckets[bucket_of(p->id)];
-
-	while (*pp && *pp != p)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = p->hnext;
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		all = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	p->hnext = p->prev = p->next = NULL;
-	count--;
+	fifo_unlink(tr, p);
+	LIST_REMOVE(p, hlink);
+	LIST_REMOVE(p, link);
+	tr->count--;
 }
 
 int
-track_add(struct client *cl, uint32_t seq, enum wait_for what, const char *id,
-    const char *to, const char *raw, size_t rawlen, int64_t deadline,
-    int64_t hold_until)
+track_add(struct track *tr, struct client *cl, uint32_t seq, enum wait_for what,
+    const char *id, const char *to, const char *raw, size_t rawlen,
+    int64_t deadline, int64_t hold_until)
 {
 	size_t b = bucket_of(id);
 	struct pending *p;
 
 	/* Plain messages may repeat an id (a client's retry): only waits
 	 * for an answer must be told apart. */
-	for (p = buckets[b]; what != WAIT_SENT && p; p = p->hnext) {
-		if (p->what != WAIT_SENT && strcmp(p->id, id) == 0 &&
-		    jid_equal(p->to, to)) {
+	LIST_FOREACH(p, &tr->buckets[b], hlink)
+	{
+		if (what != WAIT_SENT && p->what != WAIT_SENT &&
+		    strcmp(p->id, id) == 0 && jid_equal(p->to, to)) {
 			errno = EEXIST;
 			return -1;
 		}
@@ -123,35 +136,29 @@ track_add(struct client *cl, uint32_t seq, enum wait_for what, const char *id,
 	p->state = P_HELD;
 	p->deadline = deadline;
 	p->hold_until = hold_until;
-	p->fprev = fifo_tail;
-	if (fifo_tail)
-		fifo_tail->fnext = p;
-	else
-		fifo_head = p;
-	fifo_tail = p;
-	queued++;
-	p->hnext = buckets[b];
-	buckets[b] = p;
-	p->next = all;
-	if (all)
-		all->prev = p;
-	all = p;
-	count++;
+	TAILQ_INSERT_TAIL(&tr->fifo, p, fifo);
+	p->in_fifo = 1;
+	tr->queued++;
+	LIST_INSERT_HEAD(&tr->buckets[b], p, hlink);
+	LIST_INSERT_HEAD(&tr->all, p, link);
+	tr->count++;
 	return 0;
 }
 
 struct pending *
-track_match(enum wait_for what, const char *id, const char *from)
+track_match(
+    struct track *tr, enum wait_for what, const char *id, const char *from)
 {
 	struct pending *p;
 
 	if (id == NULL)
 		return NULL;
-	for (p = buckets[bucket_of(id)]; p; p = p->hnext) {
+	LIST_FOREACH(p, &tr->buckets[bucket_of(id)], hlink)
+	{
 		/* Nothing answers a stanza that was not written yet. */
 		if (p->what == what && p->state != P_HELD &&
 		    strcmp(p->id, id) == 0 && answers(from, p->to)) {
-			unlink_pending(p);
+			unlink_pending(tr, p);
 			return p;
 		}
 	}
@@ -159,15 +166,21 @@ track_match(enum wait_for what, const char *id, const char *from)
 }
 
 struct pending *
-track_fifo_head(void)
+track_fifo_head(const struct track *tr)
 {
-	return fifo_head;
+	return TAILQ_FIRST(&tr->fifo);
+}
+
+struct pending *
+track_fifo_next(const struct pending *p)
+{
+	return TAILQ_NEXT(p, fifo);
 }
 
 void
-track_acked(struct pending *p)
+track_acked(struct track *tr, struct pending *p)
 {
-	fifo_unlink(p);
+	fifo_unlink(tr, p);
 	p->state = P_ACKED;
 	free(p->raw);
 	p->raw = NULL;
@@ -175,9 +188,12 @@ track_acked(struct pending *p)
 }
 
 void
-track_requeue(int64_t hold_until)
+track_requeue(struct track *tr, int64_t hold_until)
 {
-	for (struct pending *p = fifo_head; p; p = p->fnext) {
+	struct pending *p;
+
+	TAILQ_FOREACH(p, &tr->fifo, fifo)
+	{
 		if (p->state == P_UNACKED) {
 			p->state = P_HELD;
 			p->batch = 0;
@@ -187,23 +203,26 @@ track_requeue(int64_t hold_until)
 }
 
 void
-track_remove(struct pending *p)
+track_remove(struct track *tr, struct pending *p)
 {
-	unlink_pending(p);
+	unlink_pending(tr, p);
 }
 
 unsigned long
-track_queued(void)
+track_queued(const struct track *tr)
 {
-	return queued;
+	return tr->queued;
 }
 
 struct pending *
-track_take_acked(void)
+track_take_acked(struct track *tr)
 {
-	for (struct pending *p = all; p; p = p->next) {
+	struct pending *p;
+
+	LIST_FOREACH(p, &tr->all, link)
+	{
 		if (p->state == P_ACKED) {
-			unlink_pending(p);
+			unlink_pending(tr, p);
 			return p;
 		}
 	}
@@ -221,11 +240,14 @@ due(const struct pending *p)
 }
 
 struct pending *
-track_expired(int64_t now)
+track_expired(struct track *tr, int64_t now)
 {
-	for (struct pending *p = all; p; p = p->next) {
+	struct pending *p;
+
+	LIST_FOREACH(p, &tr->all, link)
+	{
 		if (due(p) <= now) {
-			unlink_pending(p);
+			unlink_pending(tr, p);
 			return p;
 		}
 	}
@@ -233,39 +255,41 @@ track_expired(int64_t now)
 }
 
 struct pending *
-track_any(void)
+track_any(struct track *tr)
 {
-	struct pending *p = all;
+	struct pending *p = LIST_FIRST(&tr->all);
 
 	if (p)
-		unlink_pending(p);
+		unlink_pending(tr, p);
 	return p;
 }
 
 void
-track_drop_client(const struct client *cl)
+track_drop_client(struct track *tr, const struct client *cl)
 {
-	struct pending *p = all, *next;
+	struct pending *p = LIST_FIRST(&tr->all), *next;
 
 	for (; p; p = next) {
-		next = p->next;
+		next = LIST_NEXT(p, link);
 		if (p->cl != cl)
 			continue;
 		if (p->state == P_UNACKED) {
 			p->cl = NULL;
 			continue;
 		}
-		unlink_pending(p);
+		unlink_pending(tr, p);
 		pending_free(p);
 	}
 }
 
 int64_t
-track_next_deadline(void)
+track_next_deadline(const struct track *tr)
 {
 	int64_t min = 0;
+	const struct pending *p;
 
-	for (struct pending *p = all; p; p = p->next) {
+	LIST_FOREACH(p, &tr->all, link)
+	{
 		if (min == 0 || due(p) < min)
 			min = due(p);
 	}
@@ -273,9 +297,9 @@ track_next_deadline(void)
 }
 
 unsigned long
-track_count(void)
+track_count(const struct track *tr)
 {
-	return count;
+	return tr->count;
 }
 
 void
