@@ -1,4 +1,8 @@
 #include "answer.h"
+#include "listener.h"
+#include "util.h"
+
+static unsigned long answered[OUTCOME_COUNT];
 
 int
 answer_frame(struct frame_out *fo, uint32_t seq, const struct answer *a,
@@ -17,4 +21,45 @@ answer_frame(struct frame_out *fo, uint32_t seq, const struct answer *a,
 	if (a->outcome == OUTCOME_THROTTLED)
 		frame_put_uint(fo, FIELD_RETRY, a->retry_after);
 	return frame_finish(fo, err, errlen);
+}
+
+void
+answer_send_uncounted(struct client *cl, uint32_t seq, const struct answer *a)
+{
+	struct frame_out fo = {0};
+	char err[XR_ERRLEN];
+
+	if (cl != NULL && answer_frame(&fo, seq, a, err, sizeof(err)) == 0)
+		listener_send(cl, &fo);
+	frame_out_free(&fo);
+}
+
+void
+answer_send(struct client *cl, uint32_t seq, const struct answer *a)
+{
+	struct frame_out fo = {0};
+	char err[XR_ERRLEN];
+
+	answered[a->outcome]++;
+	if (cl == NULL)
+		return; /* its responder went away */
+	if (answer_frame(&fo, seq, a, err, sizeof(err)) == 0) {
+		listener_send(cl, &fo);
+	} else {
+		/* The answer does not fit in a frame: say so instead. */
+		struct answer busy = {.outcome = OUTCOME_BUSY,
+		    .condition = "resource-constraint",
+		    .text = err};
+
+		answered[a->outcome]--;
+		answered[busy.outcome]++;
+		answer_send_uncounted(cl, seq, &busy);
+	}
+	frame_out_free(&fo);
+}
+
+const unsigned long *
+answer_counts(void)
+{
+	return answered;
 }

@@ -1,7 +1,7 @@
 /*
  * What the bridge tells a responder about one request.  Every OUTCOME
- * frame the bridge sends is built here, from one struct, whoever decided
- * the answer (admission, auth, the outgoing pipeline).
+ * frame the bridge sends is built here, from one struct, and counted,
+ * whoever decided the answer (admission, auth, the outgoing pipeline).
  */
 #ifndef XR_ANSWER_H
 #define XR_ANSWER_H
@@ -23,9 +23,20 @@ struct answer {
 	unsigned long retry_after; /* THROTTLED: seconds */
 };
 
+struct client;
+
 /* Encodes a as the OUTCOME frame for seq; 0, or -1 with err (fo is the
  * caller's to free either way). */
 int answer_frame(struct frame_out *fo, uint32_t seq, const struct answer *a,
     char *err, size_t errlen);
+
+/* Counts a and queues it for cl (listener.h); cl NULL (its responder went
+ * away) is only counted.  An answer too large for a frame becomes busy. */
+void answer_send(struct client *cl, uint32_t seq, const struct answer *a);
+/* As answer_send, not counted: the status report itself. */
+void answer_send_uncounted(
+    struct client *cl, uint32_t seq, const struct answer *a);
+/* Answers sent so far, by outcome: OUTCOME_COUNT counters. */
+const unsigned long *answer_counts(void);
 
 #endif

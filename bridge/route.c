@@ -5,23 +5,21 @@
  * A stanza from the session is offered to the pipeline first (an ack, a
  * reply, a receipt, a bounce) and otherwise goes to incoming delivery
  * (incoming.c), which hands it to the webhook's workers (webhook.c).
- * Every answer to a responder passes through send_answer, which counts
- * it for the status report (status.c).
+ * Every answer to a responder goes out through answer.c, which counts it
+ * for the status report (status.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "admit.h"
 #include "answer.h"
-#include "auth.h"
-#include "claim.h"
 #include "incoming.h"
 #include "listener.h"
-#include "log.h"
 #include "loop.h"
 #include "outgoing.h"
 #include "privs.h"
 #include "route.h"
+#include "stanza.h"
 #include "status.h"
 #include "stray.h"
 #include "util.h"
@@ -33,60 +31,22 @@ static const struct conf *cf;
 static const struct privs *pv;
 static struct outgoing *out;
 static struct incoming *in;
-static unsigned long answered[OUTCOME_COUNT]; /* for the status report */
 static int64_t started_ms;
 
-/* ---- answers to the responders ---- */
-
-/* Encodes a as seq's OUTCOME frame and queues it for cl. */
-static void
-send_frame(struct client *cl, uint32_t seq, const struct answer *a)
-{
-	struct frame_out fo = {0};
-	char err[XR_ERRLEN];
-
-	if (answer_frame(&fo, seq, a, err, sizeof(err)) == 0)
-		listener_send(cl, &fo);
-	frame_out_free(&fo);
-}
-
+/* Every answer to a responder (admission's and the pipeline's). */
 static void
 send_answer(struct client *cl, uint32_t seq, const struct answer *a, void *ud)
 {
-	struct frame_out fo = {0};
-	char err[XR_ERRLEN];
-
 	(void)ud;
-	answered[a->outcome]++;
-	if (cl == NULL)
-		return; /* its responder went away */
-	if (answer_frame(&fo, seq, a, err, sizeof(err)) == 0) {
-		listener_send(cl, &fo);
-	} else {
-		/* The answer does not fit in a frame: say so instead. */
-		struct answer busy = {.outcome = OUTCOME_BUSY,
-		    .condition = "resource-constraint",
-		    .text = err};
-
-		answered[a->outcome]--;
-		answered[busy.outcome]++;
-		send_frame(cl, seq, &busy);
-	}
-	frame_out_free(&fo);
-}
-
-static void
-answer_text(struct client *cl, uint32_t seq, enum outcome o,
-    const char *condition, const char *text)
-{
-	struct answer a = {.outcome = o, .condition = condition, .text = text};
-
-	send_answer(cl, seq, &a, NULL);
+	answer_send(cl, seq, a);
 }
 
 static void
 answer_status(struct client *cl, uint32_t seq)
 {
+	static const struct answer oom = {.outcome = OUTCOME_BUSY,
+	    .condition = "resource-constraint",
+	    .text = "bridge out of memory"};
 	struct status_report r = {0};
 	char *doc;
 	size_t len = 0;
@@ -102,15 +62,13 @@ answer_status(struct client *cl, uint32_t seq)
 	r.responders = listener_nclients();
 	r.webhook = cf->callback_url != NULL;
 	in_stats(in, &r.in);
-	r.answered = answered;
-	if ((doc = status_json(&r, &len)) == NULL) {
-		answer_text(cl, seq, OUTCOME_BUSY, "resource-constraint",
-		    "bridge out of memory");
-		return;
-	}
+	r.answered = answer_counts();
 	/* Not counted among the answers it reports. */
-	send_frame(
-	    cl, seq, &(struct answer){.outcome = OUTCOME_REPLY, .text = doc});
+	if ((doc = status_json(&r, &len)) == NULL)
+		answer_send(cl, seq, &oom);
+	else
+		answer_send_uncounted(cl, seq,
+		    &(struct answer){.outcome = OUTCOME_REPLY, .text = doc});
 	free(doc);
 }
 
@@ -124,108 +82,18 @@ on_accept(int fd, char *why, size_t whylen, void *ud)
 }
 
 static void
-answer_denied(struct client *cl, uint32_t seq, const struct auth_request *rq,
-    const struct auth_result *res)
-{
-	static const enum outcome outcomes[] = {[AUTH_OK] = OUTCOME_REJECTED,
-	    [AUTH_UNAUTHORIZED] = OUTCOME_UNAUTHORIZED,
-	    [AUTH_FORBIDDEN] = OUTCOME_FORBIDDEN,
-	    [AUTH_THROTTLED] = OUTCOME_THROTTLED};
-	struct answer a = {.outcome = outcomes[res->verdict],
-	    .text = res->text,
-	    .challenge = res->challenge[0] != '\0' ? res->challenge : NULL,
-	    .retry_after = res->retry_after};
-
-	log_info("refused %s from %s (credential %s, address %s): %s", rq->kind,
-	    rq->from, res->name[0] ? res->name : "-",
-	    rq->remote_addr ? rq->remote_addr : "-", res->text);
-	send_answer(cl, seq, &a, NULL);
-}
-
-/* A frame whose stanza is not what its fields say: never written. */
-static void
-answer_bad_stanza(
-    struct client *cl, const struct frame *f, const struct stanza_error *e)
-{
-	struct answer a = {.outcome = OUTCOME_REJECTED,
-	    .condition = e->status == 403 ? "forbidden"
-		: e->status == 413        ? "policy-violation"
-					  : "bad-request",
-	    .text = e->text,
-	    .status = (unsigned long)e->status};
-
-	log_warnx("refused a submitted %.16s (id %.64s, from %.200s): %s",
-	    frame_get(f, FIELD_KIND), frame_get(f, FIELD_ID),
-	    frame_get(f, FIELD_FROM), e->text);
-	if (e->status == 500)
-		answer_text(
-		    cl, f->seq, OUTCOME_BUSY, "resource-constraint", e->text);
-	else
-		send_answer(cl, f->seq, &a, NULL);
-}
-
-/* 0 if the sender's credentials allow st; else it was answered. */
-static int
-authorized(struct client *cl, const struct frame *f, const struct stanza *st)
-{
-	struct auth_request rq;
-	struct auth_result res;
-
-	rq.authorization = frame_get(f, FIELD_AUTHORIZATION);
-	rq.remote_user = frame_get(f, FIELD_REMOTE_USER);
-	rq.remote_addr = frame_get(f, FIELD_REMOTE_ADDR);
-	rq.kind = frame_get(f, FIELD_KIND);
-	rq.from = st->from; /* as it will be written */
-	auth_check(&rq, &res);
-	if (res.verdict == AUTH_OK)
-		return 0;
-	answer_denied(cl, f->seq, &rq, &res);
-	return -1;
-}
-
-static void
 on_frame(struct client *cl, const struct frame *f, void *ud)
 {
-	const char *wait = frame_get(f, FIELD_WAIT);
-	const char *tmo = frame_get(f, FIELD_TIMEOUT);
-	unsigned long long timeout_ms = cf->iq_timeout * 1000ULL;
-	struct out_request rq = {.cl = cl, .seq = f->seq};
+	struct out_request rq;
 	struct stanza st;
-	struct stanza_error se;
 
 	(void)ud;
 	if (f->type == FRAME_STATUS) {
 		answer_status(cl, f->seq);
 		return;
 	}
-	if (!frame_get(f, FIELD_KIND) || !frame_get(f, FIELD_ID) ||
-	    !frame_get(f, FIELD_TO) || !frame_get(f, FIELD_FROM) ||
-	    !frame_get(f, FIELD_STANZA) || !wait) {
-		answer_text(cl, f->seq, OUTCOME_REJECTED, "bad-request",
-		    "submit frame lacks kind, id, to, from, stanza or wait");
+	if (admit(cf, cl, f, &rq, &st, send_answer, NULL) < 0)
 		return;
-	}
-	if (claim_check(cf, f, &st, &se) < 0) {
-		answer_bad_stanza(cl, f, &se);
-		return;
-	}
-	if (authorized(cl, f, &st) < 0) {
-		stanza_free(&st);
-		return;
-	}
-	if (tmo != NULL &&
-	    xr_parse_uint(tmo, 1, cf->iq_max_timeout * 1000ULL, &timeout_ms) <
-		0)
-		timeout_ms = cf->iq_max_timeout * 1000ULL;
-	rq.what = strcmp(wait, "receipt") == 0 ? WAIT_RECEIPT
-	    : strcmp(wait, "sent") == 0        ? WAIT_SENT
-					       : WAIT_IQ_REPLY;
-	rq.kind = frame_get(f, FIELD_KIND);
-	rq.id = frame_get(f, FIELD_ID);
-	rq.to = frame_get(f, FIELD_TO);
-	rq.xml = st.xml;
-	rq.len = st.xml_len;
-	rq.timeout_ms = (int64_t)timeout_ms;
 	out_submit(out, &rq);
 	stanza_free(&st);
 }

@@ -17,14 +17,10 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "proto.h"
+
 struct client;
 struct track;
-
-enum wait_for {
-	WAIT_IQ_REPLY,
-	WAIT_RECEIPT,
-	WAIT_SENT /* only for the server to take it (or bounce it) */
-};
 
 enum pending_state { P_HELD, P_UNACKED, P_ACKED };
 

@@ -357,15 +357,15 @@ submit(struct ctx *x, const struct stanza *st)
 	struct frame f;
 	char err[XR_ERRLEN];
 	unsigned long timeout_ms;
-	const char *wait = "sent";
+	enum wait_for wait = WAIT_SENT;
 	enum bridge_rc rc;
 
 	if (request_timeout(x, &timeout_ms) < 0)
 		return;
 	if (strcmp(st->kind, "iq") == 0)
-		wait = "reply";
+		wait = WAIT_IQ_REPLY;
 	else if (st->wants_receipt)
-		wait = "receipt";
+		wait = WAIT_RECEIPT;
 	if (seq == 0)
 		seq = xr_random_u32() | 1;
 	seq++;
@@ -377,7 +377,7 @@ submit(struct ctx *x, const struct stanza *st)
 	frame_put_str(&fo, FIELD_TYPE, st->type);
 	frame_put(&fo, FIELD_STANZA, st->xml, st->xml_len);
 	frame_put_uint(&fo, FIELD_TIMEOUT, timeout_ms);
-	frame_put_str(&fo, FIELD_WAIT, wait);
+	frame_put_str(&fo, FIELD_WAIT, wait_name(wait));
 	frame_put_str(&fo, FIELD_AUTHORIZATION, authorization(x->io));
 	frame_put_str(
 	    &fo, FIELD_REMOTE_USER, x->io->param(x->io, "REMOTE_USER"));

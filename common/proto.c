@@ -26,6 +26,30 @@ static const char *const outcome_names[OUTCOME_COUNT] = {
     [OUTCOME_STREAM_CLOSED] = "stream-closed",
 };
 
+static const char *const wait_names[WAIT_COUNT] = {
+    [WAIT_IQ_REPLY] = "reply",
+    [WAIT_RECEIPT] = "receipt",
+    [WAIT_SENT] = "sent",
+};
+
+const char *
+wait_name(enum wait_for w)
+{
+	return (unsigned)w < WAIT_COUNT ? wait_names[w] : "unknown";
+}
+
+int
+wait_parse(const char *name, enum wait_for *out)
+{
+	for (int i = 0; i < WAIT_COUNT; i++) {
+		if (strcmp(name, wait_names[i]) == 0) {
+			*out = (enum wait_for)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 const char *
 outcome_name(enum outcome o)
 {

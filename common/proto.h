@@ -100,6 +100,18 @@ enum field {
 };
 
 /* What became of a submitted stanza; carried as its name. */
+/* The WAIT word of a SUBMIT frame: what its answer waits for. */
+enum wait_for {
+	WAIT_IQ_REPLY, /* "reply": an iq result or error */
+	WAIT_RECEIPT,  /* "receipt": a XEP-0184 receipt, or a bounce */
+	WAIT_SENT, /* "sent": only for the server to take it (or bounce it) */
+	WAIT_COUNT
+};
+
+const char *wait_name(enum wait_for w);
+/* 0 with *out, or -1 for a word that is none of them. */
+int wait_parse(const char *name, enum wait_for *out);
+
 enum outcome {
 	OUTCOME_SENT,          /* written to the XMPP stream */
 	OUTCOME_REPLY,         /* the awaited reply (iq result, receipt) */
