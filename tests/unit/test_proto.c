@@ -162,6 +162,20 @@ test_outcome_names(void)
 	    outcome_name(OUTCOME_UNAVAILABLE), "unavailable", "outcome name");
 }
 
+static void
+test_wait_words(void)
+{
+	enum wait_for w = WAIT_SENT;
+
+	for (int i = 0; i < WAIT_COUNT; i++)
+		T_OK(wait_parse(wait_name((enum wait_for)i), &w) == 0 &&
+			w == (enum wait_for)i,
+		    "each WAIT word parses back to itself");
+	T_EQ_STR(wait_name(WAIT_IQ_REPLY), "reply", "an iq waits for 'reply'");
+	T_EQ_INT(wait_parse("iq", &w), -1, "an unknown WAIT word is refused");
+	T_EQ_INT(wait_parse("", &w), -1, "so is an empty one");
+}
+
 int
 main(void)
 {
@@ -170,5 +184,6 @@ main(void)
 	test_refusals();
 	test_encoder_limit();
 	test_outcome_names();
+	test_wait_words();
 	return t_done();
 }
