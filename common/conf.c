@@ -42,6 +42,8 @@ static const char *const auth_names[] = {"bearer", "basic", NULL};
 
 struct conf_key {
 	const char *name;
+	enum conf_reader readers; /* the programs that use it */
+	enum conf_reload reload;
 	enum conf_type type;
 	size_t offset;
 	const char *def; /* default as text; NULL for none */
@@ -50,99 +52,130 @@ struct conf_key {
 
 #define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 
+/* The readers and reload columns, short enough to keep rows readable. */
+#define BRIDGE CONF_FOR_BRIDGE
+#define RESP CONF_FOR_RESPONDER
+#define BOTH CONF_FOR_BOTH
+#define LIVE CONF_RELOAD_APPLIES
+#define KEPT CONF_RELOAD_KEEPS
+#define KEPT_SET CONF_RELOAD_KEEPS_SET
+
+/*
+ * A reload keeps what only a restart can change: the session's identity
+ * (jid, server, port, secret), the socket and who may connect to it, the
+ * listener's limits, the privileges, the spool and the auth schemes; the
+ * webhook's machinery exists only if callback_url was set at start.
+ */
 static const struct conf_key conf_keys[] = {
-    {"jid", CONF_STR, offsetof(struct conf, jid), NULL, 1, 1023},
-    {"server", CONF_STR, offsetof(struct conf, server), "127.0.0.1", 1, 255},
-    {"port", CONF_UINT, offsetof(struct conf, port), "5347", 1, 65535},
-    {"secret", CONF_SECRET, offsetof(struct conf, secret), NULL, 1, 1023},
-    {"secret_file", CONF_SECRET_FILE, offsetof(struct conf, secret_file), NULL,
-	1, 4095},
-    {"socket", CONF_STR, offsetof(struct conf, socket),
+    {"jid", BOTH, KEPT, CONF_STR, offsetof(struct conf, jid), NULL, 1, 1023},
+    {"server", BRIDGE, KEPT, CONF_STR, offsetof(struct conf, server),
+	"127.0.0.1", 1, 255},
+    {"port", BRIDGE, KEPT, CONF_UINT, offsetof(struct conf, port), "5347", 1,
+	65535},
+    {"secret", BRIDGE, KEPT, CONF_SECRET, offsetof(struct conf, secret), NULL,
+	1, 1023},
+    /* The file is read again; the secret it holds is secret's value. */
+    {"secret_file", BRIDGE, LIVE, CONF_SECRET_FILE,
+	offsetof(struct conf, secret_file), NULL, 1, 4095},
+    {"socket", BOTH, KEPT, CONF_STR, offsetof(struct conf, socket),
 	"/run/xmpp-rest/bridge.sock", 1, SUN_PATH_MAX},
-    {"iq_timeout", CONF_UINT, offsetof(struct conf, iq_timeout), "60", 1,
-	86400},
-    {"iq_max_timeout", CONF_UINT, offsetof(struct conf, iq_max_timeout), "300",
-	1, 86400},
-    {"max_stanza_bytes", CONF_UINT, offsetof(struct conf, max_stanza_bytes),
-	"196608", 256, 512ULL * 1024},
+    {"iq_timeout", BOTH, LIVE, CONF_UINT, offsetof(struct conf, iq_timeout),
+	"60", 1, 86400},
+    {"iq_max_timeout", BOTH, LIVE, CONF_UINT,
+	offsetof(struct conf, iq_max_timeout), "300", 1, 86400},
+    {"max_stanza_bytes", BOTH, LIVE, CONF_UINT,
+	offsetof(struct conf, max_stanza_bytes), "196608", 256, 512ULL * 1024},
     /* libxml2 stops at depth 256 on its own; stay clear of it. */
-    {"max_stanza_depth", CONF_UINT, offsetof(struct conf, max_stanza_depth),
-	"32", 2, 200},
-    {"max_stanza_attributes", CONF_UINT,
+    {"max_stanza_depth", BOTH, LIVE, CONF_UINT,
+	offsetof(struct conf, max_stanza_depth), "32", 2, 200},
+    {"max_stanza_attributes", BOTH, LIVE, CONF_UINT,
 	offsetof(struct conf, max_stanza_attributes), "64", 4, 1024},
-    {"responder_threads", CONF_UINT, offsetof(struct conf, responder_threads),
-	"16", 1, 256},
+    {"responder_threads", RESP, LIVE, CONF_UINT,
+	offsetof(struct conf, responder_threads), "16", 1, 256},
     /* libstrophe uses select(): every descriptor must stay below 1024. */
-    {"max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512", 1,
-	800},
+    {"max_clients", BRIDGE, KEPT, CONF_UINT, offsetof(struct conf, max_clients),
+	"512", 1, 800},
     /* So idle FastCGI processes do not hold max_clients between requests. */
-    {"client_idle_timeout", CONF_UINT,
+    {"client_idle_timeout", BRIDGE, KEPT, CONF_UINT,
 	offsetof(struct conf, client_idle_timeout), "30", 1, 86400},
-    {"max_pipelined", CONF_UINT, offsetof(struct conf, max_pipelined), "16", 1,
-	1024},
-    {"callback_url", CONF_URL, offsetof(struct conf, callback_url), NULL, 8,
-	2047},
-    {"callback_stanzas", CONF_KINDS, offsetof(struct conf, callback_stanzas),
-	"message,presence,iq", 0, 0},
-    {"callback_addresses", CONF_ADDRS,
+    {"max_pipelined", BRIDGE, KEPT, CONF_UINT,
+	offsetof(struct conf, max_pipelined), "16", 1, 1024},
+    {"user", BRIDGE, KEPT, CONF_STR, offsetof(struct conf, user), NULL, 1, 255},
+    {"group", BRIDGE, KEPT, CONF_STR, offsetof(struct conf, group), NULL, 1,
+	255},
+    {"socket_group", BRIDGE, KEPT, CONF_STR,
+	offsetof(struct conf, socket_group), NULL, 1, 255},
+    {"allow_uids", BRIDGE, KEPT, CONF_STR, offsetof(struct conf, allow_uids),
+	NULL, 1, 1023},
+    {"allow_gids", BRIDGE, KEPT, CONF_STR, offsetof(struct conf, allow_gids),
+	NULL, 1, 1023},
+    {"callback_url", BRIDGE, KEPT_SET, CONF_URL,
+	offsetof(struct conf, callback_url), NULL, 8, 2047},
+    {"callback_stanzas", BRIDGE, LIVE, CONF_KINDS,
+	offsetof(struct conf, callback_stanzas), "message,presence,iq", 0, 0},
+    {"callback_addresses", BRIDGE, LIVE, CONF_ADDRS,
 	offsetof(struct conf, callback_addresses), "bare,full,host", 0, 0},
-    {"callback_timeout", CONF_UINT, offsetof(struct conf, callback_timeout),
-	"10", 1, 300},
+    {"callback_timeout", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, callback_timeout), "10", 1, 300},
     /* Each delivery in flight is a worker, a socketpair and a connection:
      * see max_clients. */
-    {"callback_max_inflight", CONF_UINT,
+    {"callback_max_inflight", BRIDGE, LIVE, CONF_UINT,
 	offsetof(struct conf, callback_max_inflight), "32", 1, 128},
-    {"callback_queue_max", CONF_UINT, offsetof(struct conf, callback_queue_max),
-	"1024", 0, 100000},
-    {"callback_max_response_bytes", CONF_UINT,
+    {"callback_queue_max", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, callback_queue_max), "1024", 0, 100000},
+    {"callback_max_response_bytes", BRIDGE, LIVE, CONF_UINT,
 	offsetof(struct conf, callback_max_response_bytes), "65536", 1024,
 	512ULL * 1024},
-    {"callback_secret", CONF_SECRET, offsetof(struct conf, callback_secret),
-	NULL, 16, 1023},
-    {"callback_secret_file", CONF_SECRET_FILE,
+    {"callback_secret", BRIDGE, LIVE, CONF_SECRET,
+	offsetof(struct conf, callback_secret), NULL, 16, 1023},
+    {"callback_secret_file", BRIDGE, LIVE, CONF_SECRET_FILE,
 	offsetof(struct conf, callback_secret_file), NULL, 1, 4095},
-    {"callback_ca_file", CONF_STR, offsetof(struct conf, callback_ca_file),
-	NULL, 1, 4095},
-    {"spool_dir", CONF_STR, offsetof(struct conf, spool_dir),
+    {"callback_ca_file", BRIDGE, LIVE, CONF_STR,
+	offsetof(struct conf, callback_ca_file), NULL, 1, 4095},
+    {"spool_dir", BRIDGE, KEPT, CONF_STR, offsetof(struct conf, spool_dir),
 	"/var/lib/xmpp-rest/spool", 1, 4000},
-    {"spool_max_bytes", CONF_UINT, offsetof(struct conf, spool_max_bytes),
-	"67108864", 0, 1ULL << 40},
-    {"retry_max_age", CONF_UINT, offsetof(struct conf, retry_max_age), "86400",
-	1, 30ULL * 86400},
-    {"callback_retry_min", CONF_UINT, offsetof(struct conf, callback_retry_min),
-	"1", 1, 3600},
-    {"callback_retry_max", CONF_UINT, offsetof(struct conf, callback_retry_max),
-	"300", 1, 86400},
-    {"queue_max", CONF_UINT, offsetof(struct conf, queue_max), "1000", 0,
-	100000},
-    {"queue_wait", CONF_UINT, offsetof(struct conf, queue_wait), "10", 0, 3600},
-    {"shutdown_wait", CONF_UINT, offsetof(struct conf, shutdown_wait), "10", 0,
-	600},
-    {"reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min), "1", 1,
-	3600},
-    {"reconnect_max", CONF_UINT, offsetof(struct conf, reconnect_max), "60", 1,
-	3600},
-    {"retry_after", CONF_UINT, offsetof(struct conf, retry_after), "5", 1,
-	3600},
-    {"auth", CONF_AUTH, offsetof(struct conf, auth), "bearer,basic", 0, 0},
-    {"credentials_file", CONF_STR, offsetof(struct conf, credentials_file),
-	XR_CREDS_DEFAULT, 1, 4095},
-    {"trust_remote_user", CONF_BOOL, offsetof(struct conf, trust_remote_user),
-	"no", 0, 0},
-    {"auth_fail_limit", CONF_UINT, offsetof(struct conf, auth_fail_limit), "10",
-	1, 100000},
-    {"auth_fail_window", CONF_UINT, offsetof(struct conf, auth_fail_window),
-	"60", 1, 86400},
-    {"user", CONF_STR, offsetof(struct conf, user), NULL, 1, 255},
-    {"group", CONF_STR, offsetof(struct conf, group), NULL, 1, 255},
-    {"socket_group", CONF_STR, offsetof(struct conf, socket_group), NULL, 1,
-	255},
-    {"allow_uids", CONF_STR, offsetof(struct conf, allow_uids), NULL, 1, 1023},
-    {"allow_gids", CONF_STR, offsetof(struct conf, allow_gids), NULL, 1, 1023},
-    {"log_level", CONF_LEVEL, offsetof(struct conf, log_level), "info", 0, 0},
-    {"log_target", CONF_TARGET, offsetof(struct conf, log_syslog), "stderr", 0,
-	0},
+    {"spool_max_bytes", BRIDGE, KEPT, CONF_UINT,
+	offsetof(struct conf, spool_max_bytes), "67108864", 0, 1ULL << 40},
+    {"retry_max_age", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, retry_max_age), "86400", 1, 30ULL * 86400},
+    {"callback_retry_min", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, callback_retry_min), "1", 1, 3600},
+    {"callback_retry_max", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, callback_retry_max), "300", 1, 86400},
+    {"queue_max", BRIDGE, LIVE, CONF_UINT, offsetof(struct conf, queue_max),
+	"1000", 0, 100000},
+    {"queue_wait", BRIDGE, LIVE, CONF_UINT, offsetof(struct conf, queue_wait),
+	"10", 0, 3600},
+    {"shutdown_wait", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, shutdown_wait), "10", 0, 600},
+    {"reconnect_min", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, reconnect_min), "1", 1, 3600},
+    {"reconnect_max", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, reconnect_max), "60", 1, 3600},
+    {"retry_after", RESP, LIVE, CONF_UINT, offsetof(struct conf, retry_after),
+	"5", 1, 3600},
+    {"auth", BRIDGE, KEPT, CONF_AUTH, offsetof(struct conf, auth),
+	"bearer,basic", 0, 0},
+    {"credentials_file", BRIDGE, LIVE, CONF_STR,
+	offsetof(struct conf, credentials_file), XR_CREDS_DEFAULT, 1, 4095},
+    {"trust_remote_user", BRIDGE, LIVE, CONF_BOOL,
+	offsetof(struct conf, trust_remote_user), "no", 0, 0},
+    {"auth_fail_limit", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, auth_fail_limit), "10", 1, 100000},
+    {"auth_fail_window", BRIDGE, LIVE, CONF_UINT,
+	offsetof(struct conf, auth_fail_window), "60", 1, 86400},
+    {"log_level", BOTH, LIVE, CONF_LEVEL, offsetof(struct conf, log_level),
+	"info", 0, 0},
+    {"log_target", BRIDGE, LIVE, CONF_TARGET, offsetof(struct conf, log_syslog),
+	"stderr", 0, 0},
 };
+
+#undef BRIDGE
+#undef RESP
+#undef BOTH
+#undef LIVE
+#undef KEPT
+#undef KEPT_SET
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -574,18 +607,112 @@ conf_key_name(size_t i)
 	return i < NKEYS ? conf_keys[i].name : NULL;
 }
 
+enum conf_reader
+conf_key_readers(size_t i)
+{
+	return conf_keys[i].readers;
+}
+
+enum conf_reload
+conf_key_reload(size_t i)
+{
+	return conf_keys[i].reload;
+}
+
+/* The three C types a key's value is stored as. */
+enum slot { SLOT_STRING, SLOT_ULONG, SLOT_INT };
+
+static enum slot
+slot_of(enum conf_type t)
+{
+	switch (t) {
+	case CONF_STR:
+	case CONF_URL:
+	case CONF_SECRET:
+	case CONF_SECRET_FILE:
+		return SLOT_STRING;
+	case CONF_UINT:
+	case CONF_KINDS:
+	case CONF_ADDRS:
+	case CONF_AUTH:
+		return SLOT_ULONG;
+	case CONF_LEVEL:
+	case CONF_TARGET:
+	case CONF_BOOL:
+		return SLOT_INT;
+	}
+	return SLOT_INT;
+}
+
+/* Where key i's value is in c. */
+static void *
+slot(struct conf *c, size_t i)
+{
+	return (char *)c + conf_keys[i].offset;
+}
+
+static const void *
+const_slot(const struct conf *c, size_t i)
+{
+	return (const char *)c + conf_keys[i].offset;
+}
+
+int
+conf_key_same(const struct conf *a, const struct conf *b, size_t i)
+{
+	const void *pa = const_slot(a, i), *pb = const_slot(b, i);
+	const char *sa, *sb;
+
+	switch (slot_of(conf_keys[i].type)) {
+	case SLOT_STRING:
+		sa = *(const char *const *)pa;
+		sb = *(const char *const *)pb;
+		return sa == NULL || sb == NULL ? sa == sb
+						: strcmp(sa, sb) == 0;
+	case SLOT_ULONG:
+		return *(const unsigned long *)pa == *(const unsigned long *)pb;
+	case SLOT_INT:
+		return *(const int *)pa == *(const int *)pb;
+	}
+	return 0;
+}
+
+int
+conf_key_is_set(const struct conf *c, size_t i)
+{
+	return slot_of(conf_keys[i].type) != SLOT_STRING ||
+	    *(const char *const *)const_slot(c, i) != NULL;
+}
+
+void
+conf_key_move(struct conf *dst, struct conf *src, size_t i)
+{
+	void *to = slot(dst, i), *from = slot(src, i);
+
+	switch (slot_of(conf_keys[i].type)) {
+	case SLOT_STRING:
+		free(*(char **)to);
+		*(char **)to = *(char **)from;
+		*(char **)from = NULL;
+		break;
+	case SLOT_ULONG:
+		*(unsigned long *)to = *(unsigned long *)from;
+		break;
+	case SLOT_INT:
+		*(int *)to = *(int *)from;
+		break;
+	}
+}
+
 void
 conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (conf_keys[i].type == CONF_STR ||
-		    conf_keys[i].type == CONF_URL ||
-		    conf_keys[i].type == CONF_SECRET ||
-		    conf_keys[i].type == CONF_SECRET_FILE) {
-			char **slot =
-			    (char **)(void *)((char *)c + conf_keys[i].offset);
-			free(*slot);
-			*slot = NULL;
+		if (slot_of(conf_keys[i].type) == SLOT_STRING) {
+			char **p = slot(c, i);
+
+			free(*p);
+			*p = NULL;
 		}
 	}
 }
