@@ -59,7 +59,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
   test_rules test_http test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
-  test_addrkey test_deferral test_rate test_senderror test_reload
+  test_addrkey test_deferral test_rate test_senderror test_reload test_conf_docs
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)

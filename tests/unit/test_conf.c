@@ -178,7 +178,8 @@ test_long_line(void)
 	free(text);
 }
 
-/* The sample shipped in etc/ must load and name every key. */
+/* The sample shipped in etc/ must load (test_conf_docs checks that it
+ * shows every key). */
 static void
 test_sample(void)
 {
@@ -191,48 +192,6 @@ test_sample(void)
 	T_EQ_INT(conf_check_bridge(&c, "etc/xmpp-rest.conf", err, sizeof(err)),
 	    0, "and is complete for the bridge");
 	conf_free(&c);
-
-	/* Every key of the table is documented there, set to something. */
-	FILE *fp = fopen("etc/xmpp-rest.conf", "r");
-	char text[16384], what[96];
-	size_t n = fp ? fread(text + 1, 1, sizeof(text) - 2, fp) : 0;
-
-	text[0] = '\n';
-	text[n + 1] = '\0';
-	if (fp)
-		fclose(fp);
-	/* ... or shown commented out, for keys that are unset by default. */
-	for (size_t i = 0; conf_key_name(i) != NULL; i++) {
-		char needle[80], commented[80];
-
-		snprintf(needle, sizeof(needle), "\n%s ", conf_key_name(i));
-		snprintf(
-		    commented, sizeof(commented), "\n#%s ", conf_key_name(i));
-		snprintf(what, sizeof(what), "sample documents '%s'",
-		    conf_key_name(i));
-		T_OK(strstr(text, needle) != NULL ||
-			strstr(text, commented) != NULL,
-		    what);
-	}
-}
-
-/* xmpp-rest.conf(5) names every key too. */
-static void
-test_man_page(void)
-{
-	FILE *fp = fopen("man/xmpp-rest.conf.5", "r");
-	char text[32768], what[96];
-	size_t n = fp ? fread(text, 1, sizeof(text) - 1, fp) : 0;
-
-	text[n] = '\0';
-	if (fp)
-		fclose(fp);
-	T_OK(n > 0, "man/xmpp-rest.conf.5 is there");
-	for (size_t i = 0; conf_key_name(i) != NULL; i++) {
-		snprintf(what, sizeof(what), "xmpp-rest.conf(5) documents '%s'",
-		    conf_key_name(i));
-		T_OK(strstr(text, conf_key_name(i)) != NULL, what);
-	}
 }
 
 /* Writes text to a new file of the given mode; its name goes to out. */
@@ -484,7 +443,6 @@ int
 main(void)
 {
 	test_sample();
-	test_man_page();
 	test_defaults();
 	test_values();
 	test_errors();
