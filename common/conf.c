@@ -265,6 +265,21 @@ check_keys(const struct conf *c, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/* The responder runs as the web server's user and faces every request:
+ * it keeps no value it does not use.  The keys it drops were checked as
+ * the bridge checks them, so both refuse the same files. */
+static void
+drop_unused(struct conf *c)
+{
+	struct conf none;
+
+	memset(&none, 0, sizeof(none));
+	for (size_t i = 0; i < NKEYS; i++) {
+		if ((conf_keys[i].readers & CONF_FOR_RESPONDER) == 0)
+			conf_key_move(c, &none, i);
+	}
+}
+
 static int
 load_stream(struct conf *c, FILE *fp, const char *name, enum conf_reader who,
     char *err, size_t errlen)
@@ -343,6 +358,8 @@ conf_load_for(struct conf *c, const char *path, enum conf_reader who, char *err,
 	}
 	rc = load_stream(c, fp, path, who, err, errlen);
 	fclose(fp);
+	if (rc == 0 && who == CONF_FOR_RESPONDER)
+		drop_unused(c);
 	return rc;
 }
 
@@ -384,12 +401,6 @@ const char *
 conf_key_name(size_t i)
 {
 	return i < NKEYS ? conf_keys[i].name : NULL;
-}
-
-enum conf_reader
-conf_key_readers(size_t i)
-{
-	return conf_keys[i].readers;
 }
 
 enum conf_reload

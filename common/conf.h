@@ -122,7 +122,9 @@ int conf_defaults(struct conf *c);
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 
-/* conf_load for the given reader (conf_load is CONF_FOR_BRIDGE). */
+/* conf_load for the given reader (conf_load is CONF_FOR_BRIDGE).  The
+ * responder checks every key but keeps only those it reads: the others
+ * are left unset (NULL or 0). */
 int conf_load_for(struct conf *c, const char *path, enum conf_reader who,
     char *err, size_t errlen);
 
@@ -143,9 +145,7 @@ int conf_check_bridge(
 /* The name of key i of the table, or NULL past the last. */
 const char *conf_key_name(size_t i);
 
-/* The programs that use key i (CONF_FOR_* bits), and what a reload does
- * with it; i must be below the number of keys. */
-enum conf_reader conf_key_readers(size_t i);
+/* What a reload does with key i; i must be below the number of keys. */
 enum conf_reload conf_key_reload(size_t i);
 
 /* Whether key i holds the same value in a and b, and whether it is set in

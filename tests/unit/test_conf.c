@@ -252,7 +252,7 @@ test_responder_skips_secrets(void)
 	put_file(name, sizeof(name),
 	    "jid a.b\nsecret s3cret\nsecret_file /x/secret\n"
 	    "callback_secret 0123456789abcdef\ncallback_secret_file /x/cb\n"
-	    "port 5348\n",
+	    "iq_timeout 7\n",
 	    0644);
 	conf_defaults(&c);
 	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
@@ -260,7 +260,7 @@ test_responder_skips_secrets(void)
 	T_OK(c.secret == NULL && c.secret_file == NULL, "secret not stored");
 	T_OK(c.callback_secret == NULL && c.callback_secret_file == NULL,
 	    "callback_secret not stored");
-	T_EQ_INT(c.port, 5348, "the keys it needs are read");
+	T_EQ_INT(c.iq_timeout, 7, "the keys it needs are read");
 	conf_free(&c);
 	/* A key given twice is still a typo for it. */
 	unlink(name);
@@ -269,6 +269,50 @@ test_responder_skips_secrets(void)
 	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
 	    -1, "a secret given twice");
 	T_HAS(err, ":3: key 'secret' given twice", "is refused");
+	conf_free(&c);
+	unlink(name);
+}
+
+/* The responder keeps only what it uses, but refuses what the bridge
+ * refuses, in the same words. */
+static void
+test_responder_keeps_its_keys(void)
+{
+	static const char text[] =
+	    "jid a.b\nport 5348\ncallback_url http://h/x\nuser nobody\n"
+	    "spool_dir /s\nauth_fail_limit 3\nretry_after 9\n"
+	    "responder_threads 4\nmax_stanza_depth 20\nlog_level debug\n";
+	struct conf c;
+	char name[64], err[XR_ERRLEN], bridge_err[XR_ERRLEN];
+
+	put_file(name, sizeof(name), text, 0644);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
+	    0, "the responder reads a file with bridge-only keys");
+	T_EQ_STR(c.jid, "a.b", "it keeps jid");
+	T_EQ_STR(
+	    c.socket, "/run/xmpp-rest/bridge.sock", "the socket's default");
+	T_EQ_INT(c.retry_after, 9, "retry_after");
+	T_EQ_INT(c.responder_threads, 4, "responder_threads");
+	T_EQ_INT(c.max_stanza_depth, 20, "max_stanza_depth");
+	T_EQ_INT(c.log_level, 3, "log_level");
+	T_OK(c.callback_url == NULL && c.user == NULL && c.spool_dir == NULL &&
+		c.server == NULL && c.credentials_file == NULL,
+	    "but no bridge-only string, set or default");
+	T_OK(c.port == 0 && c.auth_fail_limit == 0 && c.auth == 0,
+	    "nor a bridge-only number");
+	conf_free(&c);
+	unlink(name);
+
+	put_file(name, sizeof(name), "jid a.b\ncallback_timeout 0\n", 0644);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
+	    -1, "a bad bridge-only value");
+	conf_free(&c);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load(&c, name, bridge_err, sizeof(bridge_err)), -1,
+	    "is refused by both programs");
+	T_EQ_STR(err, bridge_err, "in the same words");
 	conf_free(&c);
 	unlink(name);
 }
@@ -448,6 +492,7 @@ main(void)
 	test_errors();
 	test_long_line();
 	test_responder_skips_secrets();
+	test_responder_keeps_its_keys();
 	test_secret_pairs();
 	test_inline_secret_mode();
 	test_secret_files();
