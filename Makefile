@@ -58,8 +58,8 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/privfile.c bridge/secrets.c bridge/stray.c bridge/streamerr.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
-  test_rules test_http test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
-  test_addrkey test_deferral test_rate test_senderror test_reload test_conf_docs
+  test_rules test_http test_sign test_creds test_spool test_stray test_outbuf test_streamerr test_conf_docs test_reload \
+  test_addrkey test_deferral test_rate test_senderror
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -96,9 +96,9 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 # Unit tests link the common code plus the one module they test.
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
-  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o \
+  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
-  $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o $(B)/bridge/reload.o
+  $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
