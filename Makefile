@@ -48,7 +48,7 @@ XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # B is the build directory: build/ for the release build, build/asan for
 # the sanitizer build the tests run.
 B ?= build
-COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/jid.c \
+COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/conf_value.c common/jid.c \
   common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
@@ -59,7 +59,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c bridge/outgoing.c bridge/incoming.c \
   bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
-  test_rules test_http test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
+  test_rules test_http test_sign test_creds test_spool test_stray test_outbuf test_streamerr test_conf_docs test_reload \
   test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
@@ -97,7 +97,7 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 # Unit tests link the common code plus the one module they test.
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
-  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o \
+  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
   $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o \
   $(B)/bridge/outgoing.o $(B)/bridge/incoming.o $(B)/bridge/status.o $(B)/bridge/answer.o \
@@ -137,7 +137,7 @@ FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_
   fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply fuzz_streamerr
 # The responder's targets include cgi/request.c to reach its static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
-  common/conf.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
+  common/conf.c common/conf_value.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
   common/xmpp_error.c
 build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
   cgi/request.c $(FUZZ_CGI_SRC) | need-fuzz
@@ -145,7 +145,7 @@ build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c te
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
 	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/claim.c common/stanza.c common/jid.c \
-  common/proto.c common/conf.c common/log.c common/util.c | need-fuzz
+  common/proto.c common/conf.c common/conf_value.c common/log.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
@@ -160,7 +160,7 @@ build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c tests/fuzz/fuzz_util.h common/s
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
-build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/jid.c common/util.c common/log.c | need-fuzz
+build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/conf_value.c common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
@@ -168,7 +168,7 @@ build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/rate.c brid
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
-build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http.c common/conf.c \
+build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http.c common/conf.c common/conf_value.c \
   common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
@@ -184,7 +184,7 @@ build/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c bridge/rules.c bridge/wire.c comm
 
 # auth.c is included to reach its static parts (b64_decode, identify).
 FUZZ_AUTH_SRC = bridge/creds.c bridge/rate.c bridge/privfile.c bridge/addrkey.c bridge/loop.c \
-  common/conf.c common/jid.c common/util.c common/log.c common/outbuf.c
+  common/conf.c common/conf_value.c common/jid.c common/util.c common/log.c common/outbuf.c
 build/fuzz/fuzz_auth: tests/fuzz/fuzz_auth.c bridge/auth.c $(FUZZ_AUTH_SRC) | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_AUTH_SRC) -lcrypt -lssl -lcrypto

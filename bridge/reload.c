@@ -1,13 +1,12 @@
 /*
  * The running modules keep a pointer to the one struct conf and read its
  * fields when they need them, so a reload is a swap of that struct's
- * contents.  The keys kept from the running configuration are moved, not
- * copied, into the new one: their strings may be held elsewhere (libstrophe
- * has the JID and secret, the listener the socket path).
+ * contents.  The keys kept from the running configuration (the reload
+ * column of conf.c's table) are moved, not copied, into the new one: their
+ * strings may be held elsewhere (libstrophe has the JID and secret, the
+ * listener the socket path).
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "log.h"
 #include "outbuf.h"
@@ -20,31 +19,37 @@ struct kept {
 };
 
 static void
-note(struct kept *k, const char *name)
+note(struct kept *k, const char *name, const char *why)
 {
-	ob_printf(&k->ob, "%s%s", k->ob.len ? ", " : "", name);
+	ob_printf(&k->ob, "%s%s%s", k->ob.len ? ", " : "", name, why);
 }
 
+/* Key i keeps its running value; a change is named with why after it. */
 static void
-keep_str(struct kept *k, const char *name, char **fresh, char **live)
+keep(struct kept *k, struct conf *fresh, struct conf *live, size_t i,
+    const char *why)
 {
-	int same = (*fresh == NULL && *live == NULL) ||
-	    (*fresh != NULL && *live != NULL && strcmp(*fresh, *live) == 0);
-
-	if (!same)
-		note(k, name);
-	free(*fresh);
-	*fresh = *live;
-	*live = NULL;
+	if (!conf_key_same(fresh, live, i))
+		note(k, conf_key_name(i), why);
+	conf_key_move(fresh, live, i);
 }
 
+/* The log names the keys kept outright first, then those whose setting
+ * or unsetting waits for a restart, each group in the table's order. */
 static void
-keep_num(struct kept *k, const char *name, unsigned long *fresh,
-    const unsigned long *live)
+keep_running(struct kept *k, struct conf *fresh, struct conf *live)
 {
-	if (*fresh != *live)
-		note(k, name);
-	*fresh = *live;
+	size_t i;
+
+	for (i = 0; conf_key_name(i) != NULL; i++) {
+		if (conf_key_reload(i) == CONF_RELOAD_KEEPS)
+			keep(k, fresh, live, i, "");
+	}
+	for (i = 0; conf_key_name(i) != NULL; i++) {
+		if (conf_key_reload(i) == CONF_RELOAD_KEEPS_SET &&
+		    conf_key_is_set(fresh, i) != conf_key_is_set(live, i))
+			keep(k, fresh, live, i, " (set or unset)");
+	}
 }
 
 int
@@ -64,29 +69,7 @@ conf_reload(struct conf *live, const char *path, char *err, size_t errlen)
 		conf_free(&fresh);
 		return -1;
 	}
-	keep_str(&k, "jid", &fresh.jid, &live->jid);
-	keep_str(&k, "server", &fresh.server, &live->server);
-	keep_num(&k, "port", &fresh.port, &live->port);
-	keep_str(&k, "secret", &fresh.secret, &live->secret);
-	keep_str(&k, "socket", &fresh.socket, &live->socket);
-	keep_num(&k, "max_clients", &fresh.max_clients, &live->max_clients);
-	keep_num(&k, "client_idle_timeout", &fresh.client_idle_timeout,
-	    &live->client_idle_timeout);
-	keep_num(
-	    &k, "max_pipelined", &fresh.max_pipelined, &live->max_pipelined);
-	keep_str(&k, "user", &fresh.user, &live->user);
-	keep_str(&k, "group", &fresh.group, &live->group);
-	keep_str(&k, "socket_group", &fresh.socket_group, &live->socket_group);
-	keep_str(&k, "allow_uids", &fresh.allow_uids, &live->allow_uids);
-	keep_str(&k, "allow_gids", &fresh.allow_gids, &live->allow_gids);
-	keep_str(&k, "spool_dir", &fresh.spool_dir, &live->spool_dir);
-	keep_num(&k, "spool_max_bytes", &fresh.spool_max_bytes,
-	    &live->spool_max_bytes);
-	keep_num(&k, "auth", &fresh.auth, &live->auth);
-	/* The webhook's machinery exists only if it was set at start. */
-	if ((fresh.callback_url == NULL) != (live->callback_url == NULL))
-		keep_str(&k, "callback_url (set or unset)", &fresh.callback_url,
-		    &live->callback_url);
+	keep_running(&k, &fresh, live);
 	conf_free(live);
 	*live = fresh;
 	log_init(

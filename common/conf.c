@@ -1,9 +1,11 @@
 /*
  * The configuration file.  One table names every key, its type, default
- * and range, so the sample file, the parser and the documentation can be
- * checked against one list.  Lines longer than XR_CONF_LINE_MAX, unknown
- * keys, repeated keys and out-of-range values are errors: a typo must
- * stop the daemon, not be ignored.
+ * and range, the programs that read it and what a reload does with it, so
+ * the sample file, the parser, the reload and the documentation can be
+ * checked against one list (conf_value.c parses each type of value).
+ * Lines longer than XR_CONF_LINE_MAX, unknown keys, repeated keys and
+ * out-of-range values are errors: a typo must stop the daemon, not be
+ * ignored.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,327 +13,126 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "conf_key.h"
 #include "jid.h"
 #include "log.h"
 #include "util.h"
 
-enum conf_type {
-	CONF_STR,
-	CONF_UINT,
-	CONF_LEVEL,
-	CONF_TARGET,
-	CONF_KINDS,
-	CONF_ADDRS,
-	CONF_URL,
-	CONF_AUTH, /* like CONF_KINDS, but "none" is the empty set */
-	CONF_BOOL, /* yes or no, into an int */
-	/* Strings the responder never stores: a secret, or the path of the
-	 * file holding one. */
-	CONF_SECRET,
-	CONF_SECRET_FILE
-};
-
-/* Names of the bits of a CONF_KINDS or CONF_ADDRS set, in bit order. */
-static const char *const kind_names[] = {"message", "presence", "iq", NULL};
-static const char *const addr_names[] = {"bare", "full", "host", NULL};
-static const char *const auth_names[] = {"bearer", "basic", NULL};
-
-struct conf_key {
-	const char *name;
-	enum conf_type type;
-	size_t offset;
-	const char *def; /* default as text; NULL for none */
-	unsigned long long min, max;
-};
-
 #define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 
-static const struct conf_key conf_keys[] = {
-    {"jid", CONF_STR, offsetof(struct conf, jid), NULL, 1, 1023},
-    {"server", CONF_STR, offsetof(struct conf, server), "127.0.0.1", 1, 255},
-    {"port", CONF_UINT, offsetof(struct conf, port), "5347", 1, 65535},
-    {"secret", CONF_SECRET, offsetof(struct conf, secret), NULL, 1, 1023},
-    {"secret_file", CONF_SECRET_FILE, offsetof(struct conf, secret_file), NULL,
-	1, 4095},
-    {"socket", CONF_STR, offsetof(struct conf, socket),
-	"/run/xmpp-rest/bridge.sock", 1, SUN_PATH_MAX},
-    {"iq_timeout", CONF_UINT, offsetof(struct conf, iq_timeout), "60", 1,
-	86400},
-    {"iq_max_timeout", CONF_UINT, offsetof(struct conf, iq_max_timeout), "300",
-	1, 86400},
-    {"max_stanza_bytes", CONF_UINT, offsetof(struct conf, max_stanza_bytes),
-	"196608", 256, 512ULL * 1024},
-    /* libxml2 stops at depth 256 on its own; stay clear of it. */
-    {"max_stanza_depth", CONF_UINT, offsetof(struct conf, max_stanza_depth),
-	"32", 2, 200},
-    {"max_stanza_attributes", CONF_UINT,
-	offsetof(struct conf, max_stanza_attributes), "64", 4, 1024},
-    {"responder_threads", CONF_UINT, offsetof(struct conf, responder_threads),
-	"16", 1, 256},
-    /* libstrophe uses select(): every descriptor must stay below 1024. */
-    {"max_clients", CONF_UINT, offsetof(struct conf, max_clients), "512", 1,
-	800},
-    /* So idle FastCGI processes do not hold max_clients between requests. */
-    {"client_idle_timeout", CONF_UINT,
-	offsetof(struct conf, client_idle_timeout), "30", 1, 86400},
-    {"max_pipelined", CONF_UINT, offsetof(struct conf, max_pipelined), "16", 1,
-	1024},
-    {"callback_url", CONF_URL, offsetof(struct conf, callback_url), NULL, 8,
-	2047},
-    {"callback_stanzas", CONF_KINDS, offsetof(struct conf, callback_stanzas),
-	"message,presence,iq", 0, 0},
-    {"callback_addresses", CONF_ADDRS,
-	offsetof(struct conf, callback_addresses), "bare,full,host", 0, 0},
-    {"callback_timeout", CONF_UINT, offsetof(struct conf, callback_timeout),
-	"10", 1, 300},
-    /* Each delivery in flight is a worker, a socketpair and a connection:
-     * see max_clients. */
-    {"callback_max_inflight", CONF_UINT,
-	offsetof(struct conf, callback_max_inflight), "32", 1, 128},
-    {"callback_queue_max", CONF_UINT, offsetof(struct conf, callback_queue_max),
-	"1024", 0, 100000},
-    {"callback_max_response_bytes", CONF_UINT,
-	offsetof(struct conf, callback_max_response_bytes), "65536", 1024,
-	512ULL * 1024},
-    {"callback_secret", CONF_SECRET, offsetof(struct conf, callback_secret),
-	NULL, 16, 1023},
-    {"callback_secret_file", CONF_SECRET_FILE,
-	offsetof(struct conf, callback_secret_file), NULL, 1, 4095},
-    {"callback_ca_file", CONF_STR, offsetof(struct conf, callback_ca_file),
-	NULL, 1, 4095},
-    {"spool_dir", CONF_STR, offsetof(struct conf, spool_dir),
-	"/var/lib/xmpp-rest/spool", 1, 4000},
-    {"spool_max_bytes", CONF_UINT, offsetof(struct conf, spool_max_bytes),
-	"67108864", 0, 1ULL << 40},
-    {"retry_max_age", CONF_UINT, offsetof(struct conf, retry_max_age), "86400",
-	1, 30ULL * 86400},
-    {"callback_retry_min", CONF_UINT, offsetof(struct conf, callback_retry_min),
-	"1", 1, 3600},
-    {"callback_retry_max", CONF_UINT, offsetof(struct conf, callback_retry_max),
-	"300", 1, 86400},
-    {"queue_max", CONF_UINT, offsetof(struct conf, queue_max), "1000", 0,
-	100000},
-    {"queue_wait", CONF_UINT, offsetof(struct conf, queue_wait), "10", 0, 3600},
-    {"shutdown_wait", CONF_UINT, offsetof(struct conf, shutdown_wait), "10", 0,
-	600},
-    {"reconnect_min", CONF_UINT, offsetof(struct conf, reconnect_min), "1", 1,
-	3600},
-    {"reconnect_max", CONF_UINT, offsetof(struct conf, reconnect_max), "60", 1,
-	3600},
-    {"retry_after", CONF_UINT, offsetof(struct conf, retry_after), "5", 1,
-	3600},
-    {"auth", CONF_AUTH, offsetof(struct conf, auth), "bearer,basic", 0, 0},
-    {"credentials_file", CONF_STR, offsetof(struct conf, credentials_file),
-	XR_CREDS_DEFAULT, 1, 4095},
-    {"trust_remote_user", CONF_BOOL, offsetof(struct conf, trust_remote_user),
-	"no", 0, 0},
-    {"auth_fail_limit", CONF_UINT, offsetof(struct conf, auth_fail_limit), "10",
-	1, 100000},
-    {"auth_fail_window", CONF_UINT, offsetof(struct conf, auth_fail_window),
-	"60", 1, 86400},
-    {"user", CONF_STR, offsetof(struct conf, user), NULL, 1, 255},
-    {"group", CONF_STR, offsetof(struct conf, group), NULL, 1, 255},
-    {"socket_group", CONF_STR, offsetof(struct conf, socket_group), NULL, 1,
-	255},
-    {"allow_uids", CONF_STR, offsetof(struct conf, allow_uids), NULL, 1, 1023},
-    {"allow_gids", CONF_STR, offsetof(struct conf, allow_gids), NULL, 1, 1023},
-    {"log_level", CONF_LEVEL, offsetof(struct conf, log_level), "info", 0, 0},
-    {"log_target", CONF_TARGET, offsetof(struct conf, log_syslog), "stderr", 0,
-	0},
-};
-
-#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
-
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
-/* Parses "a,b,c" (names from names[]) into a bit set; none is an error. */
-static int
-set_names(const struct conf_key *k, const char *const *names, const char *v,
-    unsigned long *out, char *err, size_t errlen)
-{
-	unsigned long bits = 0;
-	const char *p = v;
-
-	while (*p) {
-		size_t n = strcspn(p, ", \t");
-		size_t i;
-
-		for (i = 0; n > 0 && names[i]; i++) {
-			if (strlen(names[i]) == n &&
-			    strncmp(p, names[i], n) == 0)
-				break;
-		}
-		if (n > 0 && names[i] == NULL) {
-			snprintf(err, errlen,
-			    "%s: unknown item '%.*s'; use %s%s%s", k->name,
-			    (int)(n > 64 ? 64 : n), p, names[0],
-			    names[1] ? ", " : "", names[1] ? "..." : "");
-			return -1;
-		}
-		if (n > 0)
-			bits |= 1UL << i;
-		p += n;
-		p += strspn(p, ", \t");
-	}
-	if (bits == 0) {
-		snprintf(err, errlen, "%s names nothing", k->name);
-		return -1;
-	}
-	*out = bits;
-	return 0;
-}
+/* The readers and reload columns, short enough to keep rows readable. */
+#define BRIDGE CONF_FOR_BRIDGE
+#define RESP CONF_FOR_RESPONDER
+#define BOTH CONF_FOR_BOTH
+#define LIVE CONF_RELOAD_APPLIES
+#define KEPT CONF_RELOAD_KEEPS
+#define KEPT_SET CONF_RELOAD_KEEPS_SET
+#define AT(field) offsetof(struct conf, field)
 
 /*
- * An http(s) URL whose only {placeholders} are the four we fill in, and
- * only in the path or query: {type} is whatever the sender wrote, so in
- * the host or port it would let a stanza choose the server it is POSTed
- * to.
+ * A reload keeps what only a restart can change: the session's identity
+ * (jid, server, port, secret), the socket and who may connect to it, the
+ * listener's limits, the privileges, the spool and the auth schemes; the
+ * webhook's machinery exists only if callback_url was set at start.
  */
-static int
-check_url_template(const char *v, char *err, size_t errlen)
-{
-	static const char *const holders[] = {
-	    "{kind}", "{type}", "{to}", "{from}", NULL};
-	const char *p, *auth;
+static const struct conf_key conf_keys[] = {
+    {"jid", BOTH, KEPT, CONF_STR, AT(jid), NULL, 1, 1023},
+    {"server", BRIDGE, KEPT, CONF_STR, AT(server), "127.0.0.1", 1, 255},
+    {"port", BRIDGE, KEPT, CONF_UINT, AT(port), "5347", 1, 65535},
+    {"secret", BRIDGE, KEPT, CONF_SECRET, AT(secret), NULL, 1, 1023},
+    /* The file is read again; the secret it holds is secret's value. */
+    {"secret_file", BRIDGE, LIVE, CONF_SECRET_FILE, AT(secret_file), NULL, 1,
+	4095},
+    {"socket", BOTH, KEPT, CONF_STR, AT(socket), "/run/xmpp-rest/bridge.sock",
+	1, SUN_PATH_MAX},
+    {"iq_timeout", BOTH, LIVE, CONF_UINT, AT(iq_timeout), "60", 1, 86400},
+    {"iq_max_timeout", BOTH, LIVE, CONF_UINT, AT(iq_max_timeout), "300", 1,
+	86400},
+    {"max_stanza_bytes", BOTH, LIVE, CONF_UINT, AT(max_stanza_bytes), "196608",
+	256, 512ULL * 1024},
+    /* libxml2 stops at depth 256 on its own; stay clear of it. */
+    {"max_stanza_depth", BOTH, LIVE, CONF_UINT, AT(max_stanza_depth), "32", 2,
+	200},
+    {"max_stanza_attributes", BOTH, LIVE, CONF_UINT, AT(max_stanza_attributes),
+	"64", 4, 1024},
+    {"responder_threads", RESP, LIVE, CONF_UINT, AT(responder_threads), "16", 1,
+	256},
+    /* libstrophe uses select(): every descriptor must stay below 1024. */
+    {"max_clients", BRIDGE, KEPT, CONF_UINT, AT(max_clients), "512", 1, 800},
+    /* So idle FastCGI processes do not hold max_clients between requests. */
+    {"client_idle_timeout", BRIDGE, KEPT, CONF_UINT, AT(client_idle_timeout),
+	"30", 1, 86400},
+    {"max_pipelined", BRIDGE, KEPT, CONF_UINT, AT(max_pipelined), "16", 1,
+	1024},
+    {"user", BRIDGE, KEPT, CONF_STR, AT(user), NULL, 1, 255},
+    {"group", BRIDGE, KEPT, CONF_STR, AT(group), NULL, 1, 255},
+    {"socket_group", BRIDGE, KEPT, CONF_STR, AT(socket_group), NULL, 1, 255},
+    {"allow_uids", BRIDGE, KEPT, CONF_STR, AT(allow_uids), NULL, 1, 1023},
+    {"allow_gids", BRIDGE, KEPT, CONF_STR, AT(allow_gids), NULL, 1, 1023},
+    {"callback_url", BRIDGE, KEPT_SET, CONF_URL, AT(callback_url), NULL, 8,
+	2047},
+    {"callback_stanzas", BRIDGE, LIVE, CONF_KINDS, AT(callback_stanzas),
+	"message,presence,iq", 0, 0},
+    {"callback_addresses", BRIDGE, LIVE, CONF_ADDRS, AT(callback_addresses),
+	"bare,full,host", 0, 0},
+    {"callback_timeout", BRIDGE, LIVE, CONF_UINT, AT(callback_timeout), "10", 1,
+	300},
+    /* Each delivery in flight is a worker, a socketpair and a connection:
+     * see max_clients. */
+    {"callback_max_inflight", BRIDGE, LIVE, CONF_UINT,
+	AT(callback_max_inflight), "32", 1, 128},
+    {"callback_queue_max", BRIDGE, LIVE, CONF_UINT, AT(callback_queue_max),
+	"1024", 0, 100000},
+    {"callback_max_response_bytes", BRIDGE, LIVE, CONF_UINT,
+	AT(callback_max_response_bytes), "65536", 1024, 512ULL * 1024},
+    {"callback_secret", BRIDGE, LIVE, CONF_SECRET, AT(callback_secret), NULL,
+	16, 1023},
+    {"callback_secret_file", BRIDGE, LIVE, CONF_SECRET_FILE,
+	AT(callback_secret_file), NULL, 1, 4095},
+    {"callback_ca_file", BRIDGE, LIVE, CONF_STR, AT(callback_ca_file), NULL, 1,
+	4095},
+    {"spool_dir", BRIDGE, KEPT, CONF_STR, AT(spool_dir),
+	"/var/lib/xmpp-rest/spool", 1, 4000},
+    {"spool_max_bytes", BRIDGE, KEPT, CONF_UINT, AT(spool_max_bytes),
+	"67108864", 0, 1ULL << 40},
+    {"retry_max_age", BRIDGE, LIVE, CONF_UINT, AT(retry_max_age), "86400", 1,
+	30ULL * 86400},
+    {"callback_retry_min", BRIDGE, LIVE, CONF_UINT, AT(callback_retry_min), "1",
+	1, 3600},
+    {"callback_retry_max", BRIDGE, LIVE, CONF_UINT, AT(callback_retry_max),
+	"300", 1, 86400},
+    {"queue_max", BRIDGE, LIVE, CONF_UINT, AT(queue_max), "1000", 0, 100000},
+    {"queue_wait", BRIDGE, LIVE, CONF_UINT, AT(queue_wait), "10", 0, 3600},
+    {"shutdown_wait", BRIDGE, LIVE, CONF_UINT, AT(shutdown_wait), "10", 0, 600},
+    {"reconnect_min", BRIDGE, LIVE, CONF_UINT, AT(reconnect_min), "1", 1, 3600},
+    {"reconnect_max", BRIDGE, LIVE, CONF_UINT, AT(reconnect_max), "60", 1,
+	3600},
+    {"retry_after", RESP, LIVE, CONF_UINT, AT(retry_after), "5", 1, 3600},
+    {"auth", BRIDGE, KEPT, CONF_AUTH, AT(auth), "bearer,basic", 0, 0},
+    {"credentials_file", BRIDGE, LIVE, CONF_STR, AT(credentials_file),
+	XR_CREDS_DEFAULT, 1, 4095},
+    {"trust_remote_user", BRIDGE, LIVE, CONF_BOOL, AT(trust_remote_user), "no",
+	0, 0},
+    {"auth_fail_limit", BRIDGE, LIVE, CONF_UINT, AT(auth_fail_limit), "10", 1,
+	100000},
+    {"auth_fail_window", BRIDGE, LIVE, CONF_UINT, AT(auth_fail_window), "60", 1,
+	86400},
+    {"log_level", BOTH, LIVE, CONF_LEVEL, AT(log_level), "info", 0, 0},
+    {"log_target", BRIDGE, LIVE, CONF_TARGET, AT(log_syslog), "stderr", 0, 0},
+};
 
-	if (strncasecmp(v, "http://", 7) != 0 &&
-	    strncasecmp(v, "https://", 8) != 0) {
-		snprintf(err, errlen,
-		    "callback_url must start with http:// or https://");
-		return -1;
-	}
-	auth = v + (v[4] == ':' ? 7 : 8);
-	if (memchr(auth, '{', strcspn(auth, "/?")) != NULL) {
-		snprintf(err, errlen,
-		    "callback_url: placeholders go in the path or query, "
-		    "not in the host or port");
-		return -1;
-	}
-	for (p = v; *p; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			snprintf(err, errlen,
-			    "callback_url contains a space or control "
-			    "character");
-			return -1;
-		}
-		if (*p == '{') {
-			size_t i;
+#undef BRIDGE
+#undef RESP
+#undef BOTH
+#undef LIVE
+#undef KEPT
+#undef KEPT_SET
+#undef AT
 
-			for (i = 0; holders[i]; i++) {
-				if (strncmp(
-					p, holders[i], strlen(holders[i])) == 0)
-					break;
-			}
-			if (holders[i] == NULL) {
-				snprintf(err, errlen,
-				    "callback_url: unknown placeholder at "
-				    "'%.20s'; "
-				    "use {kind}, {type}, {to} or {from}",
-				    p);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-static int
-set_string(const struct conf_key *k, const char *v, char **slot, char *err,
-    size_t errlen)
-{
-	size_t len = strlen(v);
-	char *copy;
-
-	if (len < k->min || len > k->max) {
-		snprintf(err, errlen, "%s must be %llu to %llu characters long",
-		    k->name, k->min, k->max);
-		return -1;
-	}
-	if ((copy = strdup(v)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	free(*slot);
-	*slot = copy;
-	return 0;
-}
-
-static int
-set_value(struct conf *c, const struct conf_key *k, const char *v, char *err,
-    size_t errlen)
-{
-	char *base = (char *)c;
-	unsigned long long n;
-
-	switch (k->type) {
-	case CONF_STR:
-	case CONF_SECRET:
-	case CONF_SECRET_FILE:
-		return set_string(
-		    k, v, (char **)(void *)(base + k->offset), err, errlen);
-	case CONF_UINT:
-		if (xr_parse_uint(v, k->min, k->max, &n) < 0) {
-			snprintf(err, errlen,
-			    "%s must be a whole number from %llu to %llu, not "
-			    "'%s'",
-			    k->name, k->min, k->max, v);
-			return -1;
-		}
-		*(unsigned long *)(void *)(base + k->offset) = (unsigned long)n;
-		return 0;
-	case CONF_LEVEL:
-		for (int i = 0; i < 4; i++) {
-			if (strcmp(v, level_names[i]) == 0) {
-				*(int *)(void *)(base + k->offset) = i;
-				return 0;
-			}
-		}
-		snprintf(err, errlen,
-		    "log_level must be error, warn, info or debug, not "
-		    "'%.100s'",
-		    v);
-		return -1;
-	case CONF_TARGET:
-		if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0) {
-			*(int *)(void *)(base + k->offset) = v[1] == 'y';
-			return 0;
-		}
-		snprintf(err, errlen,
-		    "log_target must be stderr or syslog, not '%.100s'", v);
-		return -1;
-	case CONF_KINDS:
-	case CONF_ADDRS:
-		return set_names(k,
-		    k->type == CONF_KINDS ? kind_names : addr_names, v,
-		    (unsigned long *)(void *)(base + k->offset), err, errlen);
-	case CONF_AUTH:
-		if (strcmp(v, "none") == 0) {
-			*(unsigned long *)(void *)(base + k->offset) = 0;
-			return 0;
-		}
-		return set_names(k, auth_names, v,
-		    (unsigned long *)(void *)(base + k->offset), err, errlen);
-	case CONF_BOOL:
-		if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
-			*(int *)(void *)(base + k->offset) = v[0] == 'y';
-			return 0;
-		}
-		snprintf(err, errlen, "%s must be yes or no, not '%.100s'",
-		    k->name, v);
-		return -1;
-	case CONF_URL:
-		if (check_url_template(v, err, errlen) < 0)
-			return -1;
-		return set_string(
-		    k, v, (char **)(void *)(base + k->offset), err, errlen);
-	}
-	snprintf(err, errlen, "internal: bad key type");
-	return -1;
-}
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 int
 conf_defaults(struct conf *c)
@@ -342,7 +143,7 @@ conf_defaults(struct conf *c)
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (conf_keys[i].def == NULL)
 			continue;
-		if (set_value(c, &conf_keys[i], conf_keys[i].def, err,
+		if (conf_value_set(c, &conf_keys[i], conf_keys[i].def, err,
 			sizeof(err)) < 0) {
 			conf_free(c);
 			return -1;
@@ -357,7 +158,8 @@ conf_set(struct conf *c, const char *key, const char *value, char *err,
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (strcmp(conf_keys[i].name, key) == 0)
-			return set_value(c, &conf_keys[i], value, err, errlen);
+			return conf_value_set(
+			    c, &conf_keys[i], value, err, errlen);
 	}
 	snprintf(err, errlen, "unknown key '%.64s'", key);
 	return -1;
@@ -419,6 +221,65 @@ note_secret_line(struct conf *c, const char *key, unsigned long lineno)
 		c->callback_secret_line = lineno;
 }
 
+/* What no single line can show: jid is set and a domain, and each pair
+ * of bounds is in order. */
+static int
+check_keys(const struct conf *c, const char *name, char *err, size_t errlen)
+{
+	char why[XR_ERRLEN];
+
+	if (c->jid == NULL) {
+		snprintf(err, errlen, "%s: 'jid' is not set", name);
+		return -1;
+	}
+	if (strpbrk(c->jid, "@/") != NULL) {
+		snprintf(err, errlen,
+		    "%s: jid must be the component's domain, not '%.100s'",
+		    name, c->jid);
+		return -1;
+	}
+	if (jid_check(c->jid, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: jid: %s", name, why);
+		return -1;
+	}
+	if (c->iq_timeout > c->iq_max_timeout) {
+		snprintf(err, errlen,
+		    "%s: iq_timeout (%lu) is larger than iq_max_timeout (%lu)",
+		    name, c->iq_timeout, c->iq_max_timeout);
+		return -1;
+	}
+	if (c->callback_retry_min > c->callback_retry_max) {
+		snprintf(err, errlen,
+		    "%s: callback_retry_min (%lu) is larger than "
+		    "callback_retry_max (%lu)",
+		    name, c->callback_retry_min, c->callback_retry_max);
+		return -1;
+	}
+	if (c->reconnect_min > c->reconnect_max) {
+		snprintf(err, errlen,
+		    "%s: reconnect_min (%lu) is larger than reconnect_max "
+		    "(%lu)",
+		    name, c->reconnect_min, c->reconnect_max);
+		return -1;
+	}
+	return 0;
+}
+
+/* The responder runs as the web server's user and faces every request:
+ * it keeps no value it does not use.  The keys it drops were checked as
+ * the bridge checks them, so both refuse the same files. */
+static void
+drop_unused(struct conf *c)
+{
+	struct conf none;
+
+	memset(&none, 0, sizeof(none));
+	for (size_t i = 0; i < NKEYS; i++) {
+		if ((conf_keys[i].readers & CONF_FOR_RESPONDER) == 0)
+			conf_key_move(c, &none, i);
+	}
+}
+
 static int
 load_stream(struct conf *c, FILE *fp, const char *name, enum conf_reader who,
     char *err, size_t errlen)
@@ -464,41 +325,7 @@ load_stream(struct conf *c, FILE *fp, const char *name, enum conf_reader who,
 		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
 	}
-	if (c->jid == NULL) {
-		snprintf(err, errlen, "%s: 'jid' is not set", name);
-		return -1;
-	}
-	if (strpbrk(c->jid, "@/") != NULL) {
-		snprintf(err, errlen,
-		    "%s: jid must be the component's domain, not '%.100s'",
-		    name, c->jid);
-		return -1;
-	}
-	if (jid_check(c->jid, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: jid: %s", name, why);
-		return -1;
-	}
-	if (c->iq_timeout > c->iq_max_timeout) {
-		snprintf(err, errlen,
-		    "%s: iq_timeout (%lu) is larger than iq_max_timeout (%lu)",
-		    name, c->iq_timeout, c->iq_max_timeout);
-		return -1;
-	}
-	if (c->callback_retry_min > c->callback_retry_max) {
-		snprintf(err, errlen,
-		    "%s: callback_retry_min (%lu) is larger than "
-		    "callback_retry_max (%lu)",
-		    name, c->callback_retry_min, c->callback_retry_max);
-		return -1;
-	}
-	if (c->reconnect_min > c->reconnect_max) {
-		snprintf(err, errlen,
-		    "%s: reconnect_min (%lu) is larger than reconnect_max "
-		    "(%lu)",
-		    name, c->reconnect_min, c->reconnect_max);
-		return -1;
-	}
-	return 0;
+	return check_keys(c, name, err, errlen);
 fail:
 	snprintf(err, errlen, "%s:%lu: %s", name, lineno, why);
 	return -1;
@@ -531,6 +358,8 @@ conf_load_for(struct conf *c, const char *path, enum conf_reader who, char *err,
 	}
 	rc = load_stream(c, fp, path, who, err, errlen);
 	fclose(fp);
+	if (rc == 0 && who == CONF_FOR_RESPONDER)
+		drop_unused(c);
 	return rc;
 }
 
@@ -574,18 +403,106 @@ conf_key_name(size_t i)
 	return i < NKEYS ? conf_keys[i].name : NULL;
 }
 
+enum conf_reload
+conf_key_reload(size_t i)
+{
+	return conf_keys[i].reload;
+}
+
+/* The three C types a key's value is stored as. */
+enum slot { SLOT_STRING, SLOT_ULONG, SLOT_INT };
+
+static enum slot
+slot_of(enum conf_type t)
+{
+	switch (t) {
+	case CONF_STR:
+	case CONF_URL:
+	case CONF_SECRET:
+	case CONF_SECRET_FILE:
+		return SLOT_STRING;
+	case CONF_UINT:
+	case CONF_KINDS:
+	case CONF_ADDRS:
+	case CONF_AUTH:
+		return SLOT_ULONG;
+	case CONF_LEVEL:
+	case CONF_TARGET:
+	case CONF_BOOL:
+		return SLOT_INT;
+	}
+	return SLOT_INT;
+}
+
+/* Where key i's value is in c. */
+static void *
+slot(struct conf *c, size_t i)
+{
+	return (char *)c + conf_keys[i].offset;
+}
+
+static const void *
+const_slot(const struct conf *c, size_t i)
+{
+	return (const char *)c + conf_keys[i].offset;
+}
+
+int
+conf_key_same(const struct conf *a, const struct conf *b, size_t i)
+{
+	const void *pa = const_slot(a, i), *pb = const_slot(b, i);
+	const char *sa, *sb;
+
+	switch (slot_of(conf_keys[i].type)) {
+	case SLOT_STRING:
+		sa = *(const char *const *)pa;
+		sb = *(const char *const *)pb;
+		return sa == NULL || sb == NULL ? sa == sb
+						: strcmp(sa, sb) == 0;
+	case SLOT_ULONG:
+		return *(const unsigned long *)pa == *(const unsigned long *)pb;
+	case SLOT_INT:
+		return *(const int *)pa == *(const int *)pb;
+	}
+	return 0;
+}
+
+int
+conf_key_is_set(const struct conf *c, size_t i)
+{
+	return slot_of(conf_keys[i].type) != SLOT_STRING ||
+	    *(const char *const *)const_slot(c, i) != NULL;
+}
+
+void
+conf_key_move(struct conf *dst, struct conf *src, size_t i)
+{
+	void *to = slot(dst, i), *from = slot(src, i);
+
+	switch (slot_of(conf_keys[i].type)) {
+	case SLOT_STRING:
+		free(*(char **)to);
+		*(char **)to = *(char **)from;
+		*(char **)from = NULL;
+		break;
+	case SLOT_ULONG:
+		*(unsigned long *)to = *(unsigned long *)from;
+		break;
+	case SLOT_INT:
+		*(int *)to = *(int *)from;
+		break;
+	}
+}
+
 void
 conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (conf_keys[i].type == CONF_STR ||
-		    conf_keys[i].type == CONF_URL ||
-		    conf_keys[i].type == CONF_SECRET ||
-		    conf_keys[i].type == CONF_SECRET_FILE) {
-			char **slot =
-			    (char **)(void *)((char *)c + conf_keys[i].offset);
-			free(*slot);
-			*slot = NULL;
+		if (slot_of(conf_keys[i].type) == SLOT_STRING) {
+			char **p = slot(c, i);
+
+			free(*p);
+			*p = NULL;
 		}
 	}
 }

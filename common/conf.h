@@ -1,7 +1,8 @@
 /*
  * The configuration file, shared by the responder and the bridge: lines
  * of "key value", '#' starts a comment, blank lines are ignored.  One
- * table in conf.c names every key with its type, default and range; an
+ * table in conf.c names every key with its type, default and range, the
+ * programs that read it and what the bridge's reload does with it; an
  * unknown key or a bad value is reported as "FILE:LINE: reason".
  */
 #ifndef XR_CONF_H
@@ -93,8 +94,22 @@ struct conf {
 };
 
 /* Who reads the file: the responder skips the keys that hold secrets or
- * name their files (it never stores them), the bridge reads them all. */
-enum conf_reader { CONF_FOR_BRIDGE, CONF_FOR_RESPONDER };
+ * name their files (it never stores them), the bridge reads them all.
+ * As bits, the table's column of the programs that use a key. */
+enum conf_reader {
+	CONF_FOR_BRIDGE = 1,
+	CONF_FOR_RESPONDER = 2,
+	CONF_FOR_BOTH = CONF_FOR_BRIDGE | CONF_FOR_RESPONDER /* table only */
+};
+
+/* What the bridge's reload (SIGHUP) does with a key's new value.  The
+ * responders read the file once, when they start. */
+enum conf_reload {
+	CONF_RELOAD_APPLIES,  /* the new value is used */
+	CONF_RELOAD_KEEPS,    /* the running value stays until a restart */
+	CONF_RELOAD_KEEPS_SET /* a new value is used, but setting or unsetting
+				 the key waits for a restart */
+};
 
 /* Fills c with every default; strings are allocated (or NULL). */
 int conf_defaults(struct conf *c);
@@ -107,7 +122,9 @@ int conf_defaults(struct conf *c);
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 
-/* conf_load for the given reader (conf_load is CONF_FOR_BRIDGE). */
+/* conf_load for the given reader (conf_load is CONF_FOR_BRIDGE).  The
+ * responder checks every key but keeps only those it reads: the others
+ * are left unset (NULL or 0). */
 int conf_load_for(struct conf *c, const char *path, enum conf_reader who,
     char *err, size_t errlen);
 
@@ -125,8 +142,20 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err,
 int conf_check_bridge(
     const struct conf *c, const char *path, char *err, size_t errlen);
 
-/* The name of key i of the table, or NULL past the last (for tests). */
+/* The name of key i of the table, or NULL past the last. */
 const char *conf_key_name(size_t i);
+
+/* What a reload does with key i; i must be below the number of keys. */
+enum conf_reload conf_key_reload(size_t i);
+
+/* Whether key i holds the same value in a and b, and whether it is set in
+ * c (only a string can be unset). */
+int conf_key_same(const struct conf *a, const struct conf *b, size_t i);
+int conf_key_is_set(const struct conf *c, size_t i);
+
+/* Moves key i's value from src into dst, freeing dst's; src's string, if
+ * any, becomes NULL. */
+void conf_key_move(struct conf *dst, struct conf *src, size_t i);
 
 void conf_free(struct conf *c);
 

@@ -178,7 +178,8 @@ test_long_line(void)
 	free(text);
 }
 
-/* The sample shipped in etc/ must load and name every key. */
+/* The sample shipped in etc/ must load (test_conf_docs checks that it
+ * shows every key). */
 static void
 test_sample(void)
 {
@@ -191,48 +192,6 @@ test_sample(void)
 	T_EQ_INT(conf_check_bridge(&c, "etc/xmpp-rest.conf", err, sizeof(err)),
 	    0, "and is complete for the bridge");
 	conf_free(&c);
-
-	/* Every key of the table is documented there, set to something. */
-	FILE *fp = fopen("etc/xmpp-rest.conf", "r");
-	char text[16384], what[96];
-	size_t n = fp ? fread(text + 1, 1, sizeof(text) - 2, fp) : 0;
-
-	text[0] = '\n';
-	text[n + 1] = '\0';
-	if (fp)
-		fclose(fp);
-	/* ... or shown commented out, for keys that are unset by default. */
-	for (size_t i = 0; conf_key_name(i) != NULL; i++) {
-		char needle[80], commented[80];
-
-		snprintf(needle, sizeof(needle), "\n%s ", conf_key_name(i));
-		snprintf(
-		    commented, sizeof(commented), "\n#%s ", conf_key_name(i));
-		snprintf(what, sizeof(what), "sample documents '%s'",
-		    conf_key_name(i));
-		T_OK(strstr(text, needle) != NULL ||
-			strstr(text, commented) != NULL,
-		    what);
-	}
-}
-
-/* xmpp-rest.conf(5) names every key too. */
-static void
-test_man_page(void)
-{
-	FILE *fp = fopen("man/xmpp-rest.conf.5", "r");
-	char text[32768], what[96];
-	size_t n = fp ? fread(text, 1, sizeof(text) - 1, fp) : 0;
-
-	text[n] = '\0';
-	if (fp)
-		fclose(fp);
-	T_OK(n > 0, "man/xmpp-rest.conf.5 is there");
-	for (size_t i = 0; conf_key_name(i) != NULL; i++) {
-		snprintf(what, sizeof(what), "xmpp-rest.conf(5) documents '%s'",
-		    conf_key_name(i));
-		T_OK(strstr(text, conf_key_name(i)) != NULL, what);
-	}
 }
 
 /* Writes text to a new file of the given mode; its name goes to out. */
@@ -293,7 +252,7 @@ test_responder_skips_secrets(void)
 	put_file(name, sizeof(name),
 	    "jid a.b\nsecret s3cret\nsecret_file /x/secret\n"
 	    "callback_secret 0123456789abcdef\ncallback_secret_file /x/cb\n"
-	    "port 5348\n",
+	    "iq_timeout 7\n",
 	    0644);
 	conf_defaults(&c);
 	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
@@ -301,7 +260,7 @@ test_responder_skips_secrets(void)
 	T_OK(c.secret == NULL && c.secret_file == NULL, "secret not stored");
 	T_OK(c.callback_secret == NULL && c.callback_secret_file == NULL,
 	    "callback_secret not stored");
-	T_EQ_INT(c.port, 5348, "the keys it needs are read");
+	T_EQ_INT(c.iq_timeout, 7, "the keys it needs are read");
 	conf_free(&c);
 	/* A key given twice is still a typo for it. */
 	unlink(name);
@@ -310,6 +269,50 @@ test_responder_skips_secrets(void)
 	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
 	    -1, "a secret given twice");
 	T_HAS(err, ":3: key 'secret' given twice", "is refused");
+	conf_free(&c);
+	unlink(name);
+}
+
+/* The responder keeps only what it uses, but refuses what the bridge
+ * refuses, in the same words. */
+static void
+test_responder_keeps_its_keys(void)
+{
+	static const char text[] =
+	    "jid a.b\nport 5348\ncallback_url http://h/x\nuser nobody\n"
+	    "spool_dir /s\nauth_fail_limit 3\nretry_after 9\n"
+	    "responder_threads 4\nmax_stanza_depth 20\nlog_level debug\n";
+	struct conf c;
+	char name[64], err[XR_ERRLEN], bridge_err[XR_ERRLEN];
+
+	put_file(name, sizeof(name), text, 0644);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
+	    0, "the responder reads a file with bridge-only keys");
+	T_EQ_STR(c.jid, "a.b", "it keeps jid");
+	T_EQ_STR(
+	    c.socket, "/run/xmpp-rest/bridge.sock", "the socket's default");
+	T_EQ_INT(c.retry_after, 9, "retry_after");
+	T_EQ_INT(c.responder_threads, 4, "responder_threads");
+	T_EQ_INT(c.max_stanza_depth, 20, "max_stanza_depth");
+	T_EQ_INT(c.log_level, 3, "log_level");
+	T_OK(c.callback_url == NULL && c.user == NULL && c.spool_dir == NULL &&
+		c.server == NULL && c.credentials_file == NULL,
+	    "but no bridge-only string, set or default");
+	T_OK(c.port == 0 && c.auth_fail_limit == 0 && c.auth == 0,
+	    "nor a bridge-only number");
+	conf_free(&c);
+	unlink(name);
+
+	put_file(name, sizeof(name), "jid a.b\ncallback_timeout 0\n", 0644);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load_for(&c, name, CONF_FOR_RESPONDER, err, sizeof(err)),
+	    -1, "a bad bridge-only value");
+	conf_free(&c);
+	conf_defaults(&c);
+	T_EQ_INT(conf_load(&c, name, bridge_err, sizeof(bridge_err)), -1,
+	    "is refused by both programs");
+	T_EQ_STR(err, bridge_err, "in the same words");
 	conf_free(&c);
 	unlink(name);
 }
@@ -484,12 +487,12 @@ int
 main(void)
 {
 	test_sample();
-	test_man_page();
 	test_defaults();
 	test_values();
 	test_errors();
 	test_long_line();
 	test_responder_skips_secrets();
+	test_responder_keeps_its_keys();
 	test_secret_pairs();
 	test_inline_secret_mode();
 	test_secret_files();
