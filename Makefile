@@ -251,10 +251,14 @@ TIDY_CHECKS = -*,bugprone-*,cert-*,clang-analyzer-*,misc-*,performance-*,portabi
 
 lint: cppcheck tidy check-format
 
+# cppcheck reads no system header, so it is given <sys/queue.h>'s list
+# macros: without them it takes a list's head for a syntax error.
+QUEUE_H = $(firstword $(wildcard /usr/include/$(shell $(CC) -dumpmachine)/sys/queue.h /usr/include/sys/queue.h))
 cppcheck:
 	@$(NEED) cppcheck
 	cppcheck --std=c11 --enable=warning,style,performance,portability \
 	  --inline-suppr --error-exitcode=1 --suppress=missingIncludeSystem \
+	  $(if $(QUEUE_H),--include=$(QUEUE_H)) \
 	  --quiet -I common -I cgi -I bridge common cgi bridge
 
 # clang-tidy over the compile commands of a throwaway build (bear records them).

@@ -92,7 +92,6 @@ admit(const struct conf *cf, struct client *cl, const struct frame *f,
 	const char *tmo = frame_get(f, FIELD_TIMEOUT);
 	unsigned long long timeout_ms = cf->iq_timeout * 1000ULL;
 	struct stanza_error se;
-	char why[XR_ERRLEN];
 
 	if (!frame_get(f, FIELD_KIND) || !frame_get(f, FIELD_ID) ||
 	    !frame_get(f, FIELD_TO) || !frame_get(f, FIELD_FROM) ||
@@ -103,6 +102,8 @@ admit(const struct conf *cf, struct client *cl, const struct frame *f,
 	}
 	memset(rq, 0, sizeof(*rq));
 	if (wait_parse(wait, &rq->what) < 0) {
+		char why[XR_ERRLEN];
+
 		snprintf(why, sizeof(why), "submit frame: unknown wait '%.32s'",
 		    wait);
 		refuse(&k, OUTCOME_REJECTED, "bad-request", why);

@@ -3,7 +3,7 @@
  *
  * Three costs shape this file.  A stat() per turn of the loop (shared by
  * the requests that turn handles, each of which arrived after the turn's
- * poll() returned) is what lets a revoked token stop working at once
+ * wait returned) is what lets a revoked token stop working at once
  * without a signal.  A yescrypt check
  * takes milliseconds of the bridge's only thread, so a Basic header that
  * was verified once is remembered (by a keyed hash, for a few minutes, and

@@ -790,10 +790,8 @@ creds_find(const struct creds *c, const char *name)
 /*
  * Every request hashes its token.  EVP_sha256() makes each EVP_Digest
  * look the implementation up again (EVP_MD_fetch, with its locks) and
- * allocate a context: under callgrind the hashing was a quarter of the
- * bridge's whole work per request, and without those two it takes 3.5k
- * instructions per token instead of 6.4k.  Both are
- * made once and kept for the life of the process (callers are on one
+ * allocate a context, which would double the cost of a hash that is a
+ * large part of the bridge's work per request.  Both are made once and kept for the life of the process (callers are on one
  * thread: the bridge's loop, or a command).
  */
 static EVP_MD *sha256_md;

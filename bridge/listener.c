@@ -308,7 +308,7 @@ client_read(struct client *cl)
 			cl->active_ms = xr_now_ms(); /* a frame begins */
 		cl->in_len += (size_t)n;
 		client_parse(cl);
-		/* A short read took all there was: poll() says when there is
+		/* A short read took all there was: the loop says when there is
 		 * more, which saves a recv() that would fail with EAGAIN on
 		 * nearly every request. */
 		if (cl->closing || (size_t)n < room)

@@ -181,10 +181,9 @@ loop_unwatch(struct loop *lp, int fd)
 void
 loop_timer_cancel(struct loop_timer *t)
 {
-	struct loop_timer **pp;
-
 	if (t->owner != NULL) {
-		for (pp = &t->owner->timers; *pp; pp = &(*pp)->next) {
+		for (struct loop_timer **pp = &t->owner->timers; *pp;
+		     pp = &(*pp)->next) {
 			if (*pp == t) {
 				*pp = t->next;
 				break;

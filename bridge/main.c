@@ -24,7 +24,7 @@
 #include "util.h"
 #include "xmpp.h"
 
-/* libstrophe may hold TLS bytes poll() cannot see; never sleep longer. */
+/* libstrophe may hold TLS bytes the loop cannot see; never sleep longer. */
 #define MAX_POLL_MS 200
 
 static volatile sig_atomic_t stop_signal, reload_signal;

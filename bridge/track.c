@@ -13,12 +13,15 @@
 
 #define NBUCKETS 4096
 
+/* cppcheck sees the lists' members used only through the macros. */
+/* cppcheck-suppress unusedStructMember */
 LIST_HEAD(pending_list, pending);
 
 struct track {
 	struct pending_list buckets[NBUCKETS];
 	struct pending_list all;
-	TAILQ_HEAD(, pending) fifo;
+	/* cppcheck-suppress unusedStructMember */
+	TAILQ_HEAD(pending_fifo, pending) fifo;
 	unsigned long count, queued;
 };
 

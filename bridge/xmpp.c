@@ -81,9 +81,8 @@ strophe_log(void *ud, xmpp_log_level_t level, const char *area, const char *msg)
 /*
  * libstrophe 0.12.2 formats every message, "SENT:"/"RECV:" with the
  * whole stream text among them, before the handler can drop it; only a
- * NULL handler makes it skip the work.  Under load that formatting was a
- * third of the bridge's instructions (callgrind, 64 clients), so the
- * handler is there only while our own level is debug (checked each pump,
+ * NULL handler makes it skip the work, which under load is a large share
+ * of the bridge's time.  So the handler is there only while our own level is debug (checked each pump,
  * so SIGHUP changes it): libstrophe's messages are debug output, and
  * what a failed session means is logged by conn_handler.
  */

@@ -838,10 +838,9 @@ serialize(const xmlNode *root, struct stanza *st, struct stanza_error *e)
 
 /*
  * One parser context per thread, kept between requests: making and
- * freeing one (dictionary, input and node stacks) for each document was
- * about a tenth of a request's instructions in the FastCGI responder
- * (callgrind: xmlNewParserCtxt and xmlFreeParserCtxt, inclusive); kept,
- * a parse of a 150-byte message takes 31.5k instructions, not 37.2k.  xmlCtxtReadMemory resets a context before each document.
+ * freeing one (dictionary, input and node stacks) for each document
+ * costs more than parsing a short stanza with it.  xmlCtxtReadMemory
+ * resets a context before each document.
  * Its dictionary keeps every name it has seen, so a context whose
  * dictionary grew past DICT_KEEP names is freed rather than kept: a run
  * of stanzas with made-up names cannot make it grow without bound.
