@@ -434,6 +434,35 @@ tls_start(struct http_conn *c, const struct http_request *req, int64_t deadline,
 	return HTTP_UNREACHABLE;
 }
 
+/*
+ * After send() or recv() failed on a plain socket: HTTP_OK to call again
+ * (EINTR, or fd became ready), else the failure.  timed_out says what
+ * timed out, or is NULL to leave err to the caller.
+ */
+static enum http_rc
+sock_retry(int fd, short events, const char *call, const char *timed_out,
+    int64_t deadline, char *err, size_t errlen)
+{
+	int r;
+
+	if (errno == EINTR)
+		return HTTP_OK;
+	if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		http_seterr(err, errlen, "%s: %s", call, strerror(errno));
+		return HTTP_UNREACHABLE;
+	}
+	if ((r = wait_fd(fd, events, deadline)) == 0) {
+		if (timed_out != NULL)
+			http_seterr(err, errlen, "%s", timed_out);
+		return HTTP_TIMEOUT;
+	}
+	if (r < 0) {
+		http_seterr(err, errlen, "poll: %s", strerror(errno));
+		return HTTP_UNREACHABLE;
+	}
+	return HTTP_OK;
+}
+
 enum http_rc
 http_conn_write(const struct http_conn *c, const char *p, size_t n,
     int64_t deadline, char *err, size_t errlen)
@@ -467,30 +496,18 @@ http_conn_write(const struct http_conn *c, const char *p, size_t n,
 						 : HTTP_UNREACHABLE;
 		} else {
 			ssize_t w = send(c->fd, p, chunk, MSG_NOSIGNAL);
-			int r;
+			enum http_rc rc;
 
 			if (w >= 0) {
 				p += w;
 				n -= (size_t)w;
 				continue;
 			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				http_seterr(
-				    err, errlen, "send: %s", strerror(errno));
-				return HTTP_UNREACHABLE;
-			}
-			if ((r = wait_fd(c->fd, POLLOUT, deadline)) == 0) {
-				http_seterr(err, errlen,
-				    "sending the request timed out");
-				return HTTP_TIMEOUT;
-			}
-			if (r < 0) {
-				http_seterr(
-				    err, errlen, "poll: %s", strerror(errno));
-				return HTTP_UNREACHABLE;
-			}
+			rc = sock_retry(c->fd, POLLOUT, "send",
+			    "sending the request timed out", deadline, err,
+			    errlen);
+			if (rc != HTTP_OK)
+				return rc;
 		}
 	}
 	return HTTP_OK;
@@ -503,10 +520,8 @@ http_conn_read(const struct http_conn *c, char *p, size_t n, size_t *got,
 	size_t chunk = n > INT_MAX ? INT_MAX : n;
 
 	for (;;) {
-		int w;
-
 		if (c->ssl != NULL) {
-			int rc;
+			int rc, w;
 
 			ERR_clear_error();
 			errno = 0;
@@ -530,25 +545,16 @@ http_conn_read(const struct http_conn *c, char *p, size_t n, size_t *got,
 			return (enum http_rc)w;
 		} else {
 			ssize_t r = recv(c->fd, p, chunk, 0);
+			enum http_rc rc;
 
 			if (r >= 0) {
 				*got = (size_t)r;
 				return HTTP_OK;
 			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				http_seterr(
-				    err, errlen, "recv: %s", strerror(errno));
-				return HTTP_UNREACHABLE;
-			}
-			if ((w = wait_fd(c->fd, POLLIN, deadline)) == 0)
-				return HTTP_TIMEOUT;
-			if (w < 0) {
-				http_seterr(
-				    err, errlen, "poll: %s", strerror(errno));
-				return HTTP_UNREACHABLE;
-			}
+			rc = sock_retry(
+			    c->fd, POLLIN, "recv", NULL, deadline, err, errlen);
+			if (rc != HTTP_OK)
+				return rc;
 		}
 	}
 }
@@ -583,6 +589,7 @@ http_conn_open(struct http_conn *c, const struct http_request *req, char *err,
 		http_conn_close(c);
 	return rc;
 }
+
 int
 http_conn_quiet(const struct http_conn *c)
 {

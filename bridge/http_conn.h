@@ -37,7 +37,8 @@ enum http_rc http_conn_write(const struct http_conn *c, const char *p, size_t n,
 
 /*
  * Reads what is there into p: *got bytes, 0 at the end of the stream.
- * HTTP_TIMEOUT leaves err to the caller, who knows what was awaited.
+ * Its caller knows what was awaited, so on HTTP_TIMEOUT it writes err
+ * (over plain http this leaves err as it was).
  */
 enum http_rc http_conn_read(const struct http_conn *c, char *p, size_t n,
     size_t *got, int64_t deadline, char *err, size_t errlen);

@@ -1,7 +1,8 @@
 /*
  * The webhook client (http.c, http_conn.c) against servers this test
  * forks on 127.0.0.1: answering, refusing, silent, closing, garbage,
- * keeping the connection or dropping it under a request.  A check meant
+ * keeping the connection or dropping it under a request; and one
+ * connection alone (reads, writes, deadline, end of stream, quiet).  A check meant
  * for one connection per request posts through a client of its own.
  */
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "http_conn.h"
 #include "util.h"
 #include "t.h"
 
@@ -368,6 +370,81 @@ test_post_garbage(void)
 	srv_end(&s, 0);
 }
 
+/* ---- one connection alone (http_conn.c) ---- */
+
+/* Waits for a byte, answers "x", waits for another, then closes. */
+static void
+conn_srv_child(int lfd)
+{
+	char b;
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		_exit(4);
+	if (recv(fd, &b, 1, 0) != 1)
+		_exit(5);
+	(void)xr_write_all(fd, "x", 1);
+	if (recv(fd, &b, 1, 0) != 1)
+		_exit(5);
+	close(fd);
+	_exit(0);
+}
+
+/* Whether c stops being quiet within about two seconds. */
+static int
+conn_wakes(const struct http_conn *c)
+{
+	for (int i = 0; i < 200 && http_conn_quiet(c); i++)
+		nanosleep(&(struct timespec){.tv_nsec = 10000000L}, NULL);
+	return !http_conn_quiet(c);
+}
+
+static void
+test_conn(void)
+{
+	struct http_url u;
+	struct http_request req = {0};
+	struct http_conn c = {.fd = -1};
+	struct srv s;
+	char err[XR_ERRLEN] = "", url[100], buf[8];
+	size_t got = 0;
+
+	T_OK(!http_conn_quiet(&c), "conn: one not open is not quiet");
+	if (srv_listen(&s) < 0)
+		return;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", s.port);
+	(void)http_url_parse(url, &u, err, sizeof(err));
+	req.url = &u;
+	req.deadline_ms = xr_now_ms() + 3000;
+	fflush(stdout);
+	if ((s.pid = fork()) == 0) {
+		alarm(10);
+		conn_srv_child(s.lfd);
+	}
+	T_EQ_INT(http_conn_open(&c, &req, err, sizeof(err)), HTTP_OK,
+	    "conn: open to 127.0.0.1");
+	T_OK(http_conn_quiet(&c), "conn: quiet while the server says nothing");
+	T_EQ_INT(http_conn_read(&c, buf, sizeof(buf), &got, xr_now_ms() + 100,
+		     err, sizeof(err)),
+	    HTTP_TIMEOUT, "conn: nothing to read by the deadline");
+	T_EQ_INT(http_conn_write(&c, "a", 1, req.deadline_ms, err, sizeof(err)),
+	    HTTP_OK, "conn: write");
+	T_OK(conn_wakes(&c), "conn: not quiet once the server sent unasked");
+	T_EQ_INT(http_conn_read(&c, buf, sizeof(buf), &got, req.deadline_ms,
+		     err, sizeof(err)),
+	    HTTP_OK, "conn: read");
+	T_OK(got == 1 && buf[0] == 'x', "... what the server sent");
+	(void)http_conn_write(&c, "b", 1, req.deadline_ms, err, sizeof(err));
+	T_EQ_INT(http_conn_read(&c, buf, sizeof(buf), &got, req.deadline_ms,
+		     err, sizeof(err)),
+	    HTTP_OK, "conn: read at the end of the stream");
+	T_EQ_INT(got, 0, "... gives 0 bytes");
+	T_OK(!http_conn_quiet(&c), "conn: not quiet once the server closed");
+	http_conn_close(&c);
+	T_OK(c.fd == -1 && c.ssl == NULL, "conn: close leaves it not open");
+	T_EQ_INT(srv_end(&s, 0), 0, "conn: the server saw both bytes");
+}
+
 /* ---- kept connections against servers forked here ---- */
 
 /* Reads one request (head and Content-Length body): 1, or 0 at EOF. */
@@ -540,6 +617,7 @@ main(void)
 	test_post_fails();
 	test_post_full_queue();
 	test_post_garbage();
+	test_conn();
 	test_client();
 	test_post_by_name();
 	return t_done();
