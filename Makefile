@@ -53,14 +53,15 @@ COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/conf
 CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
+  bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
   bridge/auth.c bridge/addrkey.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
   bridge/privfile.c bridge/secrets.c bridge/stray.c bridge/streamerr.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c bridge/outgoing.c bridge/incoming.c \
   bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
-  test_rules test_http test_sign test_creds test_spool test_stray test_outbuf test_streamerr test_conf_docs test_reload \
-  test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming
+  test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
+  test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -97,6 +98,7 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 # Unit tests link the common code plus the one module they test.
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
+  $(B)/bridge/http_url.o $(B)/bridge/http_resp.o $(B)/bridge/http_conn.o \
   $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
   $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o \
@@ -149,9 +151,9 @@ build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/cla
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
-build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http.c common/util.c | need-fuzz
+build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http_resp.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
-	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
@@ -168,10 +170,10 @@ build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/rate.c brid
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
-build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http.c common/conf.c common/conf_value.c \
+build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http_url.c common/conf.c common/conf_value.c \
   common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
-	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 # fuzz_spool includes bridge/spool.c, to reach its header parser.
 build/fuzz/fuzz_spool: tests/fuzz/fuzz_spool.c bridge/spool.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
