@@ -3,161 +3,32 @@
 One suite, run once per web server deployment (tools/web.py: lighttpd-fcgi,
 lighttpd-cgi, apache-fcgid, apache-proxy-fcgi, apache-cgi, nginx), each
 started from its snippet in etc/; the deployment's name labels each check.
-Each check prints one line, TAP style:
-
-    ok 12 - [lighttpd-fcgi] message to alice: 202 with X-Stanza-Id, delivered ...
-    not ok 13 - [nginx] ...: detail
-
-A check that throws counts as failed and the suite goes on.  tests/integration/
-run.py starts the stack and the XMPP clients and calls run_suite().
+tests/integration/run.py starts the stack and the XMPP clients and calls
+run_suite().
 
 What the XMPP side received is checked with real clients (xmpp_client.py):
 alice@localhost/test answers the test namespaces; bob@localhost/test is a
 second account used for the forged-reply check.
 """
 
-import http.client
 import json
 import os
 import re
 import shutil
 import subprocess
 import threading
-import time
-import traceback
-import urllib.parse
-import uuid
 import xml.etree.ElementTree as ET
 
+from harness import (ALICE, ALICE_FULL, BOB_FULL, COMPONENT, CT, DEFAULT_HEADERS, ERROR_STATUS, Ctx,
+                     Resp, Suite, TestFailure, challenges, expect, expect_names, expect_status, local,
+                     ns_of, one_line, post, request, tok, wait_until)
 from xmpp_client import NS_ECHO, NS_FAIL, NS_SILENT, NS_PING, NS_RECEIPTS, NS_STANZAS
 
-CT = "application/xmpp+xml"
 ALLOW_405 = "POST, OPTIONS"
-COMPONENT = "rest.localhost"
-ALICE = "alice@localhost"
-ALICE_FULL = "alice@localhost/test"
-BOB_FULL = "bob@localhost/test"
 MAX_BYTES = 196608
 
-# stanza error condition -> HTTP status, for the conditions whose mapping
-# the contract (or RFC 6120 / XEP-0086) leaves no doubt about
-ERROR_STATUS = [
-    ("item-not-found", "cancel", 404),
-    ("feature-not-implemented", "cancel", 501),
-    ("forbidden", "auth", 403),
-    ("bad-request", "modify", 400),
-    ("service-unavailable", "cancel", 503),
-    ("conflict", "cancel", 409),
-    ("not-acceptable", "modify", 406),
-    ("internal-server-error", "wait", 500),
-    # the rest of the table in docs/API.md
-    ("jid-malformed", "modify", 400),
-    ("not-authorized", "auth", 403),
-    ("not-allowed", "cancel", 405),
-    ("gone", "cancel", 410),
-    ("remote-server-not-found", "cancel", 502),
-    ("undefined-condition", "cancel", 502),
-    ("resource-constraint", "wait", 503),
-    ("remote-server-timeout", "wait", 504),
-]
-
-
-class TestFailure(AssertionError):
-    pass
-
-
-def expect(cond, msg):
-    if not cond:
-        raise TestFailure(msg)
-
-
-def tok():
-    return uuid.uuid4().hex[:12]
-
-
-def local(tag):
-    return tag.rsplit("}", 1)[-1]
-
-
-def ns_of(tag):
-    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
-
-
-def one_line(s, n=200):
-    s = s.strip().replace("\r", "\\r").replace("\n", "\\n")
-    return s if len(s) <= n else s[:n] + "..."
-
-
-# ---- HTTP -----------------------------------------------------------------------
-
-class Resp:
-    def __init__(self, status, reason, headers, body):
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.body = body
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def header(self, name, default=None):
-        return self.headers.get(name, default)
-
-    @property
-    def ctype(self):
-        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-
-    def xml(self):
-        try:
-            return ET.fromstring(self.body)
-        except ET.ParseError as e:
-            raise TestFailure("body is not XML (%s): %s" % (e, one_line(self.text)))
-
-    def __str__(self):
-        return "%d %s [%s] %s" % (self.status, self.reason, self.headers.get("Content-Type"),
-                                  one_line(self.text))
-
-
-# Sent with every request unless a test names the header itself (a value
-# of None leaves it out); run.py fills in the stack's token.
-DEFAULT_HEADERS = {}
-
-
-def request(method, url, body=None, headers=None, chunked=False, timeout=60):
-    merged = dict(DEFAULT_HEADERS)
-    merged.update(headers or {})
-    headers = {k: v for k, v in merged.items() if v is not None}
-    u = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        path = u.path + ("?" + u.query if u.query else "")
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        if chunked:
-            data = body or b""
-            parts = [data[i:i + 16384] for i in range(0, len(data), 16384)]
-            conn.request(method, path, body=iter(parts), headers=headers or {},
-                         encode_chunked=True)
-        else:
-            conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        data = r.read()
-        return Resp(r.status, r.reason, r.headers, data)
-    finally:
-        conn.close()
-
-
-def post(url, body, ctype=CT, headers=None, **kw):
-    h = {}
-    if ctype is not None:
-        h["Content-Type"] = ctype
-    h.update(headers or {})
-    return request("POST", url, body, h, **kw)
-
-
-def expect_status(r, status):
-    expect(r.status == status, "expected %d, got %s" % (status, r))
+SUITE = Suite("http", by_mode=True)
+test = SUITE.test
 
 
 def expect_stanza_ns_consistent(r):
@@ -171,70 +42,6 @@ def expect_stanza_ns_consistent(r):
         if local(k.tag) in ("error", "body", "subject", "thread"):
             expect(ns_of(k.tag) == ns_of(x.tag), "<%s> is in namespace %r but the stanza in %r: %s" % (
                 local(k.tag), ns_of(k.tag), ns_of(x.tag), one_line(r.text, 400)))
-
-
-def expect_names(r, *words):
-    """The body mentions at least one of words (case-insensitive)."""
-    low = r.text.lower()
-    expect(any(w.lower() in low for w in words),
-           "body should name %s: %s" % (" or ".join(repr(w) for w in words), one_line(r.text)))
-
-
-# ---- the suite --------------------------------------------------------------------
-
-def registry():
-    """A suite's list of (description, function), and the decorator
-    @test(description) that adds a function to it."""
-    tests = []
-
-    def test(desc):
-        def deco(fn):
-            tests.append((desc, fn))
-            return fn
-        return deco
-    return tests, test
-
-
-def selected(only, text):
-    """Whether a check runs: all of them when only is empty, else those
-    whose text contains one of only, in any case."""
-    return not only or any(o.lower() in text.lower() for o in only)
-
-
-def fail_with(e):
-    """A check that fails with e: for errors met outside any check (a
-    server that did not start, say), so that they count as failures."""
-    raise e
-
-
-TESTS, test = registry()
-
-
-class Ctx:
-    """What a test gets: the stack, the clients and the URL of this mode."""
-
-    def __init__(self, stack, alice, bob, mode, url):
-        self.stack = stack
-        self.alice = alice
-        self.bob = bob
-        self.mode = mode
-        self.url = url
-        self.notes = []
-
-    def note(self, s):
-        self.notes.append(s)
-
-    def msg_to_alice(self, text, extra_attrs="", to=ALICE):
-        return "<message to='%s'%s><body>%s</body></message>" % (to, extra_attrs, text)
-
-    def alice_gets(self, pred, timeout=10):
-        return self.alice.wait_for(pred, timeout)
-
-    def alice_gets_body(self, text, timeout=10):
-        return self.alice.wait_for(lambda r: r.kind == "message" and r.body == text, timeout)
-
-    def alice_never_got(self, text):
-        return self.alice.find(lambda r: text in r.xml) is None
 
 
 # -- methods ---------------------------------------------------------------------------
@@ -858,11 +665,6 @@ def t_iq_timeout(c):
 _LIMITED = {}     # tokens with --from limits, made once per run
 
 
-def challenges(r):
-    """Every WWW-Authenticate header's value."""
-    return [v for k, v in r.headers.items() if k.lower() == "www-authenticate"]
-
-
 @test("no Authorization: 401 with WWW-Authenticate for Bearer and Basic; under Apache the "
       "body says how to pass the header on (CGIPassAuth)")
 def t_auth_missing(c):
@@ -1128,24 +930,6 @@ def t_forged_reply(c):
 
 # -- faults (run last in each mode; they restore the stack) ------------------------------------
 
-def _poll(fn, timeout, what):
-    """Calls fn() until it returns a true value (returned) or timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            v = fn()
-            if v:
-                return v
-        except Exception as e:
-            last = e
-        if time.monotonic() > deadline:
-            if callable(what):
-                what = what()
-            raise TestFailure("%s: not within %gs%s" % (what, timeout, " (%s)" % last if last else ""))
-        time.sleep(0.2)
-
-
 @test("bridge stopped: 503 with Retry-After, body says the bridge is not running; it recovers on restart")
 def t_bridge_down(c):
     st = c.stack
@@ -1168,7 +952,7 @@ def t_bridge_down(c):
 
     def ok():
         return post(c.url, c.msg_to_alice(t)).status == 202
-    _poll(ok, 10, "POST after restarting the bridge")
+    wait_until(ok, 10, "POST after restarting the bridge")
     c.alice_gets_body(t)
 
 
@@ -1183,7 +967,7 @@ def t_prosody_down(c):
             r = post(c.url, "<iq type='get' to='localhost'><ping xmlns='%s'/></iq>" % NS_PING)
             seen.append(r.status)
             return r if r.status == 503 else None
-        r = _poll(down, 10, lambda: "503 while Prosody is down (statuses seen: %s)" % seen)
+        r = wait_until(down, 10, lambda: "503 while Prosody is down (statuses seen: %s)" % seen)
         if seen[0] != 503:
             c.note("first answer after stopping Prosody was %s" % seen[0])
         low = r.text.lower()
@@ -1199,118 +983,14 @@ def t_prosody_down(c):
 
     def ok():
         return post(c.url, c.msg_to_alice("back-" + t)).status == 202
-    _poll(ok, 15, "POST answered 202 after restarting Prosody")
+    wait_until(ok, 15, "POST answered 202 after restarting Prosody")
     c.alice.wait_online(15)
     c.bob.wait_online(15)
-
-
-# ---- runner ------------------------------------------------------------------------------------------
-
-class Runner:
-    def __init__(self, out=None):
-        import sys
-        self.out = out or sys.stdout
-        self.n = 0
-        self.passed = 0
-        self.failed = 0
-        self.failures = []
-        self.todo = 0           # known failures: printed, counted apart
-
-    def line(self, s):
-        self.out.write(s + "\n")
-        self.out.flush()
-
-    def check(self, label, fn, *args):
-        self.n += 1
-        try:
-            fn(*args)
-        except KeyboardInterrupt:
-            self._fail(label, "interrupted")
-            raise
-        except TestFailure as e:
-            self._fail(label, str(e))
-        except Exception as e:
-            tb = traceback.extract_tb(e.__traceback__)
-            where = "%s:%d" % (tb[-1].filename.rsplit("/", 1)[-1], tb[-1].lineno) if tb else "?"
-            self._fail(label, "%s: %s (at %s)" % (type(e).__name__, e, where))
-        else:
-            self.passed += 1
-            self.line("ok %d - %s" % (self.n, label))
-
-    def check_known(self, label, fn, reason, *args):
-        """A check known to fail for reason (a bug that is not ours to fix
-        here): its failure prints "not ok ... # TODO reason" and counts
-        neither way; its success counts as passed, with a note."""
-        self.n += 1
-        try:
-            fn(*args)
-        except KeyboardInterrupt:
-            self._fail(label, "interrupted")
-            raise
-        except Exception as e:
-            self.todo += 1
-            self.line("not ok %d - %s: %s # TODO %s" % (self.n, label, one_line(str(e) or repr(e), 300),
-                                                         reason))
-        else:
-            self.passed += 1
-            self.line("ok %d - %s" % (self.n, label))
-            self.line("# note: known to fail (%s), but passed" % reason)
-
-    def _fail(self, label, detail):
-        self.failed += 1
-        detail = one_line(detail, 600)
-        self.failures.append((label, detail))
-        self.line("not ok %d - %s: %s" % (self.n, label, detail))
-
-    def summary(self):
-        return "%d passed, %d failed" % (self.passed, self.failed)
-
-
-def _guarded(fn):
-    """fn, failing if a process of the stack died while it ran; the dead
-    process is restarted so that later checks still mean something."""
-    def run(c):
-        err = None
-        try:
-            fn(c)
-        except Exception as e:
-            err = e
-        dead = c.stack.check_alive(expect_all=True)
-        if dead:
-            report = c.stack.crash_report()
-            try:
-                c.stack.revive()
-                restarted = "restarted"
-            except Exception as e:
-                restarted = "restart failed: %s" % e
-            raise TestFailure("%s (%s)%s%s" % (
-                "; ".join(dead), restarted, "; log: %s" % report if report else "",
-                "; the check itself: %s" % err if err else ""))
-        if err is not None:
-            raise err
-    return run
 
 
 def run_suite(runner, stack, alice, bob, mode, url, only=None, known=None):
     """Every check against url; mode (the deployment's name) labels them;
     known maps the descriptions of checks known to fail there to why."""
-    ctx = Ctx(stack, alice, bob, mode, url)
-    for desc, fn in TESTS:
-        if not selected(only, desc):
-            continue
-        # every test starts with everything up (a fault test may have failed
-        # to restore it)
-        for cl in (alice, bob):
-            if not cl.online:
-                try:
-                    cl.wait_online(15)
-                except TimeoutError:
-                    pass
-        before = len(ctx.notes)
-        if known and desc in known:
-            runner.check_known("[%s] %s" % (mode, desc), _guarded(fn), known[desc], ctx)
-        else:
-            runner.check("[%s] %s" % (mode, desc), _guarded(fn), ctx)
-        for n in ctx.notes[before:]:
-            runner.line("# [%s] note: %s" % (mode, n))
+    ctx = Ctx(stack, alice, bob, label=mode, runner=runner, url=url, mode=mode)
+    SUITE.run(runner, ctx, only, guard=True, known=known)
     return ctx
