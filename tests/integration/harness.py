@@ -240,6 +240,19 @@ def expect_names(r, *words):
            "body should name %s: %s" % (" or ".join(repr(w) for w in words), one_line(r.text)))
 
 
+def expect_stanza_ns_consistent(r):
+    """A stanza returned to the HTTP user: the component stream's namespace
+    (jabber:component:accept) must not leak into it, and the stanza's own
+    children (<error/>, <body/>, ...) share the stanza's namespace."""
+    expect("jabber:component:accept" not in r.text,
+           "the component namespace leaks into the body: %s" % one_line(r.text, 400))
+    x = r.xml()
+    for k in x:
+        if local(k.tag) in ("error", "body", "subject", "thread"):
+            expect(ns_of(k.tag) == ns_of(x.tag), "<%s> is in namespace %r but the stanza in %r: %s" % (
+                local(k.tag), ns_of(k.tag), ns_of(x.tag), one_line(r.text, 400)))
+
+
 def challenges(r):
     """Every WWW-Authenticate header's value."""
     return [v for k, v in r.headers.items() if k.lower() == "www-authenticate"]

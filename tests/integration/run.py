@@ -11,7 +11,8 @@ its snippet in etc/ (verbatim, placeholders filled in) and
   - puts tools/web_probe.py in the responder's place for one request: an
     `Authorization: Bearer` header, XMPP_REST_CONF, the sanitizer options
     and the body must reach the program;
-  - runs tests/integration/test_http.py against the real responder, with
+  - runs the HTTP suite (tests/integration/test_http_requests.py and
+    test_http.py) against the real responder, with
     the deployment's name as the label of each check.
 
 Then tests/integration/test_process.py and, once each under the stack's
@@ -81,6 +82,7 @@ from xmpp_client import TestClient  # noqa: E402
 import harness  # noqa: E402
 from harness import TestFailure, expect, fail_with  # noqa: E402
 import test_http  # noqa: E402
+import test_http_requests  # noqa: E402
 import test_limits  # noqa: E402
 import test_auth  # noqa: E402
 import test_faults  # noqa: E402
@@ -104,7 +106,7 @@ KNOWN_FAILURES = {}
 # --xmpp-server runs against a server other than Prosody: "works with any
 # XMPP server" is what they test.
 CORE_CHECKS = (
-    # test_http.py
+    # test_http_requests.py, test_http.py
     "a message to alice answers 202", "an iq get echo to alice's full JID", "an iq set echo",
     "an iq ping to the server", "an iq answered with ", "an iq to an offline full JID",
     "a receipt request", "a receipt that never comes", "an unanswered iq",
@@ -215,8 +217,9 @@ def main():
     return _finish(runner, stack, clients, interrupted)
 
 
-# The suites run once per run (after the HTTP suite's deployments), in
-# the order main() runs them.
+# The HTTP suite, run once per deployment, in two halves; then the suites
+# run once per run, in the order main() runs them.
+PER_DEPLOYMENT = (test_http_requests, test_http)
 ONCE = (test_process, test_auth, test_faults, test_stanza_check, test_limits, test_secrets,
         test_webhook, test_spool)
 
@@ -224,8 +227,9 @@ ONCE = (test_process, test_auth, test_faults, test_stanza_check, test_limits, te
 def list_checks(deployments, only):
     """The label of every check of the suites that would run, one a line."""
     for name in deployments:
-        for check in test_http.SUITE.chosen(only):
-            print(test_http.SUITE.label(check, name))
+        for suite in PER_DEPLOYMENT:
+            for check in suite.SUITE.chosen(only):
+                print(suite.SUITE.label(check, name))
     for suite in ONCE:
         for check in suite.SUITE.chosen(only):
             print(suite.SUITE.label(check))
@@ -243,8 +247,9 @@ def run_deployment(runner, stack, alice, bob, name, only):
         return
     runner.check("[%s] the server starts from %s" % (name, snippets), lambda: None)
     runner.line("# [%s] %s; logs %s" % (name, d.url, " ".join(d.logs())))
-    test_http.run_suite(runner, stack, alice, bob, name, d.url, only=only,
-                        known=KNOWN_FAILURES.get(name))
+    ctx = harness.Ctx(stack, alice, bob, label=name, runner=runner, url=d.url, mode=name)
+    for suite in PER_DEPLOYMENT:
+        suite.SUITE.run(runner, ctx, only, guard=True, known=KNOWN_FAILURES.get(name))
     for problem in stack.check_alive():
         runner.check("[%s] the stack is still running" % name, fail_with, TestFailure(problem))
     stack.stop_web()
