@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 from stack import Stack  # noqa: E402
-from test_http import post  # noqa: E402
+from harness import post  # noqa: E402
 from webhook import Receiver  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
 

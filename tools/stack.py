@@ -625,7 +625,7 @@ class Stack:
             self.start_xmpp()
             if self._as_root:
                 self._ensure_bridge_user()
-            self._write_bridge_conf()
+            self.write_bridge_conf()
             # The token every test and `make run` uses; it may send as
             # any JID of the component.
             self.token = self.add_token("stack")
@@ -687,7 +687,7 @@ class Stack:
     start_prosody = start_xmpp
     stop_prosody = stop_xmpp
 
-    def _component_auth_count(self):
+    def component_auth_count(self):
         return self.server.component_auth_count()
 
     def wait_component(self, since_count, timeout=10.0, since_bridge_offset=None):
@@ -696,7 +696,7 @@ class Stack:
         since_bridge_offset).  Returns True or False."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._component_auth_count() > since_count:
+            if self.component_auth_count() > since_count:
                 return True
             if since_bridge_offset is not None and self._bridge_says_connected(since_bridge_offset):
                 return True
@@ -712,7 +712,7 @@ class Stack:
             "jid": COMPONENT,
             "server": "127.0.0.1",
             "port": str(self.component_port),
-            "secret": self.secret,      # into secret_file: _write_bridge_conf
+            "secret": self.secret,      # into secret_file: write_bridge_conf
             "socket": self.socket_path,
             "iq_timeout": "5",
             "iq_max_timeout": "10",
@@ -761,7 +761,7 @@ class Stack:
         os.replace(path + ".tmp", path)
         return path
 
-    def _write_bridge_conf(self, overrides=None, path=None):
+    def write_bridge_conf(self, overrides=None, path=None):
         path = path or self.conf_path
         lines = ["# xmpp-rest.conf written by tools/stack.py"]
         for k, v in self.bridge_conf_values(overrides).items():
@@ -851,7 +851,7 @@ class Stack:
             if self.bridge and self.bridge.alive():
                 raise StackError("the bridge is already running")
             old_sock = self._socket_id()
-            auth0 = self._component_auth_count()
+            auth0 = self.component_auth_count()
             try:
                 off0 = os.path.getsize(self.bridge_log)
             except OSError:
@@ -879,7 +879,7 @@ class Stack:
             # looked like this one (a stanza sent then found no route).
             if have_sock and (self._bridge_says_connected(off0) or (
                     not getattr(self, "_bridge_logs_info", True)
-                    and self._component_auth_count() > auth0)):
+                    and self.component_auth_count() > auth0)):
                 return
             time.sleep(0.05)
         what = "its socket %s did not appear" % self.socket_path if not have_sock \
@@ -904,7 +904,7 @@ class Stack:
         an operator who started two would have.  Returns its process
         (stop() it); its log is .log_path."""
         conf = self.path(name + ".conf")
-        self._write_bridge_conf({"socket": self.path(name + "-run", "bridge.sock"),
+        self.write_bridge_conf({"socket": self.path(name + "-run", "bridge.sock"),
                                  "spool_dir": self.path(name + "-spool")}, path=conf)
         return _Proc(name, self.wrap + [self.bridge_bin, "-c", conf], self.path(name + ".log"),
                      cwd=self.tmp)
@@ -917,7 +917,7 @@ class Stack:
         bridge's exit status (also appended to bridge_exits)."""
         with self._lock:
             rc = self.stop_bridge()
-            self._write_bridge_conf(extra_conf)
+            self.write_bridge_conf(extra_conf)
             self.start_bridge()
             return rc
 

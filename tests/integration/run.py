@@ -11,7 +11,8 @@ its snippet in etc/ (verbatim, placeholders filled in) and
   - puts tools/web_probe.py in the responder's place for one request: an
     `Authorization: Bearer` header, XMPP_REST_CONF, the sanitizer options
     and the body must reach the program;
-  - runs tests/integration/test_http.py against the real responder, with
+  - runs the HTTP suite (tests/integration/test_http_requests.py and
+    test_http.py) against the real responder, with
     the deployment's name as the label of each check.
 
 Then tests/integration/test_process.py and, once each under the stack's
@@ -24,7 +25,13 @@ their own and with the stack's configuration at their end), stops
 everything and prints "N passed, M failed" as the last line.  Exit status 0 only if nothing failed.
 
     /usr/bin/python3 tests/integration/run.py [--mode NAME]... [-k WORDS]...
-        [--bin-dir build/asan] [--keep]
+        [--bin-dir build/asan] [--keep] [--list]
+
+-k WORDS runs the checks whose label ("[auth] token revoke ...") contains
+WORDS, in any case; those of the HTTP suite, run once per deployment, by
+their description alone (--mode chooses the deployments).  --list prints
+the labels of the checks chosen and runs nothing.  The suites share
+tests/integration/harness.py (the registry, the runner, the helpers).
 
 --xmpp-server ejabberd runs the core send checks (CORE_CHECKS: message,
 iq, bounce, receipt, webhook delivery and reply, reconnect after the server
@@ -72,7 +79,10 @@ except ImportError:
 from stack import Stack, StackError, install_signal_handlers, tail  # noqa: E402
 import web  # noqa: E402
 from xmpp_client import TestClient  # noqa: E402
+import harness  # noqa: E402
+from harness import TestFailure, expect, fail_with  # noqa: E402
 import test_http  # noqa: E402
+import test_http_requests  # noqa: E402
 import test_limits  # noqa: E402
 import test_auth  # noqa: E402
 import test_faults  # noqa: E402
@@ -96,7 +106,7 @@ KNOWN_FAILURES = {}
 # --xmpp-server runs against a server other than Prosody: "works with any
 # XMPP server" is what they test.
 CORE_CHECKS = (
-    # test_http.py
+    # test_http_requests.py, test_http.py
     "a message to alice answers 202", "an iq get echo to alice's full JID", "an iq set echo",
     "an iq ping to the server", "an iq answered with ", "an iq to an offline full JID",
     "a receipt request", "a receipt that never comes", "an unanswered iq",
@@ -122,6 +132,8 @@ def main():
     ap.add_argument("--xmpp-server", default="prosody", choices=("prosody", "ejabberd"),
                     help="the XMPP server: prosody (every check) or ejabberd (the core checks)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--list", action="store_true",
+                    help="print the suites' checks that -k and --mode choose, and run nothing")
     ap.add_argument("--bin-dir", metavar="DIR",
                     help="take xmpp-restd and xmpp-rest.fcgi from DIR (e.g. build/asan)")
     args = ap.parse_args()
@@ -135,8 +147,10 @@ def main():
             if d not in deployments:
                 deployments.append(d)
 
+    if args.list:
+        return list_checks(deployments, only)
     install_signal_handlers()
-    runner = test_http.Runner()
+    runner = harness.Runner()
     # Responders that Apache or spawn-fcgi start run as www-data when we are
     # root: they must be able to write their sanitizer reports.
     for d in web.open_sanitizer_log_dirs():
@@ -148,7 +162,7 @@ def main():
     try:
         try:
             stack.start()
-            test_http.DEFAULT_HEADERS["Authorization"] = "Bearer " + stack.token
+            harness.DEFAULT_HEADERS["Authorization"] = "Bearer " + stack.token
             runner.line("# stack in %s: %s, c2s %d, component %d" % (
                 stack.tmp, stack.server.name, stack.c2s_port, stack.component_port))
             if core:
@@ -159,17 +173,17 @@ def main():
                 clients.append(cl)
                 cl.start()
         except StackError as e:
-            runner.check("the stack starts", test_http.fail_with, e)
+            runner.check("the stack starts", fail_with, e)
             return _finish(runner, stack, clients)
         except (RuntimeError, OSError) as e:
-            runner.check("the XMPP test clients log in", test_http.fail_with, e)
+            runner.check("the XMPP test clients log in", fail_with, e)
             return _finish(runner, stack, clients)
         alice, bob = clients
         for name in deployments:
             t0 = time.monotonic()
             run_deployment(runner, stack, alice, bob, name, only)
             runner.line("# [%s] %.0f s" % (name, time.monotonic() - t0))
-        test_process.run_suite(runner, stack, alice, only=only)
+        test_process.run_suite(runner, stack, alice, bob, only=only)
         # once per run, not per deployment: it restarts the bridge with
         # callback settings, and with the stack's configuration again at its
         # end; its echo bot is a CGI program under the stack's lighttpd
@@ -177,30 +191,49 @@ def main():
         try:
             stack.start_web("lighttpd")
         except StackError as e:
-            runner.check("[webhook] the stack's lighttpd starts", test_http.fail_with, e)
+            runner.check("[webhook] the stack's lighttpd starts", fail_with, e)
         else:
             t1 = time.monotonic()
-            test_auth.run_suite(runner, stack, alice, only=only)
+            test_auth.run_suite(runner, stack, alice, bob, only=only)
             runner.line("# [auth] %.0f s" % (time.monotonic() - t1))
             t1 = time.monotonic()
-            test_faults.run_suite(runner, stack, alice, only=only)
+            test_faults.run_suite(runner, stack, alice, bob, only=only)
             test_stanza_check.run_suite(runner, stack, alice, bob, only=only)
-            test_limits.run_suite(runner, stack, only=only)
+            test_limits.run_suite(runner, stack, alice, bob, only=only)
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
-            test_secrets.run_suite(runner, stack, alice, only=only)
+            test_secrets.run_suite(runner, stack, alice, bob, only=only)
             test_webhook.run_suite(runner, stack, alice, bob, only=only)
             t1 = time.monotonic()
             test_spool.run_suite(runner, stack, alice, bob, only=only)
             runner.line("# [spool] %.0f s" % (time.monotonic() - t1))
             for problem in stack.check_alive():
-                runner.check("[webhook] the stack is still running", test_http.fail_with,
-                             test_http.TestFailure(problem))
+                runner.check("[webhook] the stack is still running", fail_with,
+                             TestFailure(problem))
             stack.stop_web()
         runner.line("# [webhook] %.0f s" % (time.monotonic() - t0))
     except KeyboardInterrupt:
         interrupted = True
-        runner.check("the suite ran to its end", test_http.fail_with, test_http.TestFailure("interrupted"))
+        runner.check("the suite ran to its end", fail_with, TestFailure("interrupted"))
     return _finish(runner, stack, clients, interrupted)
+
+
+# The HTTP suite, run once per deployment, in two halves; then the suites
+# run once per run, in the order main() runs them.
+PER_DEPLOYMENT = (test_http_requests, test_http)
+ONCE = (test_process, test_auth, test_faults, test_stanza_check, test_limits, test_secrets,
+        test_webhook, test_spool)
+
+
+def list_checks(deployments, only):
+    """The label of every check of the suites that would run, one a line."""
+    for name in deployments:
+        for suite in PER_DEPLOYMENT:
+            for check in suite.SUITE.chosen(only):
+                print(suite.SUITE.label(check, name))
+    for suite in ONCE:
+        for check in suite.SUITE.chosen(only):
+            print(suite.SUITE.label(check))
+    return 0
 
 
 def run_deployment(runner, stack, alice, bob, name, only):
@@ -210,19 +243,20 @@ def run_deployment(runner, stack, alice, bob, name, only):
     try:
         d = stack.start_web(name)
     except StackError as e:
-        runner.check("[%s] the server starts from %s" % (name, snippets), test_http.fail_with, e)
+        runner.check("[%s] the server starts from %s" % (name, snippets), fail_with, e)
         return
     runner.check("[%s] the server starts from %s" % (name, snippets), lambda: None)
     runner.line("# [%s] %s; logs %s" % (name, d.url, " ".join(d.logs())))
-    test_http.run_suite(runner, stack, alice, bob, name, d.url, only=only,
-                        known=KNOWN_FAILURES.get(name))
+    ctx = harness.Ctx(stack, alice, bob, label=name, runner=runner, url=d.url, mode=name)
+    for suite in PER_DEPLOYMENT:
+        suite.SUITE.run(runner, ctx, only, guard=True, known=KNOWN_FAILURES.get(name))
     for problem in stack.check_alive():
-        runner.check("[%s] the stack is still running" % name, test_http.fail_with, test_http.TestFailure(problem))
+        runner.check("[%s] the stack is still running" % name, fail_with, TestFailure(problem))
     stack.stop_web()
 
     def stopped():
         if d.left_behind:
-            raise test_http.TestFailure("; ".join(d.left_behind[:3]) + (
+            raise TestFailure("; ".join(d.left_behind[:3]) + (
                 " (and %d more)" % (len(d.left_behind) - 3) if len(d.left_behind) > 3 else ""))
     label = "[%s] the responders exit when the server (or spawn-fcgi's supervisor) stops them" % name
     if name in SIGTERM_IGNORED:
@@ -243,42 +277,42 @@ def probe(runner, stack, name, only=None):
     def ask():
         d = stack.start_web(name, responder=web.PROBE, label=name + "-probe")
         try:
-            r = test_http.post(d.url, body, headers={"Authorization": token}, timeout=30)
+            r = harness.post(d.url, body, headers={"Authorization": token}, timeout=30)
         finally:
             stack.stop_web()
-        test_http.expect_status(r, 200)
+        harness.expect_status(r, 200)
         try:
             box["j"] = json.loads(r.body)
         except ValueError:
-            raise test_http.TestFailure("the probe's answer is not JSON: %s" % r)
+            raise TestFailure("the probe's answer is not JSON: %s" % r)
 
     def authorization():
         if "j" not in box:
-            raise test_http.TestFailure("no answer from the probe")
+            raise TestFailure("no answer from the probe")
         p = box["j"]["params"]
         got = p.get("HTTP_AUTHORIZATION", p.get("REDIRECT_HTTP_AUTHORIZATION"))
-        test_http.expect(got == token, "HTTP_AUTHORIZATION is %r, sent %r" % (got, token))
+        expect(got == token, "HTTP_AUTHORIZATION is %r, sent %r" % (got, token))
 
     def environment():
         if "j" not in box:
-            raise test_http.TestFailure("no answer from the probe")
+            raise TestFailure("no answer from the probe")
         j = box["j"]
         env, p = j["environ"], j["params"]
-        test_http.expect(env.get("XMPP_REST_CONF") == stack.conf_path,
-                         "XMPP_REST_CONF in the environment is %r, not %r" % (
-                             env.get("XMPP_REST_CONF"), stack.conf_path))
+        expect(env.get("XMPP_REST_CONF") == stack.conf_path,
+               "XMPP_REST_CONF in the environment is %r, not %r" % (
+                   env.get("XMPP_REST_CONF"), stack.conf_path))
         for k in web.SANITIZER_VARS:
             if k in os.environ:
-                test_http.expect(env.get(k) == os.environ[k], "%s is %r, not %r" % (
+                expect(env.get(k) == os.environ[k], "%s is %r, not %r" % (
                     k, env.get(k), os.environ[k]))
         bad = [d for d, ok in j["writable"].items() if not ok]
-        test_http.expect(not bad, "uid %s cannot write the sanitizer log directory %s" % (
+        expect(not bad, "uid %s cannot write the sanitizer log directory %s" % (
             j["uid"], ", ".join(bad)))
-        want = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": test_http.CT,
+        want = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": harness.CT,
                 "CONTENT_LENGTH": str(len(body))}
         wrong = {k: p.get(k) for k, v in want.items() if p.get(k) != v}
-        test_http.expect(not wrong, "request variables %r, expected %r" % (wrong, want))
-        test_http.expect(j["body_bytes"] == len(body), "read %s bytes of the body, sent %d" % (
+        expect(not wrong, "request variables %r, expected %r" % (wrong, want))
+        expect(j["body_bytes"] == len(body), "read %s bytes of the body, sent %d" % (
             j["body_bytes"], len(body)))
 
     checks = [
@@ -318,7 +352,7 @@ def _finish(runner, stack, clients, interrupted=False):
         def exits_clean():
             bad = [rc for rc in stack.bridge_exits if rc != 0]
             if bad:
-                raise test_http.TestFailure("exit statuses %s under XR_WRAP=%r" % (
+                raise TestFailure("exit statuses %s under XR_WRAP=%r" % (
                     stack.bridge_exits, " ".join(stack.wrap)))
         runner.check("every bridge run under XR_WRAP exited with status 0", exits_clean)
     elif any(rc not in (0, None) for rc in stack.bridge_exits):
@@ -351,10 +385,10 @@ def _loopback_only(stack):
     whatever it started) listens on is on 127.0.0.1, and no epmd runs for it."""
     ours = set(web.session_pids(stack.xmpp.pid))
     mine = [(a, p) for a, p, pid in _listeners() if pid in ours]
-    test_http.expect(mine, "no listening socket found for pids %s" % sorted(ours))
+    expect(mine, "no listening socket found for pids %s" % sorted(ours))
     bad = [(a, p) for a, p in mine if a != "127.0.0.1"]
-    test_http.expect(not bad, "listening on %s" % ", ".join("%s:%s" % x for x in bad))
-    test_http.expect(not any(a == "0.0.0.0" and p == "4369" for a, p, _ in _listeners()),
+    expect(not bad, "listening on %s" % ", ".join("%s:%s" % x for x in bad))
+    expect(not any(a == "0.0.0.0" and p == "4369" for a, p, _ in _listeners()),
                      "an epmd listens on 0.0.0.0:4369")
 
 
@@ -367,7 +401,7 @@ def _nothing_left(sid):
                 names.append("%d %s" % (pid, f.read().strip()))
         except OSError:
             pass
-    test_http.expect(not names, "still running: %s" % ", ".join(names))
+    expect(not names, "still running: %s" % ", ".join(names))
 
 
 _MEMORY_REPORT = re.compile(
@@ -390,7 +424,7 @@ def _no_memory_reports(stack):
                 ctx = " | ".join(x.strip() for x in lines[i:i + 4])
                 found.append("%s: %s" % (os.path.basename(path), ctx))
     if found:
-        raise test_http.TestFailure("%d report(s); first: %s" % (len(found), found[0]))
+        raise TestFailure("%d report(s); first: %s" % (len(found), found[0]))
 
 
 if __name__ == "__main__":

@@ -12,34 +12,17 @@ Tests that change the bridge's configuration restart it and put the
 stack's configuration back at their end.
 """
 
-import base64
 import os
 import pwd
 import shutil
 import subprocess
 import time
-import uuid
 
-import test_process
-from test_http import challenges, expect, expect_names, expect_status, post, selected
+from harness import (COMPONENT, CT, Ctx, Suite, ask, basic, bearer, cgi, challenges, delivered,
+                     expect, expect_names, expect_status, frame, msg, post, with_bridge_conf, word)
 
-CT = "application/xmpp+xml"
-COMPONENT = "rest.localhost"
-
-
-class Ctx:
-    def __init__(self, stack, alice):
-        self.stack = stack
-        self.alice = alice
-
-    @property
-    def url(self):
-        return self.stack.url_fcgi
-
-
-def msg(word, frm=None, to="alice@localhost/test"):
-    f = " from='%s'" % frm if frm else ""
-    return "<message to='%s'%s><body>%s</body></message>" % (to, f, word)
+SUITE = Suite("auth")
+test = SUITE.test
 
 
 def ping(frm=None):
@@ -47,36 +30,9 @@ def ping(frm=None):
     return "<iq type='get' to='localhost'%s><ping xmlns='urn:xmpp:ping'/></iq>" % f
 
 
-def bearer(token):
-    return {"Authorization": "Bearer " + token}
-
-
-def basic(user, password):
-    raw = ("%s:%s" % (user, password)).encode()
-    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
-
-def word():
-    return uuid.uuid4().hex[:10]
-
-
-def delivered(ctx, w):
-    rec = ctx.alice.wait_for(lambda r: r.kind == "message" and r.body == w, 10)
-    expect(rec is not None, "alice did not receive %r" % w)
-
-
-def with_bridge_conf(ctx, extra, fn):
-    """Runs fn() with the bridge restarted on the stack's configuration
-    plus extra; the stack's own comes back afterwards, even on failure."""
-    ctx.stack.restart_bridge(extra)
-    try:
-        fn()
-    finally:
-        ctx.stack.restart_bridge()
-
-
 # ---- 401 --------------------------------------------------------------------
 
+@test("no Authorization: 401 with WWW-Authenticate for Bearer and Basic (FastCGI and CGI)")
 def t_missing(ctx):
     for url in (ctx.stack.url_fcgi, ctx.stack.url_cgi):
         r = post(url, msg(word()), headers={"Authorization": None})
@@ -89,6 +45,7 @@ def t_missing(ctx):
         expect("CGIPassAuth" not in r.text, "lighttpd is no Apache: %s" % r.text)
 
 
+@test("a wrong token or an unknown scheme: 401, error=\"invalid_token\"")
 def t_wrong_token(ctx):
     r = post(ctx.url, msg(word()), headers=bearer("xr_" + "A" * 43))
     expect_status(r, 401)
@@ -100,6 +57,14 @@ def t_wrong_token(ctx):
     expect_names(r, "Digest")
 
 
+@test("401 as JSON with Accept: application/json (not-authorized)")
+def t_json_401(ctx):
+    r = post(ctx.url, msg(word()), headers={"Authorization": None, "Accept": "application/json"})
+    expect_status(r, 401)
+    expect(r.ctype == "application/json" and "not-authorized" in r.text, "%s" % r)
+
+
+@test("a stanza id with CR LF makes no Set-Cookie header on a 401 either")
 def t_crlf_id_401(ctx):
     r = post(ctx.url, "<message to='alice@localhost' id='x&#13;&#10;Set-Cookie: sid=a'>"
              "<body>%s</body></message>" % word(), headers={"Authorization": None})
@@ -108,14 +73,9 @@ def t_crlf_id_401(ctx):
     expect(r.status in (401, 422, 500), "%s" % r)
 
 
-def t_json_401(ctx):
-    r = post(ctx.url, msg(word()), headers={"Authorization": None, "Accept": "application/json"})
-    expect_status(r, 401)
-    expect(r.ctype == "application/json" and "not-authorized" in r.text, "%s" % r)
-
-
 # ---- tokens: add, limits, revoke, expiry ------------------------------------
 
+@test("token add --from bot@/*: its JIDs pass, spoofing another JID is 403 naming both")
 def t_token_from(ctx):
     s = ctx.stack
     tok = s.add_token("bot-" + word(), "--from", "bot@%s/*" % COMPONENT)
@@ -137,6 +97,7 @@ def t_token_from(ctx):
     expect_status(r, 403)
 
 
+@test("a *@domain token may not send as the bare domain")
 def t_token_domain_pattern(ctx):
     s = ctx.stack
     tok = s.add_token("any-" + word(), "--from", "*@%s" % COMPONENT)
@@ -146,6 +107,7 @@ def t_token_domain_pattern(ctx):
     expect_status(r, 403)
 
 
+@test("token add --kinds message: an iq is 403")
 def t_token_kinds(ctx):
     tok = ctx.stack.add_token("msgonly-" + word(), "--kinds", "message")
     r = post(ctx.url, msg(word()), headers=bearer(tok))
@@ -155,6 +117,7 @@ def t_token_kinds(ctx):
     expect_names(r, "may not send iq")
 
 
+@test("token revoke acts at once on the running bridge: the token gets 401")
 def t_token_revoke(ctx):
     s = ctx.stack
     name = "gone-" + word()
@@ -170,6 +133,7 @@ def t_token_revoke(ctx):
     expect_status(r, 401)
 
 
+@test("token add --expires: 401 'expired' after the date, 'expired' in token list")
 def t_token_expires(ctx):
     s = ctx.stack
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3))
@@ -177,7 +141,7 @@ def t_token_expires(ctx):
     tok = s.add_token(name, "--expires", when)
     r = post(ctx.url, msg(word()), headers=bearer(tok))
     expect_status(r, 202)
-    time.sleep(4)
+    time.sleep(4)   # the expiry date passes: time itself is what is tested
     r = post(ctx.url, msg(word()), headers=bearer(tok))
     expect_status(r, 401)
     expect_names(r, "expired")
@@ -185,6 +149,7 @@ def t_token_expires(ctx):
     expect(name in listing and "expired" in listing, "token list: %r" % listing)
 
 
+@test("token list shows names and limits, never a token; the file is 0600")
 def t_token_list(ctx):
     s = ctx.stack
     name = "listed-" + word()
@@ -201,6 +166,7 @@ def t_token_list(ctx):
     expect(st.st_mode & 0o777 == 0o600, "credentials mode %o" % (st.st_mode & 0o777))
 
 
+@test("token add refuses a duplicate name, a foreign domain, an unknown kind")
 def t_token_cli_errors(ctx):
     s = ctx.stack
     r = s.credential_cmd("token", "add", "stack", check=False)
@@ -219,6 +185,7 @@ def t_token_cli_errors(ctx):
 
 # ---- Basic --------------------------------------------------------------------
 
+@test("password add (yescrypt): Basic passes; wrong password and unknown user read the same")
 def t_basic(ctx):
     s = ctx.stack
     user = "ops-" + word()
@@ -251,6 +218,8 @@ def t_basic(ctx):
 
 # ---- 429 ----------------------------------------------------------------------
 
+@test("failed attempts from one address: 429 with Retry-After, even for a good token; "
+      "served again after the window")
 def t_throttle(ctx):
     def body():
         for _ in range(3):
@@ -265,7 +234,7 @@ def t_throttle(ctx):
         r = post(ctx.url, msg(word()), headers=bearer(ctx.stack.token))
         expect_status(r, 429)
         # a missing header is not a guess: it does not count
-        time.sleep(int(retry) + 1)
+        time.sleep(int(retry) + 1)  # the window passes: time itself is what is tested
         w = word()
         r = post(ctx.url, msg(w), headers=bearer(ctx.stack.token))
         expect_status(r, 202)
@@ -282,10 +251,12 @@ def sock_submit(stack, authorization, remote_addr, frm="rest.localhost"):
     fields = [(1, b"message"), (2, w.encode()), (3, b"alice@localhost/test"),
               (4, frm.encode()), (6, st), (7, b"5000"), (8, b"sent"),
               (17, authorization.encode()), (19, remote_addr.encode())]
-    _, f = test_process.ask(stack, test_process.frame(1, fields))
+    _, f = ask(stack, frame(1, fields))
     return f
 
 
+@test("failed attempts count per IPv6 /64 and per IPv4 address (::ffff:a.b.c.d is IPv4), "
+      "over the socket with REMOTE_ADDR")
 def t_throttle_v6(ctx):
     def outcome(token, addr):
         return sock_submit(ctx.stack, "Bearer " + token, addr).get(9)
@@ -312,6 +283,7 @@ def t_throttle_v6(ctx):
 
 # ---- configuration ------------------------------------------------------------
 
+@test("trust_remote_user: REMOTE_USER names the credential; unknown is 403; off by default")
 def t_remote_user(ctx):
     s = ctx.stack
     name = "webuser-" + word()
@@ -319,20 +291,21 @@ def t_remote_user(ctx):
 
     def body():
         w = word()
-        status, _, text = test_process.cgi(
+        status, _, text = cgi(
             s, msg(w, "web@%s" % COMPONENT),
             {"REMOTE_USER": name, "HTTP_AUTHORIZATION": "Basic d2ViOnNlY3JldA=="})
         expect(status == 202, "REMOTE_USER %s: %d %r" % (name, status, text))
         delivered(ctx, w)
-        status, _, text = test_process.cgi(s, msg(word()), {"REMOTE_USER": "stranger"})
+        status, _, text = cgi(s, msg(word()), {"REMOTE_USER": "stranger"})
         expect(status == 403 and "stranger" in text, "unknown REMOTE_USER: %d %r" % (status, text))
     with_bridge_conf(ctx, {"trust_remote_user": "yes"}, body)
     # without trust_remote_user, REMOTE_USER alone is nothing
-    status, _, text = test_process.cgi(
+    status, _, text = cgi(
         s, msg(word()), {"REMOTE_USER": name, "HTTP_AUTHORIZATION": ""})
     expect(status == 401, "REMOTE_USER without trust_remote_user: %d %r" % (status, text))
 
 
+@test("auth none: accepted without credentials, with a warning in the log")
 def t_auth_none(ctx):
     def body():
         w = word()
@@ -344,6 +317,7 @@ def t_auth_none(ctx):
     with_bridge_conf(ctx, {"auth": "none"}, body)
 
 
+@test("auth bearer: only Bearer is offered and accepted")
 def t_only_bearer(ctx):
     def body():
         r = post(ctx.url, msg(word()), headers={"Authorization": None})
@@ -377,6 +351,7 @@ def base_conf(stack, **kw):
     return lines
 
 
+@test("a credentials file others may read stops the bridge at start")
 def t_creds_file_mode(ctx):
     s = ctx.stack
     path = os.path.join(s.tmp, "open-credentials")
@@ -389,6 +364,8 @@ def t_creds_file_mode(ctx):
     expect(rc == 1 and "chmod 600" in err, "exit %d: %r" % (rc, err))
 
 
+@test("root without 'user' is refused; the stack's bridge dropped to xmpp-rest; socket 0660 "
+      "in a 0750 directory")
 def t_root_refused(ctx):
     if os.geteuid() != 0:
         return
@@ -406,6 +383,8 @@ def t_root_refused(ctx):
            "socket directory mode %o gid %d" % (d.st_mode & 0o777, d.st_gid))
 
 
+@test("allow_uids/allow_gids (SO_PEERCRED): a responder of another user gets 500 naming "
+      "them; allow_gids lets its group in")
 def t_allow_uids(ctx):
     if os.geteuid() != 0:
         return
@@ -446,41 +425,5 @@ def t_allow_uids(ctx):
     with_bridge_conf(ctx, {"allow_uids": "nobody", "allow_gids": web_user}, allowed)
 
 
-TESTS = [
-    ("no Authorization: 401 with WWW-Authenticate for Bearer and Basic (FastCGI and CGI)",
-     t_missing),
-    ("a wrong token or an unknown scheme: 401, error=\"invalid_token\"", t_wrong_token),
-    ("401 as JSON with Accept: application/json (not-authorized)", t_json_401),
-    ("a stanza id with CR LF makes no Set-Cookie header on a 401 either", t_crlf_id_401),
-    ("token add --from bot@/*: its JIDs pass, spoofing another JID is 403 naming both",
-     t_token_from),
-    ("a *@domain token may not send as the bare domain", t_token_domain_pattern),
-    ("token add --kinds message: an iq is 403", t_token_kinds),
-    ("token revoke acts at once on the running bridge: the token gets 401", t_token_revoke),
-    ("token add --expires: 401 'expired' after the date, 'expired' in token list",
-     t_token_expires),
-    ("token list shows names and limits, never a token; the file is 0600", t_token_list),
-    ("token add refuses a duplicate name, a foreign domain, an unknown kind", t_token_cli_errors),
-    ("password add (yescrypt): Basic passes; wrong password and unknown user read the same",
-     t_basic),
-    ("failed attempts from one address: 429 with Retry-After, even for a good token; "
-     "served again after the window", t_throttle),
-    ("failed attempts count per IPv6 /64 and per IPv4 address (::ffff:a.b.c.d is IPv4), "
-     "over the socket with REMOTE_ADDR", t_throttle_v6),
-    ("trust_remote_user: REMOTE_USER names the credential; unknown is 403; off by default",
-     t_remote_user),
-    ("auth none: accepted without credentials, with a warning in the log", t_auth_none),
-    ("auth bearer: only Bearer is offered and accepted", t_only_bearer),
-    ("a credentials file others may read stops the bridge at start", t_creds_file_mode),
-    ("root without 'user' is refused; the stack's bridge dropped to xmpp-rest; socket 0660 "
-     "in a 0750 directory", t_root_refused),
-    ("allow_uids/allow_gids (SO_PEERCRED): a responder of another user gets 500 naming "
-     "them; allow_gids lets its group in", t_allow_uids),
-]
-
-
-def run_suite(runner, stack, alice, only=None):
-    ctx = Ctx(stack, alice)
-    for desc, fn in TESTS:
-        if selected(only, "[auth] " + desc):
-            runner.check("[auth] " + desc, fn, ctx)
+def run_suite(runner, stack, alice, bob, only=None):
+    SUITE.run(runner, Ctx(stack, alice, bob, label=SUITE.name, runner=runner), only)

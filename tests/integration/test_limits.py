@@ -3,8 +3,7 @@
 - What one responder connection may hold: client_idle_timeout closes idle
   connections to the bridge's socket, so they give their max_clients slot
   back; max_pipelined bounds the SUBMITs in flight on one connection.
-  Spoken straight to the socket, with the frame helpers of test_process.py
-  and test_stanza_check.py.
+  Spoken straight to the socket, with the frame helpers of harness.py.
 - A per-credential send rate (`token add … --rate N/s`, and the same for
   `password add`): past it, 429 with Retry-After, and other credentials go
   on as before.
@@ -14,50 +13,16 @@ settings of its own, and with the stack's at its end.
 """
 
 import socket
-import struct
 import time
 
-from test_auth import basic, msg
-from test_http import expect, expect_names, expect_status, post, selected
-from test_process import FIELD_OUTCOME, FIELD_TEXT, frame, read_frame
-from test_stanza_check import F_AUTHORIZATION, FRAME_STATUS, submit_fields, word
+from harness import (ALICE_FULL, BOB_FULL as BOB, COMPONENT, F_AUTHORIZATION, FIELD_OUTCOME,
+                     FIELD_TEXT, FRAME_STATUS, Ctx, FrameStream, Suite, basic, expect, expect_names,
+                     expect_status, frame, msg, post, read_frame, restore_bridge, submit_fields, word)
 
-COMPONENT = "rest.localhost"
-BOB = "bob@localhost/test"
+SUITE = Suite("limits")
+test = SUITE.test
 NS_SILENT = "urn:xmpp-rest:test:silent"
 GENEROUS_S = 30  # "closed eventually": a bound, not a measurement
-
-
-class FrameStream:
-    """A socket whose recv() stops at the end of each frame, so that
-    read_frame() can read several frames that arrive together."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-        self.left = None  # bytes of the current frame not yet handed out
-
-    def recv(self, n):
-        if not self.buf:
-            self.buf = self.sock.recv(65536)
-            if not self.buf:
-                return b""
-        if self.left is None:
-            while len(self.buf) < 12:
-                more = self.sock.recv(65536)
-                if not more:
-                    break
-                self.buf += more
-            if len(self.buf) < 12:
-                out, self.buf = self.buf, b""
-                return out
-            self.left = 12 + struct.unpack(">I", self.buf[8:12])[0]
-        k = min(n, self.left, len(self.buf))
-        out, self.buf = self.buf[:k], self.buf[k:]
-        self.left -= k
-        if self.left == 0:
-            self.left = None
-        return out
 
 
 def connect(stack, timeout=GENEROUS_S):
@@ -107,75 +72,12 @@ def status_answers(stack):
 IDLE_LOG = "(client_idle_timeout)"
 
 
-def t_idle_frees_slot(stack):
-    stack.restart_bridge({"client_idle_timeout": 2, "max_clients": 2})
-    before = log_count(stack, IDLE_LOG)
-    a, b = connect(stack), connect(stack)
-    try:
-        # both slots are taken: a third is refused at once
-        with connect(stack) as c:
-            _, f = read_frame(c)
-        expect(f.get(FIELD_OUTCOME) == "busy" and "max_clients" in f.get(FIELD_TEXT, ""),
-               "a third connection: %r" % f)
-        expect(closed_by_bridge(a), "the first idle connection was not closed "
-               "within %d s" % GENEROUS_S)
-        expect(closed_by_bridge(b), "the second idle connection was not closed")
-    finally:
-        a.close()
-        b.close()
-    expect(status_answers(stack), "a new connection after the idle ones were closed "
-           "got no status")
-    expect(log_count(stack, IDLE_LOG) >= before + 2,
-           "the bridge did not log the closes (%r)" % IDLE_LOG)
-
-
-def t_idle_half_frame(stack):
-    stack.restart_bridge({"client_idle_timeout": 2})
-    with connect(stack) as s:
-        s.sendall(frame(3, [])[:7])  # a header begun, never finished
-        expect(closed_by_bridge(s), "a connection holding half a frame was not closed")
-
-
-def t_idle_responder_reconnects(stack):
-    stack.restart_bridge({"client_idle_timeout": 2})
-    before = log_count(stack, IDLE_LOG)
-    r = post(stack.url_fcgi, "<message to='alice@localhost'><body>%s</body></message>"
-             % word())
-    expect_status(r, 202)
-    # the responder's kept connection goes idle and the bridge closes it
-    expect(wait_log(stack, IDLE_LOG, before), "the bridge closed no idle connection")
-    r = post(stack.url_fcgi, "<message to='alice@localhost'><body>%s</body></message>"
-             % word())
-    expect_status(r, 202)
-
-
 def silent_iq(stack, seq):
     sid = "pipe-%d-%s" % (seq, word())
     st = "<iq type='get' from='%s' to='%s' id='%s'><q xmlns='%s'/></iq>" % (
         COMPONENT, BOB, sid, NS_SILENT)
-    return frame(seq, submit_fields(stack.token, st, kind="iq", to=BOB, frm=COMPONENT,
-                                    sid=sid, typ="get", wait="reply", timeout_ms=3000))
-
-
-def t_pipelined(stack):
-    stack.restart_bridge({"max_pipelined": 3})
-    with connect(stack) as s:
-        fs = FrameStream(s)
-        s.sendall(b"".join(silent_iq(stack, n) for n in (1, 2, 3, 4)))
-        seq, f = read_frame(fs)
-        expect(seq == 4, "the first answer is for seq %d, not the 4th (%r)" % (seq, f))
-        expect(f.get(FIELD_OUTCOME) == "busy", "the 4th: %r" % f)
-        expect("max_pipelined" in f.get(FIELD_TEXT, ""), "the 4th's reason: %r" % f)
-        got = {}
-        for _ in range(3):
-            seq, f = read_frame(fs)
-            got[seq] = f.get(FIELD_OUTCOME)
-        expect(got == {1: "timeout", 2: "timeout", 3: "timeout"},
-               "the three in flight were answered %r" % got)
-        # the connection is still served
-        s.sendall(silent_iq(stack, 5))
-        seq, f = read_frame(fs)
-        expect(seq == 5 and f.get(FIELD_OUTCOME) == "timeout", "the 5th: %d %r" % (seq, f))
+    return frame(seq, submit_fields(stack.token, st, BOB, COMPONENT, kind="iq", sid=sid, typ="get",
+                                    wait="reply", timeout_ms=3000))
 
 
 def burst(stack, headers, frm=None, n=12):
@@ -198,7 +100,10 @@ def expect_rate_limited(rs, name):
     expect(len(r.body.strip().splitlines()) == 1, "the body is not one line: %r" % r.body)
 
 
-def t_rate_token(stack):
+@test("token add --rate 2/s: a quick burst of POSTs gets 429 with Retry-After (>= 1 s) and a "
+      "line naming the limit; another token is unaffected")
+def t_rate_token(c):
+    stack = c.stack
     name = "rated-" + word()
     tok = stack.add_token(name, "--rate", "2/s")
     with open(stack.credentials_path) as f:
@@ -211,7 +116,9 @@ def t_rate_token(stack):
         r.status for r in other])
 
 
-def t_rate_basic(stack):
+@test("password add --rate 2/s: a Basic user past the rate gets 429 with Retry-After")
+def t_rate_basic(c):
+    stack = c.stack
     user = "rated-" + word()
     password = "correct horse " + word()
     stack.credential_cmd("password", "add", user, "--rate", "2/s", stdin=password + "\n")
@@ -220,20 +127,24 @@ def t_rate_basic(stack):
     expect_status(other, 202)
 
 
-def t_rate_bad(stack):
+@test("token add --rate refuses 0/s, 2, 2/min, x/s")
+def t_rate_bad(c):
+    stack = c.stack
     for bad in ("0/s", "2", "2/min", "x/s"):
         r = stack.credential_cmd("token", "add", "bad-" + word(), "--rate", bad, check=False)
         expect(r.returncode != 0 and "--rate" in r.stderr,
                "--rate %s: exit %d, %r" % (bad, r.returncode, r.stderr))
 
 
-def t_auth_reason_one_line(stack):
+@test("socket: an Authorization scheme with CR LF and BEL is quoted without them in the "
+      "401 reason")
+def t_auth_reason_one_line(c):
     """The reason for an unknown scheme quotes it without its control
     bytes (found by fuzz_auth): the log and the 401 body stay one line."""
+    stack = c.stack
     st = "<message from='%s' to='alice@localhost/test' id='x1'><body>x</body></message>" % (
         COMPONENT)
-    fields = [(t, v) for t, v in submit_fields("x", st, to="alice@localhost/test",
-                                                 frm=COMPONENT, sid="x1")
+    fields = [(t, v) for t, v in submit_fields("x", st, ALICE_FULL, COMPONENT, sid="x1")
               if t != F_AUTHORIZATION]
     fields.append((F_AUTHORIZATION, b"Dig\r\nFORGED\x07log x"))
     with connect(stack) as s:
@@ -245,37 +156,82 @@ def t_auth_reason_one_line(stack):
     expect(not any(ord(c) < 0x20 for c in text), "a control byte in %r" % text)
 
 
-RATE_TESTS = [
-    ("token add --rate 2/s: a quick burst of POSTs gets 429 with Retry-After (>= 1 s) and a "
-     "line naming the limit; another token is unaffected", t_rate_token),
-    ("password add --rate 2/s: a Basic user past the rate gets 429 with Retry-After",
-     t_rate_basic),
-    ("token add --rate refuses 0/s, 2, 2/min, x/s", t_rate_bad),
-    ("socket: an Authorization scheme with CR LF and BEL is quoted without them in the "
-     "401 reason", t_auth_reason_one_line),
-]
-
-
-TESTS = [
-    ("client_idle_timeout 2, max_clients 2: two idle connections are closed (and logged), "
-     "and a new client gets in", t_idle_frees_slot),
-    ("client_idle_timeout: a connection holding half a frame is closed", t_idle_half_frame),
-    ("client_idle_timeout: after the bridge closed the responder's idle connection, the "
-     "next POST answers 202", t_idle_responder_reconnects),
-    ("max_pipelined 3: a 4th SUBMIT in flight on one connection is answered busy at once; "
-     "the 3 are answered, the connection serves the next", t_pipelined),
-]
-
-
-def run_suite(runner, stack, only=None):
-    for desc, fn in RATE_TESTS:
-        if selected(only, desc):
-            runner.check("[limits] " + desc, fn, stack)
-    chosen = [(d, fn) for d, fn in TESTS if selected(only, d)]
-    if not chosen:
-        return
+@test("client_idle_timeout 2, max_clients 2: two idle connections are closed (and logged), "
+      "and a new client gets in")
+def t_idle_frees_slot(c):
+    stack = c.stack
+    stack.restart_bridge({"client_idle_timeout": 2, "max_clients": 2})
+    before = log_count(stack, IDLE_LOG)
+    a, b = connect(stack), connect(stack)
     try:
-        for desc, fn in chosen:
-            runner.check("[limits] " + desc, fn, stack)
+        # both slots are taken: a third is refused at once
+        with connect(stack) as c:
+            _, f = read_frame(c)
+        expect(f.get(FIELD_OUTCOME) == "busy" and "max_clients" in f.get(FIELD_TEXT, ""),
+               "a third connection: %r" % f)
+        expect(closed_by_bridge(a), "the first idle connection was not closed "
+               "within %d s" % GENEROUS_S)
+        expect(closed_by_bridge(b), "the second idle connection was not closed")
     finally:
-        stack.restart_bridge()
+        a.close()
+        b.close()
+    expect(status_answers(stack), "a new connection after the idle ones were closed "
+           "got no status")
+    expect(log_count(stack, IDLE_LOG) >= before + 2,
+           "the bridge did not log the closes (%r)" % IDLE_LOG)
+
+
+@test("client_idle_timeout: a connection holding half a frame is closed")
+def t_idle_half_frame(c):
+    stack = c.stack
+    stack.restart_bridge({"client_idle_timeout": 2})
+    with connect(stack) as s:
+        s.sendall(frame(3, [])[:7])  # a header begun, never finished
+        expect(closed_by_bridge(s), "a connection holding half a frame was not closed")
+
+
+@test("client_idle_timeout: after the bridge closed the responder's idle connection, the "
+      "next POST answers 202")
+def t_idle_responder_reconnects(c):
+    stack = c.stack
+    stack.restart_bridge({"client_idle_timeout": 2})
+    before = log_count(stack, IDLE_LOG)
+    r = post(stack.url_fcgi, "<message to='alice@localhost'><body>%s</body></message>"
+             % word())
+    expect_status(r, 202)
+    # the responder's kept connection goes idle and the bridge closes it
+    expect(wait_log(stack, IDLE_LOG, before), "the bridge closed no idle connection")
+    r = post(stack.url_fcgi, "<message to='alice@localhost'><body>%s</body></message>"
+             % word())
+    expect_status(r, 202)
+
+
+@test("max_pipelined 3: a 4th SUBMIT in flight on one connection is answered busy at once; "
+      "the 3 are answered, the connection serves the next")
+def t_pipelined(c):
+    stack = c.stack
+    stack.restart_bridge({"max_pipelined": 3})
+    with connect(stack) as s:
+        fs = FrameStream(s)
+        s.sendall(b"".join(silent_iq(stack, n) for n in (1, 2, 3, 4)))
+        seq, f = read_frame(fs)
+        expect(seq == 4, "the first answer is for seq %d, not the 4th (%r)" % (seq, f))
+        expect(f.get(FIELD_OUTCOME) == "busy", "the 4th: %r" % f)
+        expect("max_pipelined" in f.get(FIELD_TEXT, ""), "the 4th's reason: %r" % f)
+        got = {}
+        for _ in range(3):
+            seq, f = read_frame(fs)
+            got[seq] = f.get(FIELD_OUTCOME)
+        expect(got == {1: "timeout", 2: "timeout", 3: "timeout"},
+               "the three in flight were answered %r" % got)
+        # the connection is still served
+        s.sendall(silent_iq(stack, 5))
+        seq, f = read_frame(fs)
+        expect(seq == 5 and f.get(FIELD_OUTCOME) == "timeout", "the 5th: %d %r" % (seq, f))
+
+
+def run_suite(runner, stack, alice, bob, only=None):
+    """The checks chosen; the idle and pipelining ones restart the bridge
+    with settings of their own, so the stack's comes back after them."""
+    if SUITE.run(runner, Ctx(stack, alice, bob, label=SUITE.name, runner=runner), only):
+        restore_bridge(runner, stack, SUITE.name)

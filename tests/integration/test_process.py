@@ -14,293 +14,19 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
+import threading
 import time
 import uuid
 
-from test_http import TestFailure, expect, selected
+from harness import (CT, FIELD_OUTCOME, FIELD_TEXT, FRAME_OUTCOME, Ctx, Suite, ask, cgi, expect,
+                     frame, read_frame)
 
-CT = "application/xmpp+xml"
+SUITE = Suite("process")
+test = SUITE.test
 
-
-def cgi(stack, body, env_extra=None, conf=None):
-    """Runs the responder as a CGI program; returns (status, headers, body)."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "REQUEST_METHOD": "POST",
-        "CONTENT_TYPE": CT,
-        "GATEWAY_INTERFACE": "CGI/1.1",
-        "XMPP_REST_CONF": conf or stack.conf_path,
-        "HTTP_AUTHORIZATION": "Bearer " + stack.token,
-    }
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        if k in os.environ:
-            env[k] = os.environ[k]
-    env.update(env_extra or {})
-    p = subprocess.run([stack.responder_bin], input=body.encode(), env=env,
-                       capture_output=True, timeout=30)
-    head, _, rest = p.stdout.partition(b"\r\n\r\n")
-    headers = {}
-    for line in head.decode().split("\r\n"):
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    status = int(headers.get("status", "0").split()[0])
-    return status, headers, rest.decode("utf-8", "replace")
-
-
-def t_cgi_no_length(ctx):
-    word = uuid.uuid4().hex[:10]
-    status, headers, body = cgi(ctx.stack, "<message to='alice@localhost/test'>"
-                                "<body>%s</body></message>" % word)
-    expect(status == 202, "status %d, body %r" % (status, body))
-    rec = ctx.alice.wait_for(lambda r: r.kind == "message" and r.body == word, 10)
-    expect(rec is not None, "alice did not receive the message")
-    expect(rec.id == headers.get("x-stanza-id"), "id %r vs header %r" % (
-        rec.id, headers.get("x-stanza-id")))
-
-
-def t_cgi_no_length_too_big(ctx):
-    big = "<message to='alice@localhost'><body>%s</body></message>" % ("x" * 200000)
-    status, _, body = cgi(ctx.stack, big)
-    expect(status == 413, "status %d, body %r" % (status, body[:200]))
-    expect("196608" in body, "the body does not name the limit: %r" % body)
-
-
-def t_cgi_bad_conf(ctx):
-    missing = os.path.join(ctx.stack.tmp, "no-such.conf")
-    status, _, body = cgi(ctx.stack, "<message to='alice@localhost'/>", conf=missing)
-    expect(status == 500, "status %d" % status)
-    expect("no-such.conf" in body and "configuration" in body,
-           "the body does not say which file: %r" % body)
-
-
-def frame(seq, fields, version=1, ftype=1):
-    payload = b"".join(struct.pack(">BI", t, len(v)) + v for t, v in fields)
-    return b"XR" + bytes([version, ftype]) + struct.pack(">II", seq, len(payload)) + payload
-
-
-def read_frame(sock):
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-        if len(data) >= 12 and len(data) >= 12 + struct.unpack(">I", data[8:12])[0]:
-            break
-    expect(len(data) >= 12 and data[:2] == b"XR", "no answer frame: %r" % data[:40])
-    n = struct.unpack(">I", data[8:12])[0]
-    fields, off, body = {}, 0, data[12:12 + n]
-    while off < len(body):
-        tag, ln = struct.unpack(">BI", body[off:off + 5])
-        fields[tag] = body[off + 5:off + 5 + ln].decode()
-        off += 5 + ln
-    return struct.unpack(">I", data[4:8])[0], fields
-
-
-FIELD_OUTCOME, FIELD_TEXT = 9, 12
-
-
-def ask(stack, raw):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10)
-        s.connect(stack.socket_path)
-        s.sendall(raw)
-        return read_frame(s)
-
-
-def _fake_bridge(path, fields_for):
-    """A bridge of our own on path that answers one SUBMIT with an OUTCOME
-    frame (type 2) made of fields_for(submit_fields); returns the thread."""
-    import threading
-    srv = socket.socket(socket.AF_UNIX)
-    srv.bind(path)
-    srv.listen(1)
-    srv.settimeout(20)
-
-    def serve():
-        try:
-            conn, _ = srv.accept()
-            with conn:
-                seq, f = read_frame(conn)
-                conn.sendall(frame(seq, fields_for(f), ftype=2))
-                time.sleep(0.5)
-        except OSError:
-            pass
-        finally:
-            srv.close()
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-    return th
-
-
-def _check_cgi_response(raw):
-    """One CGI response: header lines without stray CR/LF or controls, and
-    a body of exactly Content-Length bytes; returns (status, headers, body)."""
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    expect(sep, "no end of headers: %r" % raw[:200])
-    lines = head.split(b"\r\n")
-    headers = {}
-    for ln in lines:
-        expect(b":" in ln and not any(c < 32 and c != 9 for c in ln),
-               "bad header line %r" % ln[:120])
-        k, _, v = ln.partition(b":")
-        headers.setdefault(k.strip().lower().decode(), []).append(v.strip().decode())
-    cl = headers.get("content-length", ["-1"])
-    expect(len(cl) == 1 and int(cl[0]) == len(body), "Content-Length %r for %d bytes" % (cl, len(body)))
-    return int(headers["status"][0].split()[0]), headers, body
-
-
-def t_cgi_long_bridge_answer(ctx):
-    conf = os.path.join(ctx.stack.tmp, "fake-bridge.conf")
-    sock = os.path.join(ctx.stack.tmp, "fake-bridge.sock")
-    with open(ctx.stack.conf_path) as f:
-        lines = [ln for ln in f.read().splitlines() if not ln.startswith("socket ")]
-    with open(conf, "w") as f:
-        f.write("\n".join(lines + ["socket " + sock]) + "\n")
-    cases = [
-        # headers that end just short of the old head[1024], then the
-        # Content-Type and Content-Length lines on top
-        ("a 921-byte challenge", lambda f: [(9, b"unauthorized"), (12, b"no token"),
-                                            (20, b"Bearer realm=\"" + b"B" * 906 + b"\"")], 401),
-        ("a 4 KB error type and a 6 KB text", lambda f: [
-            (9, b"error"), (10, b"A" * 4096), (11, b"item-not-found"), (12, b"t" * 6000),
-            (6, b"<iq type='error' id='%s'/>" % f.get(2, "x").encode())], 404),
-        ("a challenge with CR LF and a cookie", lambda f: [
-            (9, b"unauthorized"), (20, b"Bearer realm=\"x\"\r\nSet-Cookie: sid=a")], 401),
-    ]
-    for what, fields_for, want in cases:
-        if os.path.exists(sock):
-            os.unlink(sock)
-        th = _fake_bridge(sock, fields_for)
-        env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
-               "GATEWAY_INTERFACE": "CGI/1.1", "XMPP_REST_CONF": conf,
-               "HTTP_ACCEPT": "application/json"}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        p = subprocess.run([ctx.stack.responder_bin],
-                           input=b"<iq type='get' to='alice@localhost/test'><q xmlns='urn:x'/></iq>",
-                           env=env, capture_output=True, timeout=30)
-        th.join(5)
-        expect(p.returncode == 0, "%s: the responder exited %d: %s" % (
-            what, p.returncode, p.stderr.decode("utf-8", "replace")[-600:]))
-        status, headers, body = _check_cgi_response(p.stdout)
-        expect(status == want, "%s: status %d, expected %d" % (what, status, want))
-        expect("set-cookie" not in headers, "%s: a Set-Cookie header: %r" % (what, headers))
-        if status != 500:
-            json.loads(body)
-
-
-def t_socket_garbage(ctx):
-    _, f = ask(ctx.stack, b"GET / HTTP/1.0\r\n\r\n")
-    expect(f.get(FIELD_OUTCOME) == "rejected", "outcome %r" % f)
-    expect("magic" in f.get(FIELD_TEXT, ""), "reason %r" % f.get(FIELD_TEXT))
-    _, f = ask(ctx.stack, frame(5, [], version=9))
-    expect(f.get(FIELD_OUTCOME) == "rejected" and "version 9" in f.get(FIELD_TEXT, ""),
-           "a wrong version: %r" % f)
-    _, f = ask(ctx.stack, b"XR\x01\x01\0\0\0\x07\x7f\xff\xff\xff")
-    expect(f.get(FIELD_OUTCOME) == "rejected" and "limit" in f.get(FIELD_TEXT, ""),
-           "an oversized length: %r" % f)
-    # a submit without its fields is refused, but answered with its seq
-    seq, f = ask(ctx.stack, frame(77, [(1, b"iq")]))
-    expect(seq == 77 and f.get(FIELD_OUTCOME) == "rejected", "incomplete submit: %r" % f)
-    # and the bridge still serves a real request afterwards
-    iq = b"<iq type='get' to='localhost' id='sock1'><ping xmlns='urn:xmpp:ping'/></iq>"
-    seq, f = ask(ctx.stack, frame(78, [(1, b"iq"), (2, b"sock1"), (3, b"localhost"),
-                                       (4, b"rest.localhost"), (5, b"get"), (6, iq), (7, b"5000"),
-                                       (8, b"reply"), (17, bearer(ctx))]))
-    expect(seq == 78 and f.get(FIELD_OUTCOME) == "reply", "after garbage: %r" % f)
-
-
-def t_bridge_bad_conf(ctx):
-    path = os.path.join(ctx.stack.tmp, "bad.conf")
-    with open(path, "w") as f:
-        f.write("jid rest.localhost\nsecret x\nstanza_max 5\n")
-    p = subprocess.run([ctx.stack.bridge_bin, "-n", "-c", path], capture_output=True,
-                       text=True, timeout=10)
-    expect(p.returncode == 1, "exit status %d" % p.returncode)
-    expect("bad.conf:3: unknown key 'stanza_max'" in p.stderr, "stderr %r" % p.stderr)
-
-
-def t_bridge_socket_taken(ctx):
-    p = subprocess.run([ctx.stack.bridge_bin, "-c", ctx.stack.conf_path],
-                       capture_output=True, text=True, timeout=10)
-    expect(p.returncode == 1, "a second bridge exited %d" % p.returncode)
-    expect("another bridge is already listening" in p.stderr, "stderr %r" % p.stderr)
-    # the first one is unharmed
-    _, f = ask(ctx.stack, frame(3, [(1, b"iq"), (2, b"sock2"), (3, b"localhost"),
-                                    (4, b"rest.localhost"), (5, b"get"),
-                                    (6, b"<iq type='get' to='localhost' id='sock2'>"
-                                        b"<ping xmlns='urn:xmpp:ping'/></iq>"),
-                                    (7, b"5000"), (8, b"reply"), (17, bearer(ctx))]))
-    expect(f.get(FIELD_OUTCOME) == "reply", "the first bridge: %r" % f)
-
-
-def bearer(ctx):
-    """The submit frame's AUTHORIZATION field (tag 17) for the stack's token."""
-    return ("Bearer " + ctx.stack.token).encode()
-
-
-def fcgi_request(sock_path, body, token):
-    """One FastCGI request through cgi-fcgi (libfcgi-bin), as a web server
-    would send it; returns (status, headers, body)."""
-    env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
-           "CONTENT_LENGTH": str(len(body.encode())), "HTTP_AUTHORIZATION": "Bearer " + token}
-    p = subprocess.run(["cgi-fcgi", "-bind", "-connect", sock_path], input=body.encode(),
-                       env=env, capture_output=True, timeout=30)
-    head, _, rest = p.stdout.partition(b"\r\n\r\n")
-    headers = {}
-    for line in head.decode().split("\r\n"):
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    return int(headers.get("status", "0").split()[0] or 0), headers, rest.decode()
-
-
-def t_socket_activation(ctx):
-    """systemd passes the listening socket as descriptor 3 (LISTEN_FDS);
-    systemd-socket-activate does exactly that without systemd running."""
-    sock = os.path.join(ctx.stack.tmp, "activated.sock")
-    env = dict(os.environ, XMPP_REST_CONF=ctx.stack.conf_path)
-    proc = subprocess.Popen(["systemd-socket-activate", "-l", sock,
-                             "-E", "XMPP_REST_CONF", "-E", "ASAN_OPTIONS",
-                             "-E", "UBSAN_OPTIONS", ctx.stack.responder_bin],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        words = [uuid.uuid4().hex[:10] for _ in range(2)]
-        for word in words:
-            status, headers, body = fcgi_request(
-                sock, "<message to='alice@localhost/test'><body>%s</body></message>" % word,
-                ctx.stack.token)
-            expect(status == 202, "status %d, body %r" % (status, body))
-            rec = ctx.alice.wait_for(lambda r, w=word: r.kind == "message" and r.body == w, 10)
-            expect(rec.id == headers.get("x-stanza-id"), "ids differ")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-SHARED_USER = "xrshared"
-
-
-def as_user(user, argv, **kw):
-    """argv as user (with runuser when we are root), in a clean
-    environment: what a shell of that user on a shared host would have."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": kw.pop("home")}
-    env.update(kw.pop("env", {}))
-    if os.geteuid() == 0:
-        argv = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user, "--"] + argv
-    return env, argv
-
-
+@test("shared hosting without root, as INSTALL says: bridge from the home directory under "
+      "xmpp-restd-supervise, the responder as the user's CGI program")
 def t_shared_hosting(ctx):
     """INSTALL, "Shared hosting without root", step by step as an ordinary
     user: the programs and the configuration in the home directory, the
@@ -425,34 +151,233 @@ def t_shared_hosting(ctx):
         stack.start_bridge()
 
 
-TESTS = [
-    ("shared hosting without root, as INSTALL says: bridge from the home directory under "
-     "xmpp-restd-supervise, the responder as the user's CGI program", t_shared_hosting),
-    ("systemd socket activation (LISTEN_FDS): one responder process serves FastCGI "
-     "requests on the socket it was given", t_socket_activation),
-    ("plain CGI without CONTENT_LENGTH (mod_cgid chunked): body read to EOF, 202, delivered",
-     t_cgi_no_length),
-    ("plain CGI without CONTENT_LENGTH over max_stanza_bytes: 413 naming the limit",
-     t_cgi_no_length_too_big),
-    ("responder with a missing configuration file: 500 naming the file", t_cgi_bad_conf),
-    ("long answers from the bridge (a 921-byte challenge, a 4 KB error type) make one "
-     "well-formed response; a challenge with CR LF makes no header", t_cgi_long_bridge_answer),
-    ("bridge socket: garbage, wrong version, oversized and incomplete frames are "
-     "rejected with a reason; the bridge keeps serving", t_socket_garbage),
-    ("xmpp-restd -n with an unknown key: exit 1 with FILE:LINE: reason", t_bridge_bad_conf),
-    ("a second bridge on the same socket refuses to start; the first keeps serving",
-     t_bridge_socket_taken),
-]
+@test("systemd socket activation (LISTEN_FDS): one responder process serves FastCGI "
+      "requests on the socket it was given")
+def t_socket_activation(ctx):
+    """systemd passes the listening socket as descriptor 3 (LISTEN_FDS);
+    systemd-socket-activate does exactly that without systemd running."""
+    sock = os.path.join(ctx.stack.tmp, "activated.sock")
+    env = dict(os.environ, XMPP_REST_CONF=ctx.stack.conf_path)
+    proc = subprocess.Popen(["systemd-socket-activate", "-l", sock,
+                             "-E", "XMPP_REST_CONF", "-E", "ASAN_OPTIONS",
+                             "-E", "UBSAN_OPTIONS", ctx.stack.responder_bin],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        words = [uuid.uuid4().hex[:10] for _ in range(2)]
+        for word in words:
+            status, headers, body = fcgi_request(
+                sock, "<message to='alice@localhost/test'><body>%s</body></message>" % word,
+                ctx.stack.token)
+            expect(status == 202, "status %d, body %r" % (status, body))
+            rec = ctx.alice.wait_for(lambda r, w=word: r.kind == "message" and r.body == w, 10)
+            expect(rec.id == headers.get("x-stanza-id"), "ids differ")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-class Ctx:
-    def __init__(self, stack, alice):
-        self.stack = stack
-        self.alice = alice
+@test("plain CGI without CONTENT_LENGTH (mod_cgid chunked): body read to EOF, 202, delivered")
+def t_cgi_no_length(ctx):
+    word = uuid.uuid4().hex[:10]
+    status, headers, body = cgi(ctx.stack, "<message to='alice@localhost/test'>"
+                                "<body>%s</body></message>" % word)
+    expect(status == 202, "status %d, body %r" % (status, body))
+    rec = ctx.alice.wait_for(lambda r: r.kind == "message" and r.body == word, 10)
+    expect(rec is not None, "alice did not receive the message")
+    expect(rec.id == headers.get("x-stanza-id"), "id %r vs header %r" % (
+        rec.id, headers.get("x-stanza-id")))
 
 
-def run_suite(runner, stack, alice, only=None):
-    ctx = Ctx(stack, alice)
-    for desc, fn in TESTS:
-        if selected(only, "[process] " + desc):
-            runner.check("[process] " + desc, fn, ctx)
+@test("plain CGI without CONTENT_LENGTH over max_stanza_bytes: 413 naming the limit")
+def t_cgi_no_length_too_big(ctx):
+    big = "<message to='alice@localhost'><body>%s</body></message>" % ("x" * 200000)
+    status, _, body = cgi(ctx.stack, big)
+    expect(status == 413, "status %d, body %r" % (status, body[:200]))
+    expect("196608" in body, "the body does not name the limit: %r" % body)
+
+
+@test("responder with a missing configuration file: 500 naming the file")
+def t_cgi_bad_conf(ctx):
+    missing = os.path.join(ctx.stack.tmp, "no-such.conf")
+    status, _, body = cgi(ctx.stack, "<message to='alice@localhost'/>", conf=missing)
+    expect(status == 500, "status %d" % status)
+    expect("no-such.conf" in body and "configuration" in body,
+           "the body does not say which file: %r" % body)
+
+
+def _fake_bridge(path, fields_for):
+    """A bridge of our own on path that answers one SUBMIT with an OUTCOME
+    frame (type 2) made of fields_for(submit_fields); returns the thread."""
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+
+    def serve():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                seq, f = read_frame(conn)
+                conn.sendall(frame(seq, fields_for(f), ftype=FRAME_OUTCOME))
+                conn.settimeout(10)
+                conn.recv(1)    # until the responder has read it and closed
+        except OSError:
+            pass
+        finally:
+            srv.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    return th
+
+
+def _check_cgi_response(raw):
+    """One CGI response: header lines without stray CR/LF or controls, and
+    a body of exactly Content-Length bytes; returns (status, headers, body)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    expect(sep, "no end of headers: %r" % raw[:200])
+    lines = head.split(b"\r\n")
+    headers = {}
+    for ln in lines:
+        expect(b":" in ln and not any(c < 32 and c != 9 for c in ln),
+               "bad header line %r" % ln[:120])
+        k, _, v = ln.partition(b":")
+        headers.setdefault(k.strip().lower().decode(), []).append(v.strip().decode())
+    cl = headers.get("content-length", ["-1"])
+    expect(len(cl) == 1 and int(cl[0]) == len(body), "Content-Length %r for %d bytes" % (cl, len(body)))
+    return int(headers["status"][0].split()[0]), headers, body
+
+
+@test("long answers from the bridge (a 921-byte challenge, a 4 KB error type) make one "
+      "well-formed response; a challenge with CR LF makes no header")
+def t_cgi_long_bridge_answer(ctx):
+    conf = os.path.join(ctx.stack.tmp, "fake-bridge.conf")
+    sock = os.path.join(ctx.stack.tmp, "fake-bridge.sock")
+    with open(ctx.stack.conf_path) as f:
+        lines = [ln for ln in f.read().splitlines() if not ln.startswith("socket ")]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines + ["socket " + sock]) + "\n")
+    cases = [
+        # headers that end just short of the old head[1024], then the
+        # Content-Type and Content-Length lines on top
+        ("a 921-byte challenge", lambda f: [(9, b"unauthorized"), (12, b"no token"),
+                                            (20, b"Bearer realm=\"" + b"B" * 906 + b"\"")], 401),
+        ("a 4 KB error type and a 6 KB text", lambda f: [
+            (9, b"error"), (10, b"A" * 4096), (11, b"item-not-found"), (12, b"t" * 6000),
+            (6, b"<iq type='error' id='%s'/>" % f.get(2, "x").encode())], 404),
+        ("a challenge with CR LF and a cookie", lambda f: [
+            (9, b"unauthorized"), (20, b"Bearer realm=\"x\"\r\nSet-Cookie: sid=a")], 401),
+    ]
+    for what, fields_for, want in cases:
+        if os.path.exists(sock):
+            os.unlink(sock)
+        th = _fake_bridge(sock, fields_for)
+        env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
+               "GATEWAY_INTERFACE": "CGI/1.1", "XMPP_REST_CONF": conf,
+               "HTTP_ACCEPT": "application/json"}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        p = subprocess.run([ctx.stack.responder_bin],
+                           input=b"<iq type='get' to='alice@localhost/test'><q xmlns='urn:x'/></iq>",
+                           env=env, capture_output=True, timeout=30)
+        th.join(5)
+        expect(p.returncode == 0, "%s: the responder exited %d: %s" % (
+            what, p.returncode, p.stderr.decode("utf-8", "replace")[-600:]))
+        status, headers, body = _check_cgi_response(p.stdout)
+        expect(status == want, "%s: status %d, expected %d" % (what, status, want))
+        expect("set-cookie" not in headers, "%s: a Set-Cookie header: %r" % (what, headers))
+        if status != 500:
+            json.loads(body)
+
+
+@test("bridge socket: garbage, wrong version, oversized and incomplete frames are "
+      "rejected with a reason; the bridge keeps serving")
+def t_socket_garbage(ctx):
+    _, f = ask(ctx.stack, b"GET / HTTP/1.0\r\n\r\n")
+    expect(f.get(FIELD_OUTCOME) == "rejected", "outcome %r" % f)
+    expect("magic" in f.get(FIELD_TEXT, ""), "reason %r" % f.get(FIELD_TEXT))
+    _, f = ask(ctx.stack, frame(5, [], version=9))
+    expect(f.get(FIELD_OUTCOME) == "rejected" and "version 9" in f.get(FIELD_TEXT, ""),
+           "a wrong version: %r" % f)
+    _, f = ask(ctx.stack, b"XR\x01\x01\0\0\0\x07\x7f\xff\xff\xff")
+    expect(f.get(FIELD_OUTCOME) == "rejected" and "limit" in f.get(FIELD_TEXT, ""),
+           "an oversized length: %r" % f)
+    # a submit without its fields is refused, but answered with its seq
+    seq, f = ask(ctx.stack, frame(77, [(1, b"iq")]))
+    expect(seq == 77 and f.get(FIELD_OUTCOME) == "rejected", "incomplete submit: %r" % f)
+    # and the bridge still serves a real request afterwards
+    iq = b"<iq type='get' to='localhost' id='sock1'><ping xmlns='urn:xmpp:ping'/></iq>"
+    seq, f = ask(ctx.stack, frame(78, [(1, b"iq"), (2, b"sock1"), (3, b"localhost"),
+                                       (4, b"rest.localhost"), (5, b"get"), (6, iq), (7, b"5000"),
+                                       (8, b"reply"), (17, bearer(ctx))]))
+    expect(seq == 78 and f.get(FIELD_OUTCOME) == "reply", "after garbage: %r" % f)
+
+
+@test("xmpp-restd -n with an unknown key: exit 1 with FILE:LINE: reason")
+def t_bridge_bad_conf(ctx):
+    path = os.path.join(ctx.stack.tmp, "bad.conf")
+    with open(path, "w") as f:
+        f.write("jid rest.localhost\nsecret x\nstanza_max 5\n")
+    p = subprocess.run([ctx.stack.bridge_bin, "-n", "-c", path], capture_output=True,
+                       text=True, timeout=10)
+    expect(p.returncode == 1, "exit status %d" % p.returncode)
+    expect("bad.conf:3: unknown key 'stanza_max'" in p.stderr, "stderr %r" % p.stderr)
+
+
+@test("a second bridge on the same socket refuses to start; the first keeps serving")
+def t_bridge_socket_taken(ctx):
+    p = subprocess.run([ctx.stack.bridge_bin, "-c", ctx.stack.conf_path],
+                       capture_output=True, text=True, timeout=10)
+    expect(p.returncode == 1, "a second bridge exited %d" % p.returncode)
+    expect("another bridge is already listening" in p.stderr, "stderr %r" % p.stderr)
+    # the first one is unharmed
+    _, f = ask(ctx.stack, frame(3, [(1, b"iq"), (2, b"sock2"), (3, b"localhost"),
+                                    (4, b"rest.localhost"), (5, b"get"),
+                                    (6, b"<iq type='get' to='localhost' id='sock2'>"
+                                        b"<ping xmlns='urn:xmpp:ping'/></iq>"),
+                                    (7, b"5000"), (8, b"reply"), (17, bearer(ctx))]))
+    expect(f.get(FIELD_OUTCOME) == "reply", "the first bridge: %r" % f)
+
+
+def bearer(ctx):
+    """The submit frame's AUTHORIZATION field (tag 17) for the stack's token."""
+    return ("Bearer " + ctx.stack.token).encode()
+
+
+def fcgi_request(sock_path, body, token):
+    """One FastCGI request through cgi-fcgi (libfcgi-bin), as a web server
+    would send it; returns (status, headers, body)."""
+    env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST", "CONTENT_TYPE": CT,
+           "CONTENT_LENGTH": str(len(body.encode())), "HTTP_AUTHORIZATION": "Bearer " + token}
+    p = subprocess.run(["cgi-fcgi", "-bind", "-connect", sock_path], input=body.encode(),
+                       env=env, capture_output=True, timeout=30)
+    head, _, rest = p.stdout.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode().split("\r\n"):
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(headers.get("status", "0").split()[0] or 0), headers, rest.decode()
+
+
+SHARED_USER = "xrshared"
+
+
+def as_user(user, argv, **kw):
+    """argv as user (with runuser when we are root), in a clean
+    environment: what a shell of that user on a shared host would have."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": kw.pop("home")}
+    env.update(kw.pop("env", {}))
+    if os.geteuid() == 0:
+        argv = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user, "--"] + argv
+    return env, argv
+
+
+def run_suite(runner, stack, alice, bob, only=None):
+    SUITE.run(runner, Ctx(stack, alice, bob, label=SUITE.name, runner=runner), only)

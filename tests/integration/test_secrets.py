@@ -19,12 +19,11 @@ import shutil
 import signal
 import stat
 import subprocess
-import time
 
-from test_auth import Ctx, delivered, msg, word
-from test_http import expect, expect_status, post, selected
+from harness import COMPONENT, Ctx, Suite, delivered, expect, expect_status, msg, post, word
 
-COMPONENT = "rest.localhost"
+SUITE = Suite("secrets")
+test = SUITE.test
 WEB_USER = "www-data"
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 
@@ -34,6 +33,8 @@ def _as_web(argv):
                           timeout=30)
 
 
+@test("as www-data, the secret files of `make run` cannot be read (0600, the bridge's "
+      "user's), and xmpp-rest.conf, which it reads, names them but holds no secret")
 def t_web_user_cannot_read(ctx):
     s = ctx.stack
     if os.geteuid() != 0:
@@ -108,6 +109,8 @@ def _secret_copy(stack, name, mode):
     return path
 
 
+@test("a secret file group or others may read (or of another owner) stops the bridge and "
+      "xmpp-restd -n, naming the file and the key")
 def t_open_secret_file(ctx):
     s = ctx.stack
     path = _secret_copy(s, "open-secret-" + word(), 0o640)
@@ -126,6 +129,8 @@ def t_open_secret_file(ctx):
         _refused(s, conf, "%s belongs to uid 65534, neither root nor the bridge's user" % ok)
 
 
+@test("an inline secret or callback_secret in a configuration file others can read stops "
+      "the bridge and xmpp-restd -n: FILE:LINE: ... put it in a file of its own ...")
 def t_inline_secret(ctx):
     s = ctx.stack
     lines = _base(s, "inline-run")
@@ -143,6 +148,8 @@ def t_inline_secret(ctx):
     _refused(s, conf, "both 'secret' and 'secret_file' are set")
 
 
+@test("SIGHUP with a secret file others can read: refused, logged, the running "
+      "configuration stays and serves")
 def t_reload_refused(ctx):
     s = ctx.stack
     off = os.path.getsize(s.bridge_log)
@@ -151,15 +158,7 @@ def t_reload_refused(ctx):
     try:
         os.kill(s.bridge.pid, signal.SIGHUP)
         want = "is readable or writable by group or others (mode 0640)"
-        deadline = time.monotonic() + 10
-        line = None
-        while time.monotonic() < deadline and line is None:
-            with open(s.bridge_log, "rb") as f:
-                f.seek(off)
-                for ln in f.read().decode("utf-8", "replace").splitlines():
-                    if "SIGHUP" in ln and want in ln:
-                        line = ln
-            time.sleep(0.1)
+        line = ctx.wait_log(lambda ln: "SIGHUP" in ln and want in ln, off, 10)
         expect(line is not None and "the running configuration stays" in line,
                "the bridge did not refuse the reload: %r" % line)
     finally:
@@ -171,6 +170,8 @@ def t_reload_refused(ctx):
     delivered(ctx, w)
 
 
+@test("secret_file end to end: the component logs in with the secret from its file; a "
+      "POST is delivered")
 def t_secret_file_end_to_end(ctx):
     s = ctx.stack
     with open(s.conf_path) as f:
@@ -186,24 +187,5 @@ def t_secret_file_end_to_end(ctx):
     delivered(ctx, w)
 
 
-TESTS = [
-    ("as www-data, the secret files of `make run` cannot be read (0600, the bridge's "
-     "user's), and xmpp-rest.conf, which it reads, names them but holds no secret",
-     t_web_user_cannot_read),
-    ("a secret file group or others may read (or of another owner) stops the bridge and "
-     "xmpp-restd -n, naming the file and the key", t_open_secret_file),
-    ("an inline secret or callback_secret in a configuration file others can read stops "
-     "the bridge and xmpp-restd -n: FILE:LINE: ... put it in a file of its own ...",
-     t_inline_secret),
-    ("SIGHUP with a secret file others can read: refused, logged, the running "
-     "configuration stays and serves", t_reload_refused),
-    ("secret_file end to end: the component logs in with the secret from its file; a "
-     "POST is delivered", t_secret_file_end_to_end),
-]
-
-
-def run_suite(runner, stack, alice, only=None):
-    ctx = Ctx(stack, alice)
-    for desc, fn in TESTS:
-        if selected(only, desc):
-            runner.check("[secrets] " + desc, fn, ctx)
+def run_suite(runner, stack, alice, bob, only=None):
+    SUITE.run(runner, Ctx(stack, alice, bob, label=SUITE.name, runner=runner), only)

@@ -21,13 +21,10 @@ import re
 import signal
 import time
 
-from test_http import TestFailure, expect, fail_with, _guarded, registry, selected, tok
-from test_webhook import COMPONENT, BridgeLog, stanza_error
+from harness import COMPONENT, Ctx, Suite, TestFailure, expect, restore_bridge, stanza_error, tok
 from webhook_server import Reply, WebhookServer, closed_port
 from xmpp_client import NS_RECEIPTS, TestClient
 
-ALICE_FULL = "alice@localhost/test"
-BOB_FULL = "bob@localhost/test"
 SECRET = "a-spool-test-secret-of-32-chars!"
 FAST = {"callback_retry_min": 1, "callback_retry_max": 2}
 # A resource of 1020 bytes (XMPP allows 1023): alice's {from} fills in
@@ -35,14 +32,16 @@ FAST = {"callback_retry_min": 1, "callback_retry_max": 2}
 # webhook client takes, in a URL still under the 4095 of the expansion.
 LONG_RESOURCE = "r" * 1020
 
-TESTS, test = registry()
+SUITE = Suite("spool")
+test = SUITE.test
 
 
-class Ctx(BridgeLog):
-    def __init__(self, stack, alice, bob):
-        self.stack = stack
-        self.alice = alice
-        self.bob = bob
+class SpoolCtx(Ctx):
+    """The shared Ctx, with the spool directory of the bridge's current
+    run and the webhook servers and closed ports of the check."""
+
+    def __init__(self, stack, alice, bob, runner):
+        Ctx.__init__(self, stack, alice, bob, label=SUITE.name, runner=runner)
         self.servers = []
         self.sockets = []
         self.n = 0
@@ -148,15 +147,6 @@ class Ctx(BridgeLog):
                     len(got), self.spool, timeout, n, got[:5]))
             time.sleep(0.05)
 
-    def wait_log(self, pred, offset, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            for ln in self.log_lines(offset):
-                if pred(ln):
-                    return ln
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.05)
 
 
 def message(sid, body, to="bot", extra=""):
@@ -343,7 +333,7 @@ def t_kill9(c):
     line = c.wait_log(lambda ln: "spool" in ln and "15 message" in ln, off, 10)
     expect(line is not None, "no log line saying the 15 messages were loaded")
     reqs = wait_taken(srv, a_ids + b_ids, 30)
-    time.sleep(1)
+    time.sleep(1)           # a duplicate would come within callback_retry_max
     reqs = srv.requests()
     expect_order(reqs, "alice", a_ids)
     expect_order(reqs, "bob", b_ids)
@@ -507,7 +497,8 @@ def _mount_tmpfs(path, size):
 
 @test("a full disk (spool_dir on a 16 KiB tmpfs, webhook answering 503): once it is full, a "
       "message is bounced at once with wait/resource-constraint 'spool write failed' and a log "
-      "line; the bridge runs on, and what was spooled is taken in order once the webhook is up")
+      "line; the bridge runs on, and what was spooled is taken in order once the webhook is up",
+      needs_root=True)
 def t_full_disk(c):
     import subprocess
     t = tok()
@@ -552,9 +543,6 @@ def t_full_disk(c):
         c.restart({})           # no callback_url: nothing uses the old mount point
 
 
-t_full_disk.needs_root = True
-
-
 @test("retry_max_age 3 with the webhook refusing connections: the sender gets "
       "wait/recipient-unavailable after about 3 s, the spool file is removed, the log says why")
 def t_max_age(c):
@@ -588,7 +576,7 @@ def t_iq_not_spooled(c):
     expect(rec.type == "error", "not an error: %s" % rec.xml)
     expect_error(rec, "wait", "recipient-unavailable")
     expect(time.monotonic() - t0 < 5, "the answer took %.1f s" % (time.monotonic() - t0))
-    time.sleep(0.5)
+    time.sleep(0.5)         # nothing is spooled: a window to see that nothing comes
     expect(not c.files(), "spooled: %s" % c.files())
 
 
@@ -618,7 +606,7 @@ def t_two_urls(c):
     # between messages that never failed)
     expect_once(reqs, "alice to live@", live)
     expect_once(reqs, "bob to dead@ (his own URL)", bobs)
-    time.sleep(2)
+    time.sleep(2)           # the dead URL's messages wait: a window to see none taken
     expect(not any(taken(r) for r in srv.requests() if r.stanza_id in dead),
            "a message to the dead URL was taken")
     expect(len(c.files()) == 5, "%d spooled, expected alice's 5 to dead@" % len(c.files()))
@@ -678,19 +666,18 @@ def t_stop_in_flight(c):
 def run_suite(runner, stack, alice, bob, only=None):
     """Runs the spool checks (those whose description contains one of
     only, if given); restores the stack's bridge configuration at the end."""
-    chosen = [(d, f) for d, f in TESTS if selected(only, "[spool] " + d)]
+    chosen = SUITE.chosen(only)
     if not chosen:
         return
-    c = Ctx(stack, alice, bob)
+    c = SpoolCtx(stack, alice, bob, runner)
     try:
-        for desc, fn in chosen:
-            label = "[spool] " + desc
-            if getattr(fn, "needs_root", False) and os.geteuid() != 0:
-                runner.line("# [spool] skipped (it mounts a tmpfs, as root only): " + desc)
+        for check in chosen:
+            if check.needs_root and os.geteuid() != 0:
+                runner.line("# [spool] skipped (it mounts a tmpfs, as root only): " + check.desc)
                 continue
             t0 = time.monotonic()
             try:
-                runner.check(label, _guarded(fn), c)
+                SUITE.run_one(runner, c, check, guard=True)
             finally:
                 c.close()
                 if stack.bridge is None:
@@ -703,8 +690,5 @@ def run_suite(runner, stack, alice, bob, only=None):
         if c.long is not None:
             c.long.stop()
         if c.restarted:
-            try:
-                stack.restart_bridge()
-            except Exception as e:
-                runner.check("[spool] the bridge restarts with the stack's configuration", fail_with, e)
+            restore_bridge(runner, stack, SUITE.name)
         c.close()

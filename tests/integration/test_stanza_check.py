@@ -15,58 +15,26 @@ Runs once, under the stack's lighttpd (FastCGI).
 
 import json
 import socket
-import uuid
 
-from test_http import expect, expect_names, expect_status, post, selected
-from test_process import FIELD_OUTCOME, FIELD_TEXT, frame, read_frame
+from harness import (ALICE_FULL as ALICE, BOB_FULL as BOB, COMPONENT, FIELD_OUTCOME, FIELD_TEXT,
+                     FRAME_STATUS, Ctx, Suite, expect, expect_names, expect_status, frame, post,
+                     read_frame, submit_fields, word)
 
-COMPONENT = "rest.localhost"
-ALICE = "alice@localhost/test"
-BOB = "bob@localhost/test"
 BOT = "bot@%s/forge" % COMPONENT
 
-# common/proto.h
-F_KIND, F_ID, F_TO, F_FROM, F_TYPE, F_STANZA, F_TIMEOUT, F_WAIT = range(1, 9)
-F_AUTHORIZATION = 17
-FRAME_STATUS = 4
+SUITE = Suite("stanza")
+test = SUITE.test
 
 
-class Ctx:
-    def __init__(self, stack, alice, bob):
-        self.stack = stack
-        self.alice = alice
-        self.bob = bob
-        self._token = None
-
-    @property
-    def token(self):
-        """A token that may send messages as bot@rest.localhost/* only."""
-        if self._token is None:
-            self._token = self.stack.add_token(
-                "forge-" + uuid.uuid4().hex[:8], "--from", "bot@%s/*" % COMPONENT,
-                "--kinds", "message")
-        return self._token
-
-
-def word():
-    return uuid.uuid4().hex[:10]
-
-
-def submit_fields(token, stanza, kind="message", to=ALICE, frm=BOT, sid=None, typ=None,
-                  wait="sent", timeout_ms=5000):
-    """The fields of a SUBMIT frame for stanza, authorized by a Bearer token."""
-    fields = [(F_KIND, kind.encode()), (F_ID, (sid or word()).encode()),
-              (F_TO, to.encode()), (F_FROM, frm.encode())]
-    if typ is not None:
-        fields.append((F_TYPE, typ.encode()))
-    fields += [(F_STANZA, stanza.encode()), (F_TIMEOUT, str(timeout_ms).encode()),
-               (F_WAIT, wait.encode()), (F_AUTHORIZATION, ("Bearer " + token).encode())]
-    return fields
+def forge_token(ctx):
+    """A token that may send messages as bot@rest.localhost/* only."""
+    return ctx.once("forge", lambda: ctx.stack.add_token(
+        "forge-" + word()[:8], "--from", "bot@%s/*" % COMPONENT, "--kinds", "message"))
 
 
 def submit(ctx, stanza, kind="message", to=ALICE, frm=BOT, sid=None, typ=None):
     """One SUBMIT frame straight to the bridge; returns its OUTCOME's fields."""
-    fields = submit_fields(ctx.token, stanza, kind, to, frm, sid, typ)
+    fields = submit_fields(forge_token(ctx), stanza, to, frm, kind=kind, sid=sid, typ=typ)
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(15)
         s.connect(ctx.stack.socket_path)
@@ -109,6 +77,7 @@ def forged_message(body="forged", frm=BOT, to=ALICE, sid="f1"):
         frm, to, sid, body)
 
 
+@test("socket: a frame whose stanza matches its fields is sent as FROM")
 def t_forge_good(ctx):
     w = word()
     f = submit(ctx, forged_message(w, sid=w), sid=w)
@@ -117,6 +86,7 @@ def t_forge_good(ctx):
     expect(rec is not None and rec.frm == BOT, "delivered as %r" % rec)
 
 
+@test("socket: a forged frame whose stanza name is not its KIND is refused, never written")
 def t_forge_name(ctx):
     ctx.alice.clear()
     refused(ctx, "<iq type='set' from='%s' to='%s' id='f1'><query xmlns='forged'/></iq>"
@@ -125,6 +95,7 @@ def t_forge_name(ctx):
             % (BOT, ALICE), "name is 'presence'", sid="f1")
 
 
+@test("socket: a forged frame whose stanza from is not its FROM is refused, never written")
 def t_forge_from(ctx):
     ctx.alice.clear()
     refused(ctx, forged_message(frm="admin@%s" % COMPONENT),
@@ -132,12 +103,14 @@ def t_forge_from(ctx):
     refused(ctx, forged_message(frm=COMPONENT), "from is '%s'" % COMPONENT, sid="f1")
 
 
+@test("socket: a forged frame whose stanza to is not its TO is refused, never written")
 def t_forge_to(ctx):
     ctx.bob.clear()
     refused(ctx, forged_message(to=BOB), "to is '%s', the frame's is '%s'" % (BOB, ALICE),
             marker_to=BOB, sid="f1")
 
 
+@test("socket: a forged frame with <message/><iq/> (two elements) is refused")
 def t_forge_two(ctx):
     ctx.alice.clear()
     refused(ctx, forged_message() + "<iq type='set' to='%s' from='admin@%s' id='f2'>"
@@ -145,24 +118,29 @@ def t_forge_two(ctx):
             "Extra content at the end of the document", sid="f1")
 
 
+@test("socket: a forged frame with trailing junk or </stream:stream> is refused")
 def t_forge_junk(ctx):
     ctx.alice.clear()
     refused(ctx, forged_message() + "</stream:stream>", "Extra content", sid="f1")
     refused(ctx, forged_message() + "junk", "Extra content", sid="f1")
 
 
+@test("socket: a forged frame with a comment or a PI is refused")
 def t_forge_comment_pi(ctx):
     ctx.alice.clear()
     refused(ctx, forged_message("forged<!-- c -->"), "comments are not allowed", sid="f1")
     refused(ctx, forged_message("forged<?pi x?>"), "processing instructions", sid="f1")
 
 
+@test("socket: a forged frame with a DOCTYPE is refused")
 def t_forge_doctype(ctx):
     ctx.alice.clear()
     refused(ctx, "<!DOCTYPE message [<!ENTITY e 'forged'>]>" + forged_message("&e;"),
             "DOCTYPE is not allowed", sid="f1")
 
 
+@test("from='bot@REST.LOCALHOST' is delivered from bot@rest.localhost; --from patterns "
+      "match it; the XMPP session stays up")
 def t_upper_domain(ctx):
     before = bridge_status(ctx)["xmpp"]
     w = word()
@@ -186,6 +164,8 @@ def t_upper_domain(ctx):
            "the XMPP session was restarted: %r then %r" % (before, after))
 
 
+@test("190 KB of '>' (over the limit once escaped): 413 naming max_stanza_bytes; "
+      "the session stays up")
 def t_escaped_too_big(ctx):
     before = bridge_status(ctx)["xmpp"]
     r = post(ctx.stack.url_fcgi, "<message to='%s'><body>%s</body></message>"
@@ -197,6 +177,7 @@ def t_escaped_too_big(ctx):
     expect(after["sessions_lost"] == before["sessions_lost"], "the session was lost")
 
 
+@test("id with CR LF: 422 naming 'id', no Set-Cookie; the bridge refuses it too")
 def t_id_crlf(ctx):
     r = post(ctx.stack.url_fcgi, "<message to='%s' id='x&#13;&#10;Set-Cookie: sid=a'>"
              "<body>x</body></message>" % ALICE)
@@ -210,28 +191,5 @@ def t_id_crlf(ctx):
            "the bridge: %r" % f)
 
 
-TESTS = [
-    ("socket: a frame whose stanza matches its fields is sent as FROM", t_forge_good),
-    ("socket: a forged frame whose stanza name is not its KIND is refused, never written",
-     t_forge_name),
-    ("socket: a forged frame whose stanza from is not its FROM is refused, never written",
-     t_forge_from),
-    ("socket: a forged frame whose stanza to is not its TO is refused, never written",
-     t_forge_to),
-    ("socket: a forged frame with <message/><iq/> (two elements) is refused", t_forge_two),
-    ("socket: a forged frame with trailing junk or </stream:stream> is refused", t_forge_junk),
-    ("socket: a forged frame with a comment or a PI is refused", t_forge_comment_pi),
-    ("socket: a forged frame with a DOCTYPE is refused", t_forge_doctype),
-    ("from='bot@REST.LOCALHOST' is delivered from bot@rest.localhost; --from patterns "
-     "match it; the XMPP session stays up", t_upper_domain),
-    ("190 KB of '>' (over the limit once escaped): 413 naming max_stanza_bytes; "
-     "the session stays up", t_escaped_too_big),
-    ("id with CR LF: 422 naming 'id', no Set-Cookie; the bridge refuses it too", t_id_crlf),
-]
-
-
 def run_suite(runner, stack, alice, bob, only=None):
-    ctx = Ctx(stack, alice, bob)
-    for desc, fn in TESTS:
-        if selected(only, desc):
-            runner.check("[stanza] " + desc, fn, ctx)
+    SUITE.run(runner, Ctx(stack, alice, bob, label=SUITE.name, runner=runner), only)

@@ -18,22 +18,18 @@ second one; whatever the bridge sent before has reached alice by then (one
 component stream, one c2s stream, in order).
 """
 
-import json
 import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 import urllib.parse
 
-from test_http import TestFailure, expect, fail_with, one_line, _guarded, tok, local, ns_of, selected
+from harness import (ALICE_FULL, COMPONENT, CT, Ctx, Suite, TestFailure, expect, fail_with, local,
+                     ns_of, one_line, post, restore_bridge, stanza_error, tok)
 from webhook_server import Reply, TestCA, WebhookServer, closed_port, SENTINEL_NS
 from xmpp_client import NS_RECEIPTS, NS_STANZAS
 
-COMPONENT = "rest.localhost"
-ALICE_FULL = "alice@localhost/test"
-CT = "application/xmpp+xml"
 NS_WH = "urn:xmpp-rest:test:webhook"
 NS_CLIENT = "jabber:client"
 NS_COMPONENT = "jabber:component:accept"
@@ -76,72 +72,25 @@ def pct(s):
     return urllib.parse.quote(s, safe="")
 
 
-def stanza_error(el):
-    """(type, condition, text) of the <error/> child of a stanza element,
-    or None."""
-    err = next((ch for ch in el if local(ch.tag) == "error"), None)
-    if err is None:
-        return None
-    cond = text = None
-    for ch in err:
-        if ns_of(ch.tag) != NS_STANZAS:
-            continue
-        if local(ch.tag) == "text":
-            text = ch.text or ""
-        elif cond is None:
-            cond = local(ch.tag)
-    return err.get("type"), cond, text
-
-
 def children(el):
     return [ch for ch in el]
 
 
-class BridgeLog:
-    """The bridge's log, read from an offset, and its status (for classes
-    with .stack)."""
+class WebhookCtx(Ctx):
+    """The shared Ctx, with the webhook servers and the answers planned for
+    each stanza."""
 
-    def status(self):
-        """The bridge's status (xmpp-restd status), as a dict."""
-        p = subprocess.run([self.stack.bridge_bin, "-c", self.stack.conf_path, "status"],
-                           capture_output=True, timeout=10)
-        if p.returncode != 0:
-            raise TestFailure("xmpp-restd status: %s" % p.stderr.decode("utf-8", "replace"))
-        return json.loads(p.stdout)
-
-    def log_offset(self):
-        try:
-            return os.path.getsize(self.stack.bridge_log)
-        except OSError:
-            return 0
-
-    def log_lines(self, offset=0):
-        try:
-            with open(self.stack.bridge_log, "rb") as f:
-                f.seek(offset)
-                return f.read().decode("utf-8", "replace").splitlines()
-        except OSError:
-            return []
-
-
-class Ctx(BridgeLog):
-    def __init__(self, stack, alice, bob):
-        self.stack = stack
-        self.alice = alice
-        self.bob = bob
+    def __init__(self, stack, alice, bob, runner):
+        Ctx.__init__(self, stack, alice, bob, label=SUITE.name, runner=runner)
         self.srv = None          # the main http webhook
         self.plan = {}           # stanza id -> Reply (or a function req -> Reply)
         self.prefix_plan = {}    # stanza id prefix -> Reply
-        self.notes = []
         self.delivered = []      # requests whose log lines are checked
         self.ca = None
         self.https = None
         self.https_wrong = None
         self.closed = None
         self.echo_runs = None    # the echo bot's run count file
-
-    def note(self, s):
-        self.notes.append(s)
 
     # ---- the webhook's answers -------------------------------------------------
 
@@ -215,18 +164,6 @@ class Ctx(BridgeLog):
         self.no_deliveries()
         self.sentinel()
 
-    # ---- the bridge log ---------------------------------------------------------
-
-    def wait_log(self, pred, offset=0, timeout=5):
-        deadline = time.monotonic() + timeout
-        while True:
-            for ln in self.log_lines(offset):
-                if pred(ln):
-                    return ln
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.05)
-
 
 # ---- checks shared by the tests ------------------------------------------------------
 
@@ -294,20 +231,15 @@ def expect_nothing_from(c, mark, pred, what):
 
 # ---- the tests -----------------------------------------------------------------------------------
 
-GROUPS = []      # [(name, conf function(ctx) -> dict or None, [(desc, fn)])]
-_by_name = {}
+SUITE = Suite("webhook")
+test = SUITE.test
+GROUPS = []      # [(name, conf function(ctx) -> dict or None)], in the order they run
 
 
 def group(name, conf):
-    _by_name[name] = (name, conf, [])
-    GROUPS.append(_by_name[name])
-
-
-def test(gname, desc):
-    def deco(fn):
-        _by_name[gname][2].append((desc, fn))
-        return fn
-    return deco
+    """A group of checks run with the bridge restarted on conf(ctx) (None:
+    as it is)."""
+    GROUPS.append((name, conf))
 
 
 def _main_conf(c):
@@ -317,8 +249,8 @@ def _main_conf(c):
 group("main", _main_conf)
 
 
-@test("main", "a message is POSTed with Content-Type, Content-Length, User-Agent, X-XMPP-Rest-Delivery "
-      "and the stanza as sent (from, to, id, type, xml:lang, children)")
+@test("a message is POSTed with Content-Type, Content-Length, User-Agent, X-XMPP-Rest-Delivery "
+      "and the stanza as sent (from, to, id, type, xml:lang, children)", group="main")
 def t_message_delivered(c):
     t = tok()
     sid = "wm-" + t
@@ -339,7 +271,8 @@ def t_message_delivered(c):
         one_line(req.text, 400)))
 
 
-@test("main", "a presence is POSTed the same way (no type, xml:lang, <status/> and <priority/> kept)")
+@test("a presence is POSTed the same way (no type, xml:lang, <status/> and <priority/> kept)",
+      group="main")
 def t_presence_delivered(c):
     t = tok()
     sid = "wp-" + t
@@ -356,7 +289,8 @@ def t_presence_delivered(c):
     expect(st == ["st " + t] and pr == ["5"], "children: %s" % one_line(req.text, 400))
 
 
-@test("main", "an iq get is POSTed the same way; the webhook's 204 gives the sender an empty result")
+@test("an iq get is POSTed the same way; the webhook's 204 gives the sender an empty result",
+      group="main")
 def t_iq_delivered(c):
     t = tok()
     sid = "wi-" + t
@@ -374,8 +308,8 @@ def t_iq_delivered(c):
     expect_empty_result(c.iq_reply(sid), sid, "bot@" + COMPONENT)
 
 
-@test("main", "every delivery has its own X-XMPP-Rest-Delivery id, and the bridge logs each outcome "
-      "at info level with that id, the status and the time taken")
+@test("every delivery has its own X-XMPP-Rest-Delivery id, and the bridge logs each outcome "
+      "at info level with that id, the status and the time taken", group="main")
 def t_delivery_log(c):
     expect(c.delivered, "no deliveries from the previous checks to look at")
     ids = [r.delivery_id for _, r in c.delivered]
@@ -396,8 +330,8 @@ def t_delivery_log(c):
     expect(not problems, "; ".join(problems))
 
 
-@test("main", "answers 202 and 204: no reply to a message or a presence; an iq get and an iq set "
-      "get an empty result from the JID they were sent to")
+@test("answers 202 and 204: no reply to a message or a presence; an iq get and an iq set "
+      "get an empty result from the JID they were sent to", group="main")
 def t_202_204(c):
     t = tok()
     mark = c.mark()
@@ -418,8 +352,8 @@ def t_202_204(c):
         (r.frm or "").endswith(COMPONENT) or t in r.xml), "202/204 must not be answered")
 
 
-@test("main", "200 with an application/xmpp+xml message: sent to the sender, from the addressee, "
-      "with the original's type")
+@test("200 with an application/xmpp+xml message: sent to the sender, from the addressee, "
+      "with the original's type", group="main")
 def t_200_message(c):
     t = tok()
     sid = c.answer("r-" + t, Reply.xmpp("<message><body>reply %s</body></message>" % t))
@@ -430,7 +364,7 @@ def t_200_message(c):
     expect(rec.type == "chat", "type %r, the original's was chat: %s" % (rec.type, rec.xml))
 
 
-@test("main", "a message reply keeps the original's <thread>; a type the reply names is kept")
+@test("a message reply keeps the original's <thread>; a type the reply names is kept", group="main")
 def t_thread(c):
     t = tok()
     sid = c.answer("th-" + t, Reply.xmpp("<message><body>thr %s</body></message>" % t))
@@ -451,7 +385,8 @@ def t_thread(c):
     expect(rec.type == "headline", "the reply named type headline, got %r: %s" % (rec.type, rec.xml))
 
 
-@test("main", "a reply's from under rest.localhost is kept; a from elsewhere is replaced by the addressee")
+@test("a reply's from under rest.localhost is kept; a from elsewhere is replaced by the addressee",
+      group="main")
 def t_reply_from(c):
     t = tok()
     c.answer("f1-" + t, Reply.xmpp("<message from='other@%s/x'><body>f1 %s</body></message>" % (COMPONENT, t)))
@@ -469,8 +404,8 @@ def t_reply_from(c):
     expect(rec.frm == "bot@" + COMPONENT, "f2: from %r, expected the addressee" % rec.frm)
 
 
-@test("main", "200 with an iq: sent with the original id and type result, whatever it says; "
-      "an iq with <error/> goes as type error")
+@test("200 with an iq: sent with the original id and type result, whatever it says; "
+      "an iq with <error/> goes as type error", group="main")
 def t_200_iq(c):
     t = tok()
     c.answer("q1-" + t, Reply.xmpp("<iq type='set' id='other-id'><query xmlns='%s'><item n='%s'/></query></iq>"
@@ -490,7 +425,7 @@ def t_200_iq(c):
     expect(rec is None, "a stanza kept the reply's own id: %s" % (rec.xml if rec else ""))
 
 
-@test("main", "200 with a presence: sent to the sender from the addressee")
+@test("200 with a presence: sent to the sender from the addressee", group="main")
 def t_200_presence(c):
     t = tok()
     c.answer("pr-" + t, Reply.xmpp("<presence><status>back %s</status></presence>" % t))
@@ -500,8 +435,8 @@ def t_200_presence(c):
     expect(rec.type in (None, "available"), "type %r" % rec.type)
 
 
-@test("main", "2xx with another body (text/plain, a stanza of another kind, not XML): an iq gets an "
-      "empty result, a message or presence no reply")
+@test("2xx with another body (text/plain, a stanza of another kind, not XML): an iq gets an "
+      "empty result, a message or presence no reply", group="main")
 def t_2xx_other(c):
     t = tok()
     mark = c.mark()
@@ -553,18 +488,19 @@ def _status_loop(c, codes, expected):
     expect(not bad, "%d of %d wrong: %s" % (len(bad), len(codes), " || ".join(bad)))
 
 
-@test("main", "every 4xx/5xx of the table: an iq error reply with its type and condition and "
-      "'STATUS REASON' as text")
+@test("every 4xx/5xx of the table: an iq error reply with its type and condition and "
+      "'STATUS REASON' as text", group="main")
 def t_status_table(c):
     _status_loop(c, sorted(STATUS_ERRORS), lambda code: STATUS_ERRORS[code])
 
 
-@test("main", "any other 4xx/5xx (417, 418, 421, 444, 499, 505, 599, ...): cancel/undefined-condition")
+@test("any other 4xx/5xx (417, 418, 421, 444, 499, 505, 599, ...): cancel/undefined-condition",
+      group="main")
 def t_status_other(c):
     _status_loop(c, OTHER_STATUSES, lambda code: ("cancel", "undefined-condition"))
 
 
-@test("main", "the error text is the status line's own reason phrase ('503 Back Later, Sorry')")
+@test("the error text is the status line's own reason phrase ('503 Back Later, Sorry')", group="main")
 def t_status_reason(c):
     t = tok()
     sid = c.answer("rs-" + t, Reply(503, reason="Back Later, Sorry"))
@@ -572,8 +508,8 @@ def t_status_reason(c):
     expect_error(c.iq_reply(sid), "cancel", "service-unavailable", "503 Back Later, Sorry")
 
 
-@test("main", "a 404 to a message and a 500 to a presence: an error stanza of that kind, original id, "
-      "from the addressee")
+@test("a 404 to a message and a 500 to a presence: an error stanza of that kind, original id, "
+      "from the addressee", group="main")
 def t_error_message_presence(c):
     t = tok()
     c.answer("em-" + t, _status_reply(404))
@@ -587,8 +523,8 @@ def t_error_message_presence(c):
                  "presence")
 
 
-@test("main", "4xx with a stanza of the same kind (application/xmpp+xml): that stanza is the reply, "
-      "not the status's error")
+@test("4xx with a stanza of the same kind (application/xmpp+xml): that stanza is the reply, "
+      "not the status's error", group="main")
 def t_4xx_stanza(c):
     t = tok()
     mark = c.mark()
@@ -608,7 +544,7 @@ def t_4xx_stanza(c):
                         "the stanza replaces the error")
 
 
-@test("main", "stanzas of type error and result are delivered but never answered")
+@test("stanzas of type error and result are delivered but never answered", group="main")
 def t_error_result_unanswered(c):
     t = tok()
     mark = c.mark()
@@ -634,8 +570,8 @@ def t_error_result_unanswered(c):
     expect(not missing, "not delivered: %s" % missing)
 
 
-@test("main", "receipts: an accepted message with <request/> is also answered <received id=ORIGINAL/>; "
-      "a refused one gets no receipt")
+@test("receipts: an accepted message with <request/> is also answered <received id=ORIGINAL/>; "
+      "a refused one gets no receipt", group="main")
 def t_receipts(c):
     t = tok()
     mark = c.mark()
@@ -666,8 +602,8 @@ def t_receipts(c):
     expect(n == 1, "%d receipts for rc1" % n)
 
 
-@test("main", "callback_url placeholders {kind} {type} {to} {from} are filled in percent-encoded "
-      "(path and query, as the server received them)")
+@test("callback_url placeholders {kind} {type} {to} {from} are filled in percent-encoded "
+      "(path and query, as the server received them)", group="main")
 def t_placeholders(c):
     t = tok()
     res = "a b+c~d._-!%s/ü" % t
@@ -690,9 +626,9 @@ def t_placeholders(c):
     expect(not problems, "; ".join(problems))
 
 
-@test("main", "200 messages sent at once, callback_max_inflight 8, the webhook takes 50 ms each: all "
+@test("200 messages sent at once, callback_max_inflight 8, the webhook takes 50 ms each: all "
       "delivered once, never more than 8 at once; afterwards no delivery in flight, no zombie, "
-      "at most 8 (idle) delivery workers")
+      "at most 8 (idle) delivery workers", group="main")
 def t_concurrency(c):
     t = tok()
     n = 200
@@ -737,8 +673,8 @@ group("unreachable", lambda c: {"callback_url": "http://127.0.0.1:%d/hook" % c.c
                                 "spool_max_bytes": 0})
 
 
-@test("unreachable", "an unreachable URL (connection refused), spool_max_bytes 0: the iq and the "
-      "message get wait/recipient-unavailable, and the bridge logs the failure")
+@test("an unreachable URL (connection refused), spool_max_bytes 0: the iq and the "
+      "message get wait/recipient-unavailable, and the bridge logs the failure", group="unreachable")
 def t_unreachable(c):
     t = tok()
     off = c.log_offset()
@@ -758,8 +694,8 @@ def t_unreachable(c):
 group("slow", lambda c: {"callback_url": c.srv.url("/slow"), "callback_timeout": 1})
 
 
-@test("slow", "callback_timeout 1 and a webhook that takes 3 s: wait/remote-server-timeout; the log "
-      "names the delivery and the timeout; no late reply, no child left")
+@test("callback_timeout 1 and a webhook that takes 3 s: wait/remote-server-timeout; the log "
+      "names the delivery and the timeout; no late reply, no child left", group="slow")
 def t_slow(c):
     t = tok()
     sid = "sl-" + t
@@ -786,8 +722,8 @@ def _https_conf(c):
 group("https", _https_conf)
 
 
-@test("https", "https with callback_ca_file (a test CA): delivered with the same headers, and the "
-      "reply comes back")
+@test("https with callback_ca_file (a test CA): delivered with the same headers, and the "
+      "reply comes back", group="https")
 def t_https(c):
     t = tok()
     sid = "tls-" + t
@@ -808,8 +744,8 @@ def _https_wrong_conf(c):
 group("https-wrong-name", _https_wrong_conf)
 
 
-@test("https-wrong-name", "https to a server whose certificate names another host: nothing delivered, "
-      "wait/recipient-unavailable, and the bridge log says why")
+@test("https to a server whose certificate names another host: nothing delivered, "
+      "wait/recipient-unavailable, and the bridge log says why", group="https-wrong-name")
 def t_https_wrong_name(c):
     t = tok()
     sid = "tlsw-" + t
@@ -828,7 +764,7 @@ group("filter-1", lambda c: {"callback_url": c.srv.url("/f1"), "callback_stanzas
                              "callback_addresses": "bare,host"})
 
 
-@test("filter-1", "callback_stanzas message,iq: a presence is not delivered")
+@test("callback_stanzas message,iq: a presence is not delivered", group="filter-1")
 def t_filter_stanzas(c):
     t = tok()
     c.send("<presence to='bot@%s' id='fp-%s'/>" % (COMPONENT, t))
@@ -838,8 +774,9 @@ def t_filter_stanzas(c):
     expect(c.srv.find(lambda r: r.stanza_id == "fp-" + t) is None, "the presence was delivered")
 
 
-@test("filter-1", "callback_addresses bare,host: to bot@, rest.localhost and rest.localhost/res "
-      "delivered; to a full JID a message is dropped and an iq gets service-unavailable")
+@test("callback_addresses bare,host: to bot@, rest.localhost and rest.localhost/res "
+      "delivered; to a full JID a message is dropped and an iq gets service-unavailable",
+      group="filter-1")
 def t_filter_addresses(c):
     t = tok()
     mark = c.mark()
@@ -877,8 +814,9 @@ group("filter-2", lambda c: {"callback_url": c.srv.url("/f2"), "callback_stanzas
                              "callback_addresses": "full"})
 
 
-@test("filter-2", "callback_stanzas presence, callback_addresses full: a presence to a full JID is "
-      "delivered, to bot@ or rest.localhost/res not; a message is dropped, an iq gets service-unavailable")
+@test("callback_stanzas presence, callback_addresses full: a presence to a full JID is "
+      "delivered, to bot@ or rest.localhost/res not; a message is dropped, an iq gets service-unavailable",
+      group="filter-2")
 def t_filter_2(c):
     t = tok()
     mark = c.mark()
@@ -947,10 +885,10 @@ def _run_check(req, secret, body=None, signature=None):
                           input=body if body is not None else req.body, timeout=10).returncode
 
 
-@test("signed", "callback_secret: every delivery carries X-XMPP-Rest-Timestamp and "
+@test("callback_secret: every delivery carries X-XMPP-Rest-Timestamp and "
       "X-XMPP-Rest-Signature sha256=HMAC(secret, timestamp.body); README's shell check "
       "(examples/check-signature.sh) accepts it and refuses a changed body, another secret, "
-      "an old timestamp")
+      "an old timestamp", group="signed")
 def t_signed(c):
     import hashlib
     import hmac
@@ -977,7 +915,7 @@ def t_signed(c):
     expect(_run_check(env_req, SECRET) == 1, "it accepts an hour-old (replayed) delivery")
 
 
-@test("signed", "README.md contains examples/check-signature.sh verbatim")
+@test("README.md contains examples/check-signature.sh verbatim", group="signed")
 def t_readme_check(c):
     with open(CHECK_SIGNATURE) as f:
         script = f.read()
@@ -986,8 +924,9 @@ def t_readme_check(c):
     expect(script in readme, "README.md does not contain examples/check-signature.sh")
 
 
-@test("echo-bot", "examples/echo-bot.cgi under lighttpd's mod_cgi: 'hello' to echo@rest.localhost comes "
-      "back as 'You said: hello' from echo@rest.localhost; a normal message gets no answer")
+@test("examples/echo-bot.cgi under lighttpd's mod_cgi: 'hello' to echo@rest.localhost comes "
+      "back as 'You said: hello' from echo@rest.localhost; a normal message gets no answer",
+      group="echo-bot")
 def t_echo_bot(c):
     t = tok()
     mark = c.mark()
@@ -1001,11 +940,10 @@ def t_echo_bot(c):
                         "a message of type normal must get no answer (204)")
 
 
-@test("echo-bot", "README echo bot: a chat message POSTed to echo@rest.localhost (in any case) is "
+@test("README echo bot: a chat message POSTed to echo@rest.localhost (in any case) is "
       "refused 422 and reaches the bot at most once: the bridge never talks to itself "
-      "(it looped 116 times in 5 s)")
+      "(it looped 116 times in 5 s)", group="echo-bot")
 def t_echo_no_loop(c):
-    from test_http import post
     problems = []
     for to in ("echo@" + COMPONENT, "echo@" + COMPONENT.upper(), COMPONENT, "echo@%s/r" % COMPONENT):
         t = tok()
@@ -1044,8 +982,8 @@ def _send_messages(c, prefix, n):
     return got
 
 
-@test("keepalive", "six deliveries in a row go over one kept connection: the webhook sees fewer "
-      "connections than requests, and no request asks it to close")
+@test("six deliveries in a row go over one kept connection: the webhook sees fewer "
+      "connections than requests, and no request asks it to close", group="keepalive")
 def t_ka_reuse(c):
     got = _send_messages(c, "ka1-%s-" % tok(), 6)
     conns = {r.conn for r in got}
@@ -1055,8 +993,8 @@ def t_ka_reuse(c):
     expect(not asked, "requests carry Connection: %s" % asked)
 
 
-@test("keepalive", "a webhook that closes the connection after each answer (no Connection: close): "
-      "every delivery still arrives, once, each on a new connection")
+@test("a webhook that closes the connection after each answer (no Connection: close): "
+      "every delivery still arrives, once, each on a new connection", group="keepalive")
 def t_ka_dropped(c):
     prefix = "ka2-%s-" % tok()
     c.prefix_plan[prefix] = Reply(204, drop=True)
@@ -1066,8 +1004,8 @@ def t_ka_dropped(c):
     expect(len({r.delivery_id for r in got}) == 5, "repeated delivery ids")
 
 
-@test("keepalive", "a webhook that answers Connection: close each time: every delivery arrives "
-      "once, each on its own connection")
+@test("a webhook that answers Connection: close each time: every delivery arrives "
+      "once, each on its own connection", group="keepalive")
 def t_ka_close(c):
     prefix = "ka3-%s-" % tok()
     c.prefix_plan[prefix] = Reply(204, headers={"Connection": "close"})
@@ -1076,9 +1014,9 @@ def t_ka_close(c):
     expect(len(conns) == 5, "%d connections for 5 requests" % len(conns))
 
 
-@test("keepalive", "kill -9 of the delivery worker in the middle of an iq's delivery: the iq gets "
+@test("kill -9 of the delivery worker in the middle of an iq's delivery: the iq gets "
       "wait/recipient-unavailable, the log says the process ended without a result, and the next "
-      "deliveries work (a new worker)")
+      "deliveries work (a new worker)", group="keepalive")
 def t_ka_worker_killed(c):
     t = tok()
     sid = "ka4-" + t
@@ -1106,8 +1044,8 @@ def t_ka_worker_killed(c):
     expect(pids2 and pids[0] not in pids2, "workers now %s (killed %d)" % (pids2, pids[0]))
 
 
-@test("keepalive", "SIGHUP with a new callback_secret: the next delivery is signed with it, over the "
-      "connection the worker kept")
+@test("SIGHUP with a new callback_secret: the next delivery is signed with it, over the "
+      "connection the worker kept", group="keepalive")
 def t_ka_reload_secret(c):
     import hashlib
     import hmac
@@ -1119,7 +1057,7 @@ def t_ka_reload_secret(c):
     off = c.log_offset()
     conf = _ka_conf(c)
     conf["callback_secret"] = secret
-    c.stack._write_bridge_conf(conf)
+    c.stack.write_bridge_conf(conf)
     os.kill(c.stack.bridge.pid, signal.SIGHUP)
     line = c.wait_log(lambda ln: "reloaded" in ln, off, 10)
     expect(line is not None, "no reload in the log")
@@ -1137,7 +1075,7 @@ def t_ka_reload_secret(c):
 group("no-bridge-change", None)
 
 
-@test("no-bridge-change", "README.md contains examples/echo-bot.cgi verbatim")
+@test("README.md contains examples/echo-bot.cgi verbatim", group="no-bridge-change")
 def t_readme(c):
     with open(ECHO_BOT) as f:
         script = f.read().strip("\n")
@@ -1154,8 +1092,8 @@ def t_readme(c):
 group("restored", lambda c: None)
 
 
-@test("restored", "back on the stack's configuration (no callback_url): nothing is delivered, an iq "
-      "gets service-unavailable, a ping a result")
+@test("back on the stack's configuration (no callback_url): nothing is delivered, an iq "
+      "gets service-unavailable, a ping a result", group="restored")
 def t_restored(c):
     t = tok()
     mark = c.mark()
@@ -1170,6 +1108,10 @@ def t_restored(c):
         c.srv.find(lambda r: t in r.text)))
     expect_nothing_from(c, mark, lambda r: r.id == "nd1-" + t, "the message must get no answer")
     expect(c.stack.bridge_conf_values().get("callback_url") is None, "the stack's configuration changed")
+
+
+# The checks run group after group, in the order of the groups.
+SUITE.checks.sort(key=lambda ch: [g for g, _ in GROUPS].index(ch.group))
 
 
 # ---- running it -----------------------------------------------------------------------------------
@@ -1201,51 +1143,38 @@ def _teardown(c):
 def run_suite(runner, stack, alice, bob, only=None):
     """Runs the webhook checks (those whose description contains one of
     only, if given); restores the stack's bridge configuration at the end."""
-    chosen = [(g, conf, [(d, f) for d, f in tests if selected(only, "[webhook] " + d)])
-              for g, conf, tests in GROUPS]
-    chosen = [s for s in chosen if s[2]]
+    chosen = SUITE.chosen(only)
     if not chosen:
         return None
-    c = Ctx(stack, alice, bob)
+    c = WebhookCtx(stack, alice, bob, runner)
     try:
         _setup(c)
     except Exception as e:
         runner.check("[webhook] the webhook servers and the test CA are set up", fail_with, e)
         _teardown(c)
         return c
-    restarted = False
+    confs = dict(GROUPS)
+    group_now, setup_error, restarted = None, None, False
     try:
-        for gname, conf, tests in chosen:
-            setup_error = None
-            if conf is not None:
-                try:
-                    extra = conf(c)
-                    stack.restart_bridge(extra)
-                    restarted = extra is not None
-                    runner.line("# [webhook] bridge restarted with %s" % (extra or "the stack's configuration"))
-                except Exception as e:
-                    setup_error = e
-            for desc, fn in tests:
-                for cl in (alice, bob):
-                    if not cl.online:
-                        try:
-                            cl.wait_online(15)
-                        except TimeoutError:
-                            pass
-                label = "[webhook] " + desc
-                if setup_error is not None:
-                    runner.check(label, fail_with, TestFailure("restarting the bridge for group %s failed: %s" % (
-                        gname, setup_error)))
-                    continue
-                before = len(c.notes)
-                runner.check(label, _guarded(fn), c)
-                for n in c.notes[before:]:
-                    runner.line("# [webhook] note: %s" % n)
+        for check in chosen:
+            if check.group != group_now:
+                group_now, setup_error = check.group, None
+                if confs[group_now] is not None:
+                    try:
+                        extra = confs[group_now](c)
+                        stack.restart_bridge(extra)
+                        restarted = extra is not None
+                        runner.line("# [webhook] bridge restarted with %s" % (
+                            extra or "the stack's configuration"))
+                    except Exception as e:
+                        setup_error = e
+            if setup_error is not None:
+                runner.check(SUITE.label(check), fail_with, TestFailure(
+                    "restarting the bridge for group %s failed: %s" % (group_now, setup_error)))
+                continue
+            SUITE.run_one(runner, c, check, guard=True)
     finally:
         if restarted:
-            try:
-                stack.restart_bridge()
-            except Exception as e:
-                runner.check("[webhook] the bridge restarts with the stack's configuration", fail_with, e)
+            restore_bridge(runner, stack, SUITE.name)
         _teardown(c)
     return c
