@@ -32,9 +32,10 @@ def forge_token(ctx):
         "forge-" + word()[:8], "--from", "bot@%s/*" % COMPONENT, "--kinds", "message"))
 
 
-def submit(ctx, stanza, kind="message", to=ALICE, frm=BOT, sid=None, typ=None):
+def submit(ctx, stanza, kind="message", to=ALICE, frm=BOT, sid=None, typ=None, wait="sent"):
     """One SUBMIT frame straight to the bridge; returns its OUTCOME's fields."""
-    fields = submit_fields(forge_token(ctx), stanza, to, frm, kind=kind, sid=sid, typ=typ)
+    fields = submit_fields(forge_token(ctx), stanza, to, frm, kind=kind, sid=sid, typ=typ,
+                           wait=wait)
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(15)
         s.connect(ctx.stack.socket_path)
@@ -137,6 +138,12 @@ def t_forge_doctype(ctx):
     ctx.alice.clear()
     refused(ctx, "<!DOCTYPE message [<!ENTITY e 'forged'>]>" + forged_message("&e;"),
             "DOCTYPE is not allowed", sid="f1")
+
+
+@test("socket: a frame with a WAIT word the bridge does not know is refused naming it, "
+      "never written")
+def t_unknown_wait(ctx):
+    refused(ctx, forged_message(), "unknown wait 'iq'", wait="iq")
 
 
 @test("from='bot@REST.LOCALHOST' is delivered from bot@rest.localhost; --from patterns "
