@@ -145,16 +145,33 @@ ack_timeout(void *ud)
 	o->link.reconnect(o->ud);
 }
 
-/* 1 while a suspect of a blaming stream error waits to be written again
- * or acknowledged: then stanzas go out one at a time. */
+/* 1 while a stanza in flight at a break waits to be written again or
+ * acknowledged: then stanzas go out one at a time. */
 static int
 suspects_left(const struct outgoing *o)
 {
 	for (struct pending *p = track_fifo_head(o->tr); p;
 	     p = track_fifo_next(p))
-		if (p->breaks > 0)
+		if (p->alone)
 			return 1;
 	return 0;
+}
+
+/* The only stanza in flight, or NULL when none or several are. */
+static struct pending *
+lone_in_flight(const struct outgoing *o)
+{
+	struct pending *lone = NULL;
+
+	for (struct pending *p = track_fifo_head(o->tr); p;
+	     p = track_fifo_next(p)) {
+		if (p->state != P_UNACKED)
+			continue;
+		if (lone != NULL)
+			return NULL;
+		lone = p;
+	}
+	return lone;
 }
 
 /* Writes every HELD request, in order, while the session is up (one at a
@@ -372,19 +389,23 @@ out_session_up(struct outgoing *o)
 }
 
 /* The stream error blamed what was written: what was in flight is
- * suspect, and what was in flight twice is given up. */
+ * suspect, and what was in flight twice is given up.  So is a stanza
+ * written alone after a break, with nothing beside it: the culprit. */
 static void
 blame_in_flight(struct outgoing *o, const char *condition)
 {
-	struct pending *p, *next;
+	struct pending *p, *next, *lone = lone_in_flight(o);
 	unsigned long suspects = 0;
 	char why[XR_ERRLEN];
 
 	for (p = track_fifo_head(o->tr); p; p = next) {
+		int culprit = p == lone && p->alone;
+
 		next = track_fifo_next(p);
 		if (p->state != P_UNACKED)
 			continue;
-		if (++p->breaks < 2) {
+		p->alone = 1;
+		if (++p->breaks < 2 && !culprit) {
 			suspects++;
 			continue;
 		}
@@ -406,27 +427,28 @@ blame_in_flight(struct outgoing *o, const char *condition)
 }
 
 /*
- * 1 if the only stanza in flight is a suspect, written alone after a
- * blaming stream error.  A server that closes the stream for a stanza
- * resets the connection too; the bridge reads a stream error that came
- * before the reset (xmpp.c's spare_fd), but one the server's own reset
- * discarded is gone.  A break with no stream error, with that stanza
- * alone in flight, is blamed on it as well.
+ * The stream broke with no stream error we could read.  A server that
+ * closes the stream for a stanza resets the connection too; the bridge
+ * reads a stream error that came before the reset (xmpp.c's spare_fd),
+ * but one the reset discarded is gone.  So what was in flight is written
+ * again one at a time, to be found out by the next error, without
+ * counting against it; and a suspect of an earlier error, alone in
+ * flight, is blamed as if the error had been read.
  */
-static int
-lone_suspect_in_flight(const struct outgoing *o)
+static void
+silent_break(struct outgoing *o)
 {
-	const struct pending *lone = NULL;
+	const struct pending *lone = lone_in_flight(o);
 
-	for (struct pending *p = track_fifo_head(o->tr); p;
-	     p = track_fifo_next(p)) {
-		if (p->state != P_UNACKED)
-			continue;
-		if (lone != NULL)
-			return 0;
-		lone = p;
+	if (lone != NULL && lone->breaks > 0) {
+		blame_in_flight(
+		    o, "closed without a stream error we could read");
+		return;
 	}
-	return lone != NULL && lone->breaks > 0;
+	for (struct pending *p = track_fifo_head(o->tr); p;
+	     p = track_fifo_next(p))
+		if (p->state == P_UNACKED)
+			p->alone = 1;
 }
 
 void
@@ -440,9 +462,8 @@ out_session_down(
 	 * was not what we wrote) changes nothing. */
 	if (blames)
 		blame_in_flight(o, stream_error);
-	else if (stream_error == NULL && lone_suspect_in_flight(o))
-		blame_in_flight(
-		    o, "closed without a stream error we could read");
+	else if (stream_error == NULL)
+		silent_break(o);
 	/* libstrophe's queue was dropped and no ping will come back: what
 	 * was written but not acknowledged is written again later. */
 	o->last_acked = o->next_batch - 1;

@@ -18,10 +18,13 @@
  * A stream error that blames what was written (streamerr.h) makes every
  * stanza in flight a suspect: after the reconnect the suspects are written
  * one at a time, each behind its own ping, so the one in flight at the
- * next such error is the culprit.  A stanza in flight at two of them is
- * not written again but answered "stream-closed": one bad stanza costs at
- * most two sessions, and the others are still written.  A plain
- * disconnect or a server shutdown blames nothing and changes nothing.
+ * next such error is the culprit.  A stanza in flight at two of them, or
+ * alone at one after a break, is not written again but answered
+ * "stream-closed": one bad stanza costs at most two sessions, and the
+ * others are still written.  A break with no stream error we could read
+ * (a reset discards the one the server sent) blames no stanza, but what
+ * was in flight is written one at a time too.  A stream error that blames
+ * nothing (a server shutdown) changes nothing.
  */
 #ifndef XR_OUTGOING_H
 #define XR_OUTGOING_H

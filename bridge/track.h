@@ -33,6 +33,7 @@ struct pending {
 	char *raw; /* the stanza to write; NULL once ACKED */
 	size_t rawlen;
 	unsigned long batch; /* UNACKED: the ping that covers it */
+	int alone;           /* written one at a time since a break */
 	unsigned breaks;     /* stream errors blaming what was in flight,
 			       it among them (outgoing.c) */
 	int64_t deadline;    /* CLOCK_MONOTONIC ms: the request's wait */

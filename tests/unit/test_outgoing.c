@@ -291,12 +291,16 @@ test_resend_after_reconnect(void)
 	end_turn();
 	T_EQ_INT(
 	    count("id='r1'"), 2, "after the reconnect r1 is written again");
-	T_OK(
-	    strstr(fs.written, "id='r2'") > last("id='r1'"), "and r2 after it");
+	T_EQ_INT(count("id='r2'"), 0,
+	    "alone: the stream error the break hides may be its");
 	ack(o, 2);
-	T_EQ_INT(fs.nanswers, 2, "the new ping answers both");
-	T_OK(fs.answers[0].seq == 1 && fs.answers[1].seq == 2,
-	    "in the order they came");
+	T_OK(fs.nanswers == 1 && fs.answers[0].seq == 1,
+	    "its new ping answers it");
+	end_turn();
+	T_OK(strstr(fs.written, "id='r2'") > last("id='r1'"), "then r2 goes");
+	ack(o, 3);
+	T_OK(fs.nanswers == 2 && fs.answers[1].seq == 2,
+	    "and is answered, in the order they came");
 	ack(o, 1);
 	T_EQ_INT(fs.nanswers, 2, "the lost session's ping answers nothing");
 	out_free(o);
@@ -340,6 +344,55 @@ test_broke_twice(void)
 	out_session_up(o);
 	end_turn();
 	T_EQ_INT(fs.wlen, before, "and it is not written again");
+	out_free(o);
+}
+
+/* The server's reset discarded its stream error: the stanzas in flight
+ * are written alone, and the error after the bad one, read this time,
+ * is conclusive. */
+static void
+test_error_lost_then_read(void)
+{
+	struct outgoing *o = fresh(100, 10);
+	size_t before;
+
+	submit(o, 1, WAIT_SENT, "good", "bob@example", 30000);
+	submit(o, 2, WAIT_SENT, "bad", "bob@example", 30000);
+	end_turn();
+	fs.up = 0;
+	out_session_down(o, "connection reset", NULL, 0);
+	T_EQ_INT(fs.nanswers, 0, "a break without a stream error answers none");
+	fs.up = 1;
+	before = fs.wlen;
+	out_session_up(o);
+	end_turn();
+	T_OK(strstr(fs.written + before, "id='bad'") == NULL,
+	    "after it the stanzas in flight are written one at a time");
+	ack(o, 2);
+	end_turn();
+	T_OK(fs.nanswers == 1 && fs.answers[0].outcome == OUTCOME_SENT &&
+		strstr(fs.written + before, "id='bad'") != NULL,
+	    "the first is answered sent, then the second is written alone");
+	fs.up = 0;
+	out_session_down(o, "stream error", "not-well-formed", 1);
+	T_OK(fs.nanswers == 2 && fs.answers[1].seq == 2 &&
+		fs.answers[1].outcome == OUTCOME_STREAM_CLOSED,
+	    "a blaming error with it alone in flight: stream-closed, two "
+	    "sessions in all");
+	out_free(o);
+
+	o = fresh(100, 10);
+	submit(o, 1, WAIT_SENT, "x1", "bob@example", 30000);
+	end_turn();
+	for (int i = 0; i < 3; i++) {
+		fs.up = 0;
+		out_session_down(o, "connection reset", NULL, 0);
+		fs.up = 1;
+		out_session_up(o);
+		end_turn();
+	}
+	T_EQ_INT(fs.nanswers, 0,
+	    "breaks without stream errors never give a stanza up");
 	out_free(o);
 }
 
@@ -525,6 +578,7 @@ main(void)
 	test_resend_after_reconnect();
 	test_broke_twice();
 	test_plain_break_blames_nothing();
+	test_error_lost_then_read();
 	test_reply_matching();
 	test_deadlines();
 	test_ack_timeout();
