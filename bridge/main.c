@@ -84,16 +84,95 @@ sanitize_stdio(void)
 		close(fd);
 }
 
+/* `xmpp-restd token|password|status …`: a command, not the daemon. */
+static int
+run_command(const char *path, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	struct conf conf;
+	char err[XR_ERRLEN * 2];
+	int rc;
+
+	if ((strcmp(cmd, "token") != 0 && strcmp(cmd, "password") != 0 &&
+		strcmp(cmd, "status") != 0) ||
+	    (strcmp(cmd, "status") == 0 && argc != 1))
+		usage();
+	if (conf_defaults(&conf) < 0)
+		fatalx("out of memory");
+	if (conf_load(&conf, path, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	rc = strcmp(cmd, "status") == 0 ? status_cmd(&conf)
+					: token_cmd(&conf, argc, argv);
+	conf_free(&conf);
+	return rc;
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	/* A write to a vanished peer must fail, not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* The daemon, once its configuration is checked: until a signal. */
+static int
+run_daemon(struct conf *conf, struct privs *privs, const char *path)
+{
+	struct loop *lp;
+	char err[XR_ERRLEN * 2];
+
+	log_init(
+	    "xmpp-restd", conf->log_syslog, (enum log_level)conf->log_level);
+	catch_signals();
+	if ((lp = loop_new(NULL)) == NULL)
+		fatalx("out of memory");
+	if (route_start(lp, conf, privs, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (privs_drop(privs, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (privs->drop)
+		log_info("running as %s (uid %lu, gid %lu)", privs->user,
+		    (unsigned long)privs->uid, (unsigned long)privs->gid);
+	if (auth_start(lp, conf, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	log_info("listening on %s", conf->socket);
+	while (!stop_signal) {
+		loop_run_once(lp, MAX_POLL_MS);
+		xsess_pump();
+		if (!reload_signal)
+			continue;
+		reload_signal = 0;
+		if (conf_reload(conf, path, err, sizeof(err)) < 0)
+			log_warnx(
+			    "SIGHUP: %s; the running configuration stays", err);
+		else
+			route_reconfigure();
+	}
+	log_info("signal %d: finishing the requests in hand, then stopping",
+	    (int)stop_signal);
+	drain(lp, conf);
+	route_stop();
+	auth_stop();
+	loop_free(lp);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *path = getenv("XMPP_REST_CONF");
 	struct conf conf;
 	struct privs privs;
-	struct sigaction sa;
-	struct loop *lp;
 	char err[XR_ERRLEN * 2];
-	int ch, check_only = 0;
+	int ch, check_only = 0, rc;
 
 	sanitize_stdio();
 	if (path == NULL || *path == '\0')
@@ -115,24 +194,9 @@ main(int argc, char **argv)
 	}
 	log_init("xmpp-restd", 0, LOG_LVL_INFO);
 	if (optind != argc) {
-		const char *cmd = argv[optind];
-		int rc;
-
-		if (check_only ||
-		    (strcmp(cmd, "token") != 0 &&
-			strcmp(cmd, "password") != 0 &&
-			strcmp(cmd, "status") != 0) ||
-		    (strcmp(cmd, "status") == 0 && optind + 1 != argc))
+		if (check_only)
 			usage();
-		if (conf_defaults(&conf) < 0)
-			fatalx("out of memory");
-		if (conf_load(&conf, path, err, sizeof(err)) < 0)
-			fatalx("%s", err);
-		rc = strcmp(cmd, "status") == 0
-		    ? status_cmd(&conf)
-		    : token_cmd(&conf, argc - optind, argv + optind);
-		conf_free(&conf);
-		return rc;
+		return run_command(path, argc - optind, argv + optind);
 	}
 	if (conf_defaults(&conf) < 0)
 		fatalx("out of memory");
@@ -150,49 +214,7 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return 0;
 	}
-	log_init("xmpp-restd", conf.log_syslog, (enum log_level)conf.log_level);
-
-	/* A write to a vanished peer must fail, not kill the daemon. */
-	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
-	if ((lp = loop_new(NULL)) == NULL)
-		fatalx("out of memory");
-	if (route_start(lp, &conf, &privs, err, sizeof(err)) < 0)
-		fatalx("%s", err);
-	if (privs_drop(&privs, err, sizeof(err)) < 0)
-		fatalx("%s", err);
-	if (privs.drop)
-		log_info("running as %s (uid %lu, gid %lu)", privs.user,
-		    (unsigned long)privs.uid, (unsigned long)privs.gid);
-	if (auth_start(lp, &conf, err, sizeof(err)) < 0)
-		fatalx("%s", err);
-	log_info("listening on %s", conf.socket);
-	while (!stop_signal) {
-		loop_run_once(lp, MAX_POLL_MS);
-		xsess_pump();
-		if (reload_signal) {
-			reload_signal = 0;
-			if (conf_reload(&conf, path, err, sizeof(err)) < 0)
-				log_warnx(
-				    "SIGHUP: %s; the running configuration "
-				    "stays",
-				    err);
-			else
-				route_reconfigure();
-		}
-	}
-	log_info("signal %d: finishing the requests in hand, then stopping",
-	    (int)stop_signal);
-	drain(lp, &conf);
-	route_stop();
-	auth_stop();
-	loop_free(lp);
+	rc = run_daemon(&conf, &privs, path);
 	conf_free(&conf);
-	return 0;
+	return rc;
 }
