@@ -35,6 +35,8 @@ setup(void)
 	c.credentials_file = strdup("/nonexistent/xmpp-rest.credentials");
 	c.auth = CONF_AUTH_BEARER | CONF_AUTH_BASIC;
 	cf = &c;
+	if ((lp = loop_new(NULL)) == NULL)
+		abort();
 	if (creds_hash_token(TOKEN, strlen(TOKEN), hash) < 0)
 		abort();
 	/* The cheapest sha512-crypt there is: one password check per input
