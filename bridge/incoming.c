@@ -19,7 +19,6 @@
 #include "util.h"
 #include "wire.h"
 
-#define NS_PING "urn:xmpp:ping"
 #define SPOOL_PAUSE_MS 250 /* how often a paused spool looks again */
 
 struct incoming {

@@ -15,8 +15,8 @@
 #include "stanza_answer.h"
 #include "stray.h"
 #include "util.h"
+#include "wire.h"
 
-#define NS_PING "urn:xmpp:ping"
 /* Every bridge's acknowledgement pings have ids ACK_ID "RANDOM-N". */
 #define ACK_ID "xr-ack-"
 

@@ -13,6 +13,7 @@
 #define NS_COMPONENT "jabber:component:accept"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_RECEIPTS "urn:xmpp:receipts"
+#define NS_PING "urn:xmpp:ping"
 
 /* libstrophe's parser reports xml:lang as "lang": put the prefix back. */
 void wire_restore_lang(xmpp_stanza_t *st);
