@@ -8,6 +8,7 @@
 #include "util.h"
 
 struct asker {
+	struct auth *auth;
 	struct client *cl;
 	uint32_t seq;
 	admit_answer_fn answer;
@@ -76,7 +77,7 @@ authorized(
 	rq.remote_addr = frame_get(f, FIELD_REMOTE_ADDR);
 	rq.kind = frame_get(f, FIELD_KIND);
 	rq.from = st->from; /* as it will be written */
-	auth_check(&rq, &res);
+	auth_check(k->auth, &rq, &res);
 	if (res.verdict == AUTH_OK)
 		return 0;
 	answer_denied(k, &rq, &res);
@@ -84,10 +85,11 @@ authorized(
 }
 
 int
-admit(const struct conf *cf, struct client *cl, const struct frame *f,
-    struct out_request *rq, struct stanza *st, admit_answer_fn answer, void *ud)
+admit(const struct conf *cf, struct auth *au, struct client *cl,
+    const struct frame *f, struct out_request *rq, struct stanza *st,
+    admit_answer_fn answer, void *ud)
 {
-	const struct asker k = {cl, f->seq, answer, ud};
+	const struct asker k = {au, cl, f->seq, answer, ud};
 	const char *wait = frame_get(f, FIELD_WAIT);
 	const char *tmo = frame_get(f, FIELD_TIMEOUT);
 	unsigned long long timeout_ms = cf->iq_timeout * 1000ULL;

@@ -13,6 +13,7 @@
 #include "proto.h"
 #include "stanza.h"
 
+struct auth;
 struct client;
 
 typedef void (*admit_answer_fn)(
@@ -20,10 +21,11 @@ typedef void (*admit_answer_fn)(
 
 /*
  * 0 with rq filled (pointing into f and st; free st with stanza_free
- * once rq is used), or -1 when f was answered through answer.
+ * once rq is used), or -1 when f was answered through answer.  cf is
+ * the running configuration, read during the call only.
  */
-int admit(const struct conf *cf, struct client *cl, const struct frame *f,
-    struct out_request *rq, struct stanza *st, admit_answer_fn answer,
-    void *ud);
+int admit(const struct conf *cf, struct auth *au, struct client *cl,
+    const struct frame *f, struct out_request *rq, struct stanza *st,
+    admit_answer_fn answer, void *ud);
 
 #endif

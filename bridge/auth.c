@@ -33,8 +33,6 @@
 #include "outbuf.h"
 #include "rate.h"
 
-static struct loop *lp; /* the bridge's loop (its *_start) */
-
 #define CACHE_SLOTS 64
 #define CACHE_TTL_MS (5LL * 60 * 1000)
 #define STRIKE_SLOTS 1024
@@ -53,16 +51,28 @@ struct strike {
 	unsigned long n;
 };
 
-static const struct conf *cf;
-static struct creds creds;
-static struct rate_table rates;
-static unsigned long gen;
-static struct stat file_id; /* st_ino 0: no file read */
-static int file_warned;     /* the bad version of the file was reported */
-static unsigned char cache_salt[16];
-static struct verified cache[CACHE_SLOTS];
-static struct strike strikes[STRIKE_SLOTS];
-static size_t nstrikes; /* slots with n > 0 */
+struct auth {
+	struct loop *lp;
+	/* Settings: the schemes and the realm only a restart changes. */
+	unsigned long schemes; /* CONF_AUTH_* bits; 0: "auth none" */
+	char *jid;
+	char *credentials_file;
+	int trust_remote_user;
+	unsigned long fail_limit, fail_window;
+
+	struct creds creds;
+	struct rate_table rates;
+	unsigned long gen;   /* bumped each time creds is replaced */
+	struct stat file_id; /* st_ino 0: no file read */
+	int file_warned;     /* the bad version of the file was reported */
+	unsigned long
+	    checked_turn; /* of the loop, when the file was stat()ed */
+	unsigned char cache_salt[16];
+	struct verified cache[CACHE_SLOTS];
+	struct strike strikes[STRIKE_SLOTS];
+	size_t nstrikes;   /* slots with n > 0 */
+	struct cred dummy; /* see dummy_cred */
+};
 
 static int
 same_file(const struct stat *a, const struct stat *b)
@@ -76,115 +86,161 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 static void
-install(const struct creds *fresh, const struct stat *st)
+install(struct auth *a, const struct creds *fresh, const struct stat *st)
 {
-	creds_free(&creds);
-	creds = *fresh;
-	file_id = *st;
-	file_warned = 0;
-	gen++;
+	creds_free(&a->creds);
+	a->creds = *fresh;
+	a->file_id = *st;
+	a->file_warned = 0;
+	a->gen++;
 }
 
 /* Re-reads the file if it is not the one we read last. */
 static void
-refresh(void)
+refresh(struct auth *a)
 {
-	static unsigned long checked_turn;
 	struct stat st;
 	struct creds fresh = {0};
 	char err[XR_ERRLEN];
 	int rc;
 
-	if (checked_turn == loop_turn(lp) && checked_turn != 0)
+	if (a->checked_turn == loop_turn(a->lp) && a->checked_turn != 0)
 		return;
-	checked_turn = loop_turn(lp);
-	if (stat(cf->credentials_file, &st) < 0) {
-		if (errno == ENOENT && file_id.st_ino != 0) {
+	a->checked_turn = loop_turn(a->lp);
+	if (stat(a->credentials_file, &st) < 0) {
+		if (errno == ENOENT && a->file_id.st_ino != 0) {
 			struct stat none;
 
 			memset(&none, 0, sizeof(none));
 			log_warnx("%s was removed: no credentials are valid",
-			    cf->credentials_file);
-			install(&fresh, &none);
+			    a->credentials_file);
+			install(a, &fresh, &none);
 		}
 		return;
 	}
-	if (same_file(&st, &file_id))
+	if (same_file(&st, &a->file_id))
 		return;
-	rc =
-	    creds_load(cf->credentials_file, cf->jid, &fresh, err, sizeof(err));
+	rc = creds_load(a->credentials_file, a->jid, &fresh, err, sizeof(err));
 	if (rc < 0) {
 		/* Keep what we had: a half-edited file must not open doors. */
-		if (!file_warned)
+		if (!a->file_warned)
 			log_warnx("not reloading credentials: %s", err);
-		file_warned = 1;
+		a->file_warned = 1;
 		return;
 	}
-	install(&fresh, &st);
-	log_info("credentials read: %zu", creds.n);
+	install(a, &fresh, &st);
+	log_info("credentials read: %zu", a->creds.n);
 }
 
-int
-auth_start(struct loop *loop, const struct conf *c, char *err, size_t errlen)
+/* The settings a reload may change. */
+static int
+take_settings(struct auth *a, const struct conf *c)
+{
+	char *path = strdup(c->credentials_file);
+
+	if (path == NULL)
+		return -1;
+	free(a->credentials_file);
+	a->credentials_file = path;
+	a->trust_remote_user = c->trust_remote_user;
+	a->fail_limit = c->auth_fail_limit;
+	a->fail_window = c->auth_fail_window;
+	return 0;
+}
+
+/* Reads the credentials at the start; 0, or -1 with err. */
+static int
+first_read(struct auth *a, char *err, size_t errlen)
 {
 	struct stat st;
 	int rc;
 
-	lp = loop;
-	cf = c;
-	if (c->auth == 0) {
-		log_warnx("auth none: anyone who can reach the responder may "
-			  "send any stanza from any JID of %s",
-		    c->jid);
-		return 0;
-	}
-	if (RAND_bytes(cache_salt, sizeof(cache_salt)) != 1) {
+	if (RAND_bytes(a->cache_salt, sizeof(a->cache_salt)) != 1) {
 		snprintf(err, errlen, "no random bytes for the auth cache");
 		return -1;
 	}
-	rc = creds_load(c->credentials_file, c->jid, &creds, err, errlen);
+	rc = creds_load(a->credentials_file, a->jid, &a->creds, err, errlen);
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
 		log_warnx("%s does not exist: every request is refused until "
 			  "a credential is added (xmpp-restd token add NAME)",
-		    c->credentials_file);
-		memset(&file_id, 0, sizeof(file_id));
-	} else if (stat(c->credentials_file, &st) == 0) {
-		file_id = st;
-		log_info("credentials read: %zu", creds.n);
+		    a->credentials_file);
+		memset(&a->file_id, 0, sizeof(a->file_id));
+	} else if (stat(a->credentials_file, &st) == 0) {
+		a->file_id = st;
+		log_info("credentials read: %zu", a->creds.n);
 	}
-	if (c->trust_remote_user)
+	if (a->trust_remote_user)
 		log_info("trust_remote_user: REMOTE_USER names a credential");
 	return 0;
 }
 
-void
-auth_stop(void)
+struct auth *
+auth_new(struct loop *lp, const struct conf *c, char *err, size_t errlen)
 {
-	creds_free(&creds);
-	rate_table_free(&rates);
-	memset(cache, 0, sizeof(cache));
+	struct auth *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || (a->jid = strdup(c->jid)) == NULL ||
+	    take_settings(a, c) < 0) {
+		snprintf(err, errlen, "out of memory");
+		auth_free(a);
+		return NULL;
+	}
+	a->lp = lp;
+	a->schemes = c->auth;
+	if (c->auth == 0) {
+		log_warnx("auth none: anyone who can reach the responder may "
+			  "send any stanza from any JID of %s",
+		    c->jid);
+		return a;
+	}
+	if (first_read(a, err, errlen) < 0) {
+		auth_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+auth_reconfigure(struct auth *a, const struct conf *c)
+{
+	if (take_settings(a, c) < 0)
+		log_warnx("out of memory: the credentials file stays %s",
+		    a->credentials_file);
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	creds_free(&a->creds);
+	rate_table_free(&a->rates);
+	OPENSSL_cleanse(a->cache, sizeof(a->cache));
+	free(a->jid);
+	free(a->credentials_file);
+	free(a);
 }
 
 /* ---- failed attempts per address ---- */
 
 static struct strike *
-strike_find(const char *addr, int64_t now, int create)
+strike_find(struct auth *a, const char *addr, int64_t now, int create)
 {
-	int64_t window = (int64_t)cf->auth_fail_window * 1000;
-	struct strike *free_slot = NULL, *oldest = &strikes[0];
+	int64_t window = (int64_t)a->fail_window * 1000;
+	struct strike *free_slot = NULL, *oldest = &a->strikes[0];
 
 	/* Every request looks here: with no failures on record (the usual
 	 * case) it must cost nothing, not a scan of every slot. */
-	if (nstrikes == 0 && !create)
+	if (a->nstrikes == 0 && !create)
 		return NULL;
 	for (size_t i = 0; i < STRIKE_SLOTS; i++) {
-		struct strike *s = &strikes[i];
+		struct strike *s = &a->strikes[i];
 
 		if (s->n > 0 && now - s->since >= window) {
 			s->n = 0;
-			nstrikes--;
+			a->nstrikes--;
 		}
 		if (s->n > 0 && strcmp(s->addr, addr) == 0)
 			return s;
@@ -197,7 +253,7 @@ strike_find(const char *addr, int64_t now, int create)
 		return NULL;
 	if (free_slot == NULL) {
 		free_slot = oldest;
-		nstrikes--;
+		a->nstrikes--;
 	}
 	xr_strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
 	free_slot->since = now;
@@ -206,7 +262,7 @@ strike_find(const char *addr, int64_t now, int create)
 }
 
 static void
-strike(const struct auth_request *rq)
+strike(struct auth *a, const struct auth_request *rq)
 {
 	struct strike *s;
 	char key[ADDRKEY_MAX];
@@ -214,24 +270,26 @@ strike(const struct auth_request *rq)
 	if (rq->remote_addr == NULL || *rq->remote_addr == '\0')
 		return;
 	addr_key(rq->remote_addr, key);
-	if ((s = strike_find(key, xr_now_ms(), 1)) != NULL && s->n++ == 0)
-		nstrikes++;
+	if ((s = strike_find(a, key, loop_now(a->lp), 1)) != NULL &&
+	    s->n++ == 0)
+		a->nstrikes++;
 }
 
 static int
-throttled(const struct auth_request *rq, struct auth_result *res)
+throttled(
+    struct auth *a, const struct auth_request *rq, struct auth_result *res)
 {
-	int64_t now = xr_now_ms(), left;
+	int64_t now = loop_now(a->lp), left;
 	struct strike *s;
 	char key[ADDRKEY_MAX];
 
 	if (rq->remote_addr == NULL || *rq->remote_addr == '\0')
 		return 0;
 	addr_key(rq->remote_addr, key);
-	s = strike_find(key, now, 0);
-	if (s == NULL || s->n < cf->auth_fail_limit)
+	s = strike_find(a, key, now, 0);
+	if (s == NULL || s->n < a->fail_limit)
 		return 0;
-	left = s->since + (int64_t)cf->auth_fail_window * 1000 - now;
+	left = s->since + (int64_t)a->fail_window * 1000 - now;
 	res->verdict = AUTH_THROTTLED;
 	res->retry_after = (unsigned long)((left + 999) / 1000);
 	if (res->retry_after == 0)
@@ -246,25 +304,26 @@ throttled(const struct auth_request *rq, struct auth_result *res)
 /* ---- schemes ---- */
 
 static void
-challenge(struct auth_result *res, int bad_token)
+challenge(const struct auth *a, struct auth_result *res, int bad_token)
 {
 	struct outbuf ob;
 
 	ob_init(&ob, res->challenge, sizeof(res->challenge));
-	if (cf->auth & CONF_AUTH_BEARER)
-		ob_printf(&ob, "Bearer realm=\"%.100s\"%s\n", cf->jid,
+	if (a->schemes & CONF_AUTH_BEARER)
+		ob_printf(&ob, "Bearer realm=\"%.100s\"%s\n", a->jid,
 		    bad_token ? ", error=\"invalid_token\"" : "");
-	if (cf->auth & CONF_AUTH_BASIC)
-		ob_printf(&ob, "Basic realm=\"%.100s\", charset=\"UTF-8\"\n",
-		    cf->jid);
+	if (a->schemes & CONF_AUTH_BASIC)
+		ob_printf(
+		    &ob, "Basic realm=\"%.100s\", charset=\"UTF-8\"\n", a->jid);
 }
 
-static void deny(struct auth_result *res, enum auth_verdict v, int bad_token,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void deny(const struct auth *a, struct auth_result *res,
+    enum auth_verdict v, int bad_token, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
-deny(struct auth_result *res, enum auth_verdict v, int bad_token,
-    const char *fmt, ...)
+deny(const struct auth *a, struct auth_result *res, enum auth_verdict v,
+    int bad_token, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -273,7 +332,7 @@ deny(struct auth_result *res, enum auth_verdict v, int bad_token,
 	vsnprintf(res->text, sizeof(res->text), fmt, ap);
 	va_end(ap);
 	if (v == AUTH_UNAUTHORIZED)
-		challenge(res, bad_token);
+		challenge(a, res, bad_token);
 }
 
 static int
@@ -326,14 +385,14 @@ b64_decode(const char *in, char *out, size_t outcap, size_t *outlen)
 /* 0, or -1 when no key could be made: then nothing is cached, since
  * two headers must never share a key. */
 static int
-cache_key(const char *header, unsigned char key[32])
+cache_key(const struct auth *a, const char *header, unsigned char key[32])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int len = 32;
 	int rc = -1;
 
 	if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, cache_salt, sizeof(cache_salt)) == 1 &&
+	    EVP_DigestUpdate(ctx, a->cache_salt, sizeof(a->cache_salt)) == 1 &&
 	    EVP_DigestUpdate(ctx, header, strlen(header)) == 1 &&
 	    EVP_DigestFinal_ex(ctx, key, &len) == 1 && len == 32)
 		rc = 0;
@@ -342,66 +401,67 @@ cache_key(const char *header, unsigned char key[32])
 }
 
 static const struct cred *
-cache_lookup(const unsigned char key[32], int64_t now)
+cache_lookup(const struct auth *a, const unsigned char key[32], int64_t now)
 {
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
-		const struct verified *v = &cache[i];
+		const struct verified *v = &a->cache[i];
 
-		if (v->gen == gen && v->until > now &&
+		if (v->gen == a->gen && v->until > now &&
 		    memcmp(v->key, key, 32) == 0)
-			return creds_find(&creds, v->name);
+			return creds_find(&a->creds, v->name);
 	}
 	return NULL;
 }
 
 static void
-cache_store(const unsigned char key[32], const char *name, int64_t now)
+cache_store(
+    struct auth *a, const unsigned char key[32], const char *name, int64_t now)
 {
-	struct verified *slot = &cache[0];
+	struct verified *slot = &a->cache[0];
 
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
-		if (cache[i].gen != gen || cache[i].until <= now) {
-			slot = &cache[i];
+		if (a->cache[i].gen != a->gen || a->cache[i].until <= now) {
+			slot = &a->cache[i];
 			break;
 		}
-		if (cache[i].until < slot->until)
-			slot = &cache[i];
+		if (a->cache[i].until < slot->until)
+			slot = &a->cache[i];
 	}
 	memcpy(slot->key, key, 32);
-	slot->gen = gen;
+	slot->gen = a->gen;
 	slot->until = now + CACHE_TTL_MS;
 	xr_strlcpy(slot->name, name, sizeof(slot->name));
 }
 
 /* What an unknown name's password is checked against: any Basic entry. */
 static const struct cred *
-dummy_cred(void)
+dummy_cred(struct auth *a)
 {
-	static struct cred dummy;
 	const struct cred *any = NULL;
 
-	for (size_t i = 0; i < creds.n; i++) {
-		if (creds.v[i].scheme == CRED_BASIC)
-			any = &creds.v[i];
+	for (size_t i = 0; i < a->creds.n; i++) {
+		if (a->creds.v[i].scheme == CRED_BASIC)
+			any = &a->creds.v[i];
 	}
 	if (any != NULL) {
 		/* Same algorithm and cost as a real one; never matches, as
 		 * the name differs and the result is thrown away. */
-		dummy = *any;
-		return &dummy;
+		a->dummy = *any;
+		return &a->dummy;
 	}
 	return NULL;
 }
 
 static const struct cred *
-check_basic(const char *header, const char *b64, struct auth_result *res)
+check_basic(struct auth *a, const char *header, const char *b64,
+    struct auth_result *res)
 {
 	char plain[BASIC_MAX + 1];
 	unsigned char key[32];
 	const struct cred *cr;
 	char *colon;
 	size_t len;
-	int64_t now = xr_now_ms();
+	int64_t now = loop_now(a->lp);
 	int ok, keyed;
 
 	while (*b64 == ' ')
@@ -410,22 +470,22 @@ check_basic(const char *header, const char *b64, struct auth_result *res)
 	    b64_decode(b64, plain, sizeof(plain), &len) < 0 ||
 	    memchr(plain, '\0', len) != NULL ||
 	    (colon = strchr(plain, ':')) == NULL) {
-		deny(res, AUTH_UNAUTHORIZED, 0,
+		deny(a, res, AUTH_UNAUTHORIZED, 0,
 		    "malformed Basic credentials: expected base64 of "
 		    "name:password");
 		return NULL;
 	}
 	*colon = '\0';
-	keyed = cache_key(header, key) == 0;
-	if (keyed && (cr = cache_lookup(key, now)) != NULL) {
+	keyed = cache_key(a, header, key) == 0;
+	if (keyed && (cr = cache_lookup(a, key, now)) != NULL) {
 		OPENSSL_cleanse(plain, sizeof(plain));
 		return cr;
 	}
-	cr = creds_find(&creds, plain);
+	cr = creds_find(&a->creds, plain);
 	if (cr != NULL && cr->scheme == CRED_BASIC) {
 		ok = cred_check_password(cr, colon + 1);
 	} else {
-		const struct cred *dummy = dummy_cred();
+		const struct cred *dummy = dummy_cred(a);
 
 		if (dummy != NULL)
 			(void)cred_check_password(dummy, colon + 1);
@@ -433,11 +493,12 @@ check_basic(const char *header, const char *b64, struct auth_result *res)
 	}
 	OPENSSL_cleanse(plain, sizeof(plain));
 	if (!ok) {
-		deny(res, AUTH_UNAUTHORIZED, 0, "wrong user name or password");
+		deny(a, res, AUTH_UNAUTHORIZED, 0,
+		    "wrong user name or password");
 		return NULL;
 	}
 	if (keyed)
-		cache_store(key, cr->name, now);
+		cache_store(a, key, cr->name, now);
 	return cr;
 }
 
@@ -461,17 +522,17 @@ printable(char *dst, size_t cap, const char *s, size_t n)
 
 /* The credential the request presents, or NULL with res filled in. */
 static const struct cred *
-identify(const struct auth_request *rq, struct auth_result *res)
+identify(struct auth *a, const struct auth_request *rq, struct auth_result *res)
 {
 	const char *h = rq->authorization, *arg;
 	const struct cred *cr;
 	char q[65];
 	size_t n;
 
-	if (cf->trust_remote_user && rq->remote_user != NULL &&
+	if (a->trust_remote_user && rq->remote_user != NULL &&
 	    *rq->remote_user != '\0') {
-		if ((cr = creds_find(&creds, rq->remote_user)) == NULL)
-			deny(res, AUTH_FORBIDDEN, 0,
+		if ((cr = creds_find(&a->creds, rq->remote_user)) == NULL)
+			deny(a, res, AUTH_FORBIDDEN, 0,
 			    "the web server's user '%s' has no credential "
 			    "here (trust_remote_user)",
 			    printable(q, sizeof(q), rq->remote_user,
@@ -479,36 +540,36 @@ identify(const struct auth_request *rq, struct auth_result *res)
 		return cr;
 	}
 	if (h == NULL || *h == '\0') {
-		deny(res, AUTH_UNAUTHORIZED, 0,
+		deny(a, res, AUTH_UNAUTHORIZED, 0,
 		    "authentication required: send an Authorization header "
 		    "(%s)",
-		    (cf->auth & CONF_AUTH_BEARER) &&
-			    (cf->auth & CONF_AUTH_BASIC)
+		    (a->schemes & CONF_AUTH_BEARER) &&
+			    (a->schemes & CONF_AUTH_BASIC)
 			? "Bearer TOKEN or Basic"
-			: (cf->auth & CONF_AUTH_BEARER) ? "Bearer TOKEN"
-							: "Basic");
+			: (a->schemes & CONF_AUTH_BEARER) ? "Bearer TOKEN"
+							  : "Basic");
 		return NULL;
 	}
 	n = strcspn(h, " ");
 	arg = h + n + strspn(h + n, " ");
 	if (n == 6 && strncasecmp(h, "Bearer", 6) == 0 &&
-	    (cf->auth & CONF_AUTH_BEARER)) {
-		if ((cr = creds_match_bearer(&creds, arg)) == NULL ||
+	    (a->schemes & CONF_AUTH_BEARER)) {
+		if ((cr = creds_match_bearer(&a->creds, arg)) == NULL ||
 		    cr->scheme != CRED_BEARER)
-			deny(res, AUTH_UNAUTHORIZED, 1,
+			deny(a, res, AUTH_UNAUTHORIZED, 1,
 			    "invalid token (unknown or revoked)");
 		return cr;
 	}
 	if (n == 5 && strncasecmp(h, "Basic", 5) == 0 &&
-	    (cf->auth & CONF_AUTH_BASIC))
-		return check_basic(h, arg, res);
-	deny(res, AUTH_UNAUTHORIZED, 0,
+	    (a->schemes & CONF_AUTH_BASIC))
+		return check_basic(a, h, arg, res);
+	deny(a, res, AUTH_UNAUTHORIZED, 0,
 	    "authorization scheme '%s' is not accepted here; use %s",
 	    printable(q, 33, h, n),
-	    (cf->auth & CONF_AUTH_BEARER) && (cf->auth & CONF_AUTH_BASIC)
+	    (a->schemes & CONF_AUTH_BEARER) && (a->schemes & CONF_AUTH_BASIC)
 		? "Bearer or Basic"
-		: (cf->auth & CONF_AUTH_BEARER) ? "Bearer"
-						: "Basic");
+		: (a->schemes & CONF_AUTH_BEARER) ? "Bearer"
+						  : "Basic");
 	return NULL;
 }
 
@@ -537,14 +598,14 @@ list_kinds(unsigned long kinds, char *buf, size_t len)
 
 /* 1 (res says why) if cr has used up its rate. */
 static int
-over_rate(const struct cred *cr, struct auth_result *res)
+over_rate(struct auth *a, const struct cred *cr, struct auth_result *res)
 {
-	struct rate_bucket *b = rate_table_get(&rates, cr->name);
+	struct rate_bucket *b = rate_table_get(&a->rates, cr->name);
 	unsigned long wait;
 
 	if (b == NULL) /* out of memory: the limit cannot be kept */
 		wait = 1;
-	else if ((wait = rate_take(b, cr->rate, xr_now_ms())) == 0)
+	else if ((wait = rate_take(b, cr->rate, loop_now(a->lp))) == 0)
 		return 0;
 	res->verdict = AUTH_THROTTLED;
 	res->retry_after = wait;
@@ -556,24 +617,25 @@ over_rate(const struct cred *cr, struct auth_result *res)
 }
 
 void
-auth_check(const struct auth_request *rq, struct auth_result *res)
+auth_check(
+    struct auth *a, const struct auth_request *rq, struct auth_result *res)
 {
 	const struct cred *cr;
 	char allowed[200];
 
 	memset(res, 0, sizeof(*res));
-	if (cf->auth == 0) {
+	if (a->schemes == 0) {
 		xr_strlcpy(res->name, "-", sizeof(res->name));
 		return;
 	}
-	if (throttled(rq, res))
+	if (throttled(a, rq, res))
 		return;
-	refresh();
-	if ((cr = identify(rq, res)) == NULL) {
+	refresh(a);
+	if ((cr = identify(a, rq, res)) == NULL) {
 		/* A missing header is a mistake, not a guess. */
 		if (res->verdict == AUTH_UNAUTHORIZED &&
 		    rq->authorization != NULL && *rq->authorization != '\0')
-			strike(rq);
+			strike(a, rq);
 		return;
 	}
 	xr_strlcpy(res->name, cr->name, sizeof(res->name));
@@ -584,25 +646,25 @@ auth_check(const struct auth_request *rq, struct auth_result *res)
 
 		if (gmtime_r(&t, &tm) != NULL)
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		deny(res, AUTH_UNAUTHORIZED, 1, "credential '%s' expired at %s",
-		    cr->name, when);
+		deny(a, res, AUTH_UNAUTHORIZED, 1,
+		    "credential '%s' expired at %s", cr->name, when);
 		return;
 	}
 	if (!cred_allows_kind(cr, rq->kind)) {
 		list_kinds(cr->kinds, allowed, sizeof(allowed));
-		deny(res, AUTH_FORBIDDEN, 0,
+		deny(a, res, AUTH_FORBIDDEN, 0,
 		    "credential '%s' may not send %.16s stanzas (only %s)",
 		    cr->name, rq->kind, allowed);
 		return;
 	}
 	if (!cred_allows_from(cr, rq->from)) {
 		list_patterns(cr, allowed, sizeof(allowed));
-		deny(res, AUTH_FORBIDDEN, 0,
+		deny(a, res, AUTH_FORBIDDEN, 0,
 		    "credential '%s' may not send as '%.200s' (only as %s)",
 		    cr->name, rq->from, allowed);
 		return;
 	}
-	if (cr->rate != 0 && over_rate(cr, res))
+	if (cr->rate != 0 && over_rate(a, cr, res))
 		return;
 	res->verdict = AUTH_OK;
 }

@@ -35,17 +35,24 @@ struct auth_result {
 	char name[72];             /* the credential used, for the log */
 };
 
+struct loop;
+struct auth;
+
 /*
  * Reads the credentials (unless auth is "none").  Refuses a file that
  * group or others may read, or that does not parse; a missing file is
- * allowed (every request is refused until a credential is added).
+ * allowed (every request is refused until a credential is added).  It
+ * copies what it uses of c; NULL with err on failure.
  */
-struct loop;
+struct auth *auth_new(
+    struct loop *lp, const struct conf *c, char *err, size_t errlen);
+/* After a reload: the credentials file's path, trust_remote_user and the
+ * failure limits (the schemes and the realm need a restart). */
+void auth_reconfigure(struct auth *a, const struct conf *c);
+/* NULL is a no-op. */
+void auth_free(struct auth *a);
 
-int auth_start(
-    struct loop *loop, const struct conf *c, char *err, size_t errlen);
-void auth_stop(void);
-
-void auth_check(const struct auth_request *rq, struct auth_result *res);
+void auth_check(
+    struct auth *a, const struct auth_request *rq, struct auth_result *res);
 
 #endif

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
@@ -22,7 +21,6 @@
 #include "status_cmd.h"
 #include "token_cmd.h"
 #include "util.h"
-#include "xmpp.h"
 
 /* libstrophe may hold TLS bytes the loop cannot see; never sleep longer. */
 #define MAX_POLL_MS 200
@@ -50,7 +48,7 @@ drain(struct loop *lp, const struct conf *c)
 	stop_signal = 0;
 	while (route_busy() && !stop_signal && xr_now_ms() < deadline) {
 		loop_run_once(lp, MAX_POLL_MS / 4);
-		xsess_pump();
+		route_pump();
 	}
 	if (route_busy())
 		log_warnx("signal %d: requests still unanswered after %lu s "
@@ -141,12 +139,12 @@ run_daemon(struct conf *conf, struct privs *privs, const char *path)
 	if (privs->drop)
 		log_info("running as %s (uid %lu, gid %lu)", privs->user,
 		    (unsigned long)privs->uid, (unsigned long)privs->gid);
-	if (auth_start(lp, conf, err, sizeof(err)) < 0)
+	if (route_start_auth(err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_info("listening on %s", conf->socket);
 	while (!stop_signal) {
 		loop_run_once(lp, MAX_POLL_MS);
-		xsess_pump();
+		route_pump();
 		if (!reload_signal)
 			continue;
 		reload_signal = 0;
@@ -160,7 +158,6 @@ run_daemon(struct conf *conf, struct privs *privs, const char *path)
 	    (int)stop_signal);
 	drain(lp, conf);
 	route_stop();
-	auth_stop();
 	loop_free(lp);
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "admit.h"
 #include "answer.h"
+#include "auth.h"
 #include "incoming.h"
 #include "listener.h"
 #include "loop.h"
@@ -31,6 +32,8 @@ static const struct conf *cf;
 static const struct privs *pv;
 static struct outgoing *out;
 static struct incoming *in;
+static struct xsess *xs;
+static struct auth *au; /* made once privileges are dropped */
 static int64_t started_ms;
 
 /* Every answer to a responder (admission's and the pipeline's). */
@@ -53,8 +56,8 @@ answer_status(struct client *cl, uint32_t seq)
 
 	r.uptime_s = (xr_now_ms() - started_ms) / 1000;
 	r.jid = cf->jid;
-	r.up = xsess_is_up();
-	r.down_reason = r.up ? "" : xsess_down_reason();
+	r.up = xsess_is_up(xs);
+	r.down_reason = r.up ? "" : xsess_down_reason(xs);
 	out_stats(out, &r.out);
 	r.stray_answers = stray_count();
 	r.stray_last_seen = stray_last_unix();
@@ -92,7 +95,7 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 		answer_status(cl, f->seq);
 		return;
 	}
-	if (admit(cf, cl, f, &rq, &st, send_answer, NULL) < 0)
+	if (admit(cf, au, cl, f, &rq, &st, send_answer, NULL) < 0)
 		return;
 	out_submit(out, &rq);
 	stanza_free(&st);
@@ -111,49 +114,49 @@ static int
 link_is_up(void *ud)
 {
 	(void)ud;
-	return xsess_is_up();
+	return xsess_is_up(xs);
 }
 
 static const char *
 link_down_reason(void *ud)
 {
 	(void)ud;
-	return xsess_down_reason();
+	return xsess_down_reason(xs);
 }
 
 static int
 link_write(const char *xml, size_t len, void *ud)
 {
 	(void)ud;
-	return xsess_send_raw(xml, len);
+	return xsess_send_raw(xs, xml, len);
 }
 
 static int
 link_write_alone(const char *xml, size_t len, void *ud)
 {
 	(void)ud;
-	return xsess_send_raw_alone(xml, len);
+	return xsess_send_raw_alone(xs, xml, len);
 }
 
 static void
 link_reconnect(void *ud)
 {
 	(void)ud;
-	xsess_reconnect();
+	xsess_reconnect(xs);
 }
 
 static int
 link_send(xmpp_stanza_t *st, void *ud)
 {
 	(void)ud;
-	return xsess_send(st);
+	return xsess_send(xs, st);
 }
 
 static xmpp_ctx_t *
 link_ctx(void *ud)
 {
 	(void)ud;
-	return xsess_ctx();
+	return xsess_ctx(xs);
 }
 
 static int
@@ -252,7 +255,7 @@ route_start(struct loop *loop, const struct conf *c, const struct privs *p,
 		lp, c->socket, c->max_clients, &lcbs, NULL, err, errlen) < 0)
 		return -1;
 	if (privs_own_socket(p, c->socket, err, errlen) < 0 ||
-	    xsess_start(lp, c, &xcbs, NULL, err, errlen) < 0) {
+	    (xs = xsess_new(lp, c, &xcbs, NULL, err, errlen)) == NULL) {
 		listener_shutdown();
 		return -1;
 	}
@@ -263,6 +266,20 @@ void
 route_reconfigure(void)
 {
 	out_set_limits(out, cf->queue_max, cf->queue_wait);
+	xsess_reconfigure(xs, cf);
+	auth_reconfigure(au, cf);
+}
+
+int
+route_start_auth(char *err, size_t errlen)
+{
+	return (au = auth_new(lp, cf, err, errlen)) == NULL ? -1 : 0;
+}
+
+void
+route_pump(void)
+{
+	xsess_pump(xs);
 }
 
 void
@@ -291,8 +308,11 @@ route_stop(void)
 	wh_shutdown();
 	in_free(in);
 	in = NULL;
-	xsess_stop();
+	xsess_free(xs);
+	xs = NULL;
 	listener_shutdown();
+	auth_free(au);
+	au = NULL;
 	out_free(out);
 	out = NULL;
 	stanza_thread_done();

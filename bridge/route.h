@@ -16,8 +16,13 @@ struct loop;
 
 int route_start(struct loop *loop, const struct conf *c, const struct privs *p,
     char *err, size_t errlen);
+/* Reads the credentials: after route_start, once privileges are
+ * dropped (the file is the unprivileged user's). */
+int route_start_auth(char *err, size_t errlen);
 /* After a reload changed the configuration's values in place. */
 void route_reconfigure(void);
+/* Work the XMPP session has to do now: after each turn of the loop. */
+void route_pump(void);
 /* SIGTERM: new requests get 503; those in the bridge go on. */
 void route_drain(void);
 /* 1 while any request is still in the bridge. */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <stdio.h>
+#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,41 +31,54 @@
 #include "util.h"
 #include "xmpp.h"
 
-static struct loop *lp; /* the bridge's loop (its *_start) */
-
 #define STOP_GRACE_MS 2000
 
-static xmpp_ctx_t *ctx;
-static xmpp_conn_t *conn;
-static const struct conf *cf;
-static struct xsess_cbs cbs;
-static void *cbs_ud;
-static int xfd = -1, watched_fd = -1;
-static int up, stopping;
-static unsigned failures;
-static char *out;             /* text queued this turn, not yet given to */
-static size_t outlen, outcap; /* libstrophe (see the top of the file) */
-static char down_why[XR_ERRLEN] = "connecting to the XMPP server";
-static struct loop_timer retry_timer;
+struct xsess {
+	struct loop *lp;
+	xmpp_ctx_t *ctx;
+	xmpp_conn_t *conn;
+	xmpp_log_t logger;
+	char *jid, *server; /* what a restart alone changes: ours, copied */
+	unsigned long port;
+	unsigned long reconnect_min, reconnect_max; /* seconds */
+	struct xsess_cbs cbs;
+	void *cbs_ud;
+	int xfd, watched_fd;
+	int spare_fd; /* see unread_stream_error */
+	int up, stopping, sm_given;
+	unsigned failures;
+	char *out;             /* text queued this turn, not yet given */
+	size_t outlen, outcap; /* to libstrophe (the top of the file) */
+	char down_why[XR_ERRLEN];
+	struct loop_timer retry_timer;
+	LIST_ENTRY(xsess) live;
+};
+
+/*
+ * libstrophe's sockopt callback gets the connection and no userdata, so
+ * it finds its session here.
+ */
+static LIST_HEAD(, xsess) sessions = LIST_HEAD_INITIALIZER(sessions);
 
 static void start_connect(void *ud);
+static void xmpp_io(int fd, short revents, void *ud);
 
 xmpp_ctx_t *
-xsess_ctx(void)
+xsess_ctx(const struct xsess *xs)
 {
-	return ctx;
+	return xs->ctx;
 }
 
 int
-xsess_is_up(void)
+xsess_is_up(const struct xsess *xs)
 {
-	return up;
+	return xs->up;
 }
 
 const char *
-xsess_down_reason(void)
+xsess_down_reason(const struct xsess *xs)
 {
-	return down_why;
+	return xs->down_why;
 }
 
 static void
@@ -86,12 +100,10 @@ strophe_log(void *ud, xmpp_log_level_t level, const char *area, const char *msg)
  * so SIGHUP changes it): libstrophe's messages are debug output, and
  * what a failed session means is logged by conn_handler.
  */
-static xmpp_log_t strophe_logger = {NULL, NULL};
-
 static void
-strophe_log_follow_level(void)
+strophe_log_follow_level(struct xsess *xs)
 {
-	strophe_logger.handler =
+	xs->logger.handler =
 	    log_get_level() >= LOG_LVL_DEBUG ? strophe_log : NULL;
 }
 
@@ -106,23 +118,22 @@ strophe_log_follow_level(void)
  * sends or receives through the bridge exercises this.
  */
 static void
-give_component_sm_state(void)
+give_component_sm_state(struct xsess *xs)
 {
-	static int given;
 	xmpp_conn_t *dummy;
 	xmpp_sm_state_t *sm;
 
 	/* The connection keeps the state across reconnects: once will do. */
-	if (given || (dummy = xmpp_conn_new(ctx)) == NULL)
+	if (xs->sm_given || (dummy = xmpp_conn_new(xs->ctx)) == NULL)
 		return;
 	xmpp_conn_set_jid(dummy, "dummy@invalid");
 	(void)xmpp_connect_client(dummy, "", 1, NULL, NULL);
 	sm = xmpp_conn_get_sm_state(dummy);
 	xmpp_conn_release(dummy);
-	if (sm != NULL && xmpp_conn_set_sm_state(conn, sm) != XMPP_EOK)
+	if (sm != NULL && xmpp_conn_set_sm_state(xs->conn, sm) != XMPP_EOK)
 		xmpp_free_sm_state(sm);
 	else if (sm != NULL)
-		given = 1;
+		xs->sm_given = 1;
 }
 
 /*
@@ -138,29 +149,28 @@ give_component_sm_state(void)
  * a write the bytes the server sent are still ours to read.
  * tests/unit/test_senderror pins it.
  */
-static int spare_fd = -1;
-
 static void
-close_spare(void)
+close_spare(struct xsess *xs)
 {
-	if (spare_fd >= 0)
-		close(spare_fd);
-	spare_fd = -1;
+	if (xs->spare_fd >= 0)
+		close(xs->spare_fd);
+	xs->spare_fd = -1;
 }
 
 /* The condition of a stream error among what the server sent and
  * libstrophe did not read, or NULL; drains the spare descriptor. */
 static const char *
-unread_stream_error(void)
+unread_stream_error(struct xsess *xs)
 {
-	static char tail[16384];
+	static char tail[16384]; /* the condition returned points into it */
 	size_t n = 0;
 	ssize_t r;
 
-	if (spare_fd < 0)
+	if (xs->spare_fd < 0)
 		return NULL;
 	while (n < sizeof(tail) &&
-	    (r = recv(spare_fd, tail + n, sizeof(tail) - n, MSG_DONTWAIT)) > 0)
+	    (r = recv(xs->spare_fd, tail + n, sizeof(tail) - n, MSG_DONTWAIT)) >
+		0)
 		n += (size_t)r;
 	return streamerr_in_tail(tail, n);
 }
@@ -168,35 +178,42 @@ unread_stream_error(void)
 static int
 sockopt_cb(xmpp_conn_t *c, void *sock)
 {
-	int one = 1;
+	int one = 1, fd = *(int *)sock;
+	struct xsess *xs;
 
-	xfd = *(int *)sock;
-	close_spare();
-	spare_fd = fcntl(xfd, F_DUPFD_CLOEXEC, 0);
-	if (spare_fd >= LOOP_FD_MAX) /* it need not be select()able, but */
-		close_spare(); /* must not push libstrophe's next one up */
+	LIST_FOREACH(xs, &sessions, live)
+	{
+		if (xs->conn != c)
+			continue;
+		xs->xfd = fd;
+		close_spare(xs);
+		xs->spare_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		/* It need not be select()able, but must not push
+		 * libstrophe's next descriptor up. */
+		if (xs->spare_fd >= LOOP_FD_MAX)
+			close_spare(xs);
+	}
 	/* Stanzas are small and each one is waited for: no Nagle delay. */
-	(void)setsockopt(xfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return xmpp_sockopt_cb_keepalive(c, sock);
 }
 
-static void xmpp_io(int fd, short revents, void *ud);
-
 /* Keeps the loop's view of libstrophe's socket in step with libstrophe. */
 static void
-watch_update(void)
+watch_update(struct xsess *xs)
 {
-	int fd = xmpp_conn_is_disconnected(conn) ? -1 : xfd;
+	int fd = xmpp_conn_is_disconnected(xs->conn) ? -1 : xs->xfd;
 	short ev = POLLIN;
 
-	if (fd != watched_fd && watched_fd >= 0)
-		loop_unwatch(lp, watched_fd);
-	watched_fd = fd;
+	if (fd != xs->watched_fd && xs->watched_fd >= 0)
+		loop_unwatch(xs->lp, xs->watched_fd);
+	xs->watched_fd = fd;
 	if (fd < 0)
 		return;
-	if (xmpp_conn_is_connecting(conn) || xmpp_conn_send_queue_len(conn) > 0)
+	if (xmpp_conn_is_connecting(xs->conn) ||
+	    xmpp_conn_send_queue_len(xs->conn) > 0)
 		ev |= POLLOUT;
-	if (loop_watch(lp, fd, ev, xmpp_io, NULL) < 0)
+	if (loop_watch(xs->lp, fd, ev, xmpp_io, xs) < 0)
 		log_warnx("XMPP socket %d is above the select() limit", fd);
 }
 
@@ -205,63 +222,62 @@ xmpp_io(int fd, short revents, void *ud)
 {
 	(void)fd;
 	(void)revents;
-	(void)ud;
-	xsess_pump();
+	xsess_pump(ud);
 }
 
 static void
-drop_send_queue(void)
+drop_send_queue(struct xsess *xs)
 {
 	/* Never let libstrophe replay, after a reconnect, a stanza whose
 	 * request was already answered "unavailable". */
-	while (xmpp_conn_send_queue_len(conn) > 0) {
-		char *s =
-		    xmpp_conn_send_queue_drop_element(conn, XMPP_QUEUE_OLDEST);
+	while (xmpp_conn_send_queue_len(xs->conn) > 0) {
+		char *s = xmpp_conn_send_queue_drop_element(
+		    xs->conn, XMPP_QUEUE_OLDEST);
 		if (s == NULL)
 			break;
-		xmpp_free(ctx, s);
+		xmpp_free(xs->ctx, s);
 	}
-	outlen = 0;
+	xs->outlen = 0;
 }
 
 /* Gives libstrophe xml to write, and after it the whitespace that keeps
  * the server's expat from holding its longest tag back (deferral.h). */
 static void
-write_text(const char *xml, size_t len)
+write_text(struct xsess *xs, const char *xml, size_t len)
 {
 	static const char spaces[] = "                                "
 				     "                                ";
 	size_t pad = deferral_longest_tag(xml, len);
 
-	xmpp_send_raw(conn, xml, len);
+	xmpp_send_raw(xs->conn, xml, len);
 	if (pad <= DEFERRAL_SAFE_TAG)
 		return;
 	while (pad > 0) {
 		size_t n = pad < sizeof(spaces) - 1 ? pad : sizeof(spaces) - 1;
 
-		xmpp_send_raw(conn, spaces, n);
+		xmpp_send_raw(xs->conn, spaces, n);
 		pad -= n;
 	}
 }
 
 /* Hands the text queued this turn to libstrophe, in one piece. */
 static void
-flush_out(void)
+flush_out(struct xsess *xs)
 {
-	if (outlen == 0)
+	if (xs->outlen == 0)
 		return;
-	if (up)
-		write_text(out, outlen);
-	outlen = 0;
+	if (xs->up)
+		write_text(xs, xs->out, xs->outlen);
+	xs->outlen = 0;
 }
 
 static unsigned long
-backoff_ms(void)
+backoff_ms(const struct xsess *xs)
 {
-	unsigned long base = cf->reconnect_min * 1000UL;
-	unsigned long cap = cf->reconnect_max * 1000UL;
+	unsigned long base = xs->reconnect_min * 1000UL;
+	unsigned long cap = xs->reconnect_max * 1000UL;
 
-	for (unsigned i = 0; i < failures && base < cap; i++)
+	for (unsigned i = 0; i < xs->failures && base < cap; i++)
 		base *= 2;
 	if (base > cap)
 		base = cap;
@@ -270,51 +286,52 @@ backoff_ms(void)
 }
 
 static void
-describe_down(int error, xmpp_stream_error_t *se, const char *unread)
+describe_down(
+    struct xsess *xs, int error, xmpp_stream_error_t *se, const char *unread)
 {
 	if (se != NULL && se->type == XMPP_SE_CONFLICT)
-		snprintf(down_why, sizeof(down_why),
-		    "another component is already connected as %s", cf->jid);
+		snprintf(xs->down_why, sizeof(xs->down_why),
+		    "another component is already connected as %s", xs->jid);
 	else if (se != NULL && se->type == XMPP_SE_NOT_AUTHORIZED)
-		snprintf(down_why, sizeof(down_why),
+		snprintf(xs->down_why, sizeof(xs->down_why),
 		    "the XMPP server refused the component secret for %s",
-		    cf->jid);
+		    xs->jid);
 	else if (se != NULL)
-		snprintf(down_why, sizeof(down_why),
+		snprintf(xs->down_why, sizeof(xs->down_why),
 		    "the XMPP server closed the stream (%s%s%s)",
 		    streamerr_condition(se), se->text ? ": " : "",
 		    se->text ? se->text : "");
 	else if (unread != NULL)
-		snprintf(down_why, sizeof(down_why),
+		snprintf(xs->down_why, sizeof(xs->down_why),
 		    "the XMPP server closed the stream (%s, read after our "
 		    "write to it failed)",
 		    unread);
 	else if (error != 0)
-		snprintf(down_why, sizeof(down_why),
-		    "XMPP session to %s:%lu is down: %s", cf->server, cf->port,
+		snprintf(xs->down_why, sizeof(xs->down_why),
+		    "XMPP session to %s:%lu is down: %s", xs->server, xs->port,
 		    strerror(error));
 	else
-		snprintf(down_why, sizeof(down_why),
+		snprintf(xs->down_why, sizeof(xs->down_why),
 		    "XMPP session to %s:%lu is down (connection refused or "
 		    "closed)",
-		    cf->server, cf->port);
+		    xs->server, xs->port);
 }
 
 static void
 conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
     xmpp_stream_error_t *se, void *ud)
 {
+	struct xsess *xs = ud;
 	const char *condition = NULL;
 
 	(void)c;
-	(void)ud;
 	if (ev == XMPP_CONN_CONNECT) {
-		up = 1;
-		failures = 0;
-		log_info("connected to %s:%lu as component %s", cf->server,
-		    cf->port, cf->jid);
-		if (cbs.on_up)
-			cbs.on_up(cbs_ud);
+		xs->up = 1;
+		xs->failures = 0;
+		log_info("connected to %s:%lu as component %s", xs->server,
+		    xs->port, xs->jid);
+		if (xs->cbs.on_up)
+			xs->cbs.on_up(xs->cbs_ud);
 		return;
 	}
 	if (ev != XMPP_CONN_DISCONNECT && ev != XMPP_CONN_FAIL)
@@ -322,184 +339,223 @@ conn_cb(xmpp_conn_t *c, xmpp_conn_event_t ev, int error,
 	if (se != NULL)
 		condition = streamerr_condition(se);
 	else if (error == ECONNABORTED)
-		condition = unread_stream_error();
-	close_spare();
-	describe_down(error, se, se == NULL ? condition : NULL);
-	drop_send_queue();
-	if (stopping)
+		condition = unread_stream_error(xs);
+	close_spare(xs);
+	describe_down(xs, error, se, se == NULL ? condition : NULL);
+	drop_send_queue(xs);
+	if (xs->stopping)
 		log_info("XMPP stream closed");
-	else if (up)
-		log_warnx("%s", down_why);
+	else if (xs->up)
+		log_warnx("%s", xs->down_why);
 	else
-		log_debug("%s", down_why);
-	up = 0;
+		log_debug("%s", xs->down_why);
+	xs->up = 0;
 	/* Reconnect from the loop, not from inside libstrophe's callback. */
-	loop_timer_arm(lp, &retry_timer, xr_now_ms() + (int64_t)backoff_ms(),
-	    start_connect, NULL);
-	failures++;
-	if (cbs.on_down)
-		cbs.on_down(down_why, condition,
+	if (!xs->stopping)
+		loop_timer_arm(xs->lp, &xs->retry_timer,
+		    loop_now(xs->lp) + (int64_t)backoff_ms(xs), start_connect,
+		    xs);
+	xs->failures++;
+	if (xs->cbs.on_down)
+		xs->cbs.on_down(xs->down_why, condition,
 		    condition != NULL && streamerr_blames_sent(condition),
-		    cbs_ud);
+		    xs->cbs_ud);
 }
 
 static int
 stanza_cb(xmpp_conn_t *c, xmpp_stanza_t *st, void *ud)
 {
+	struct xsess *xs = ud;
+
 	(void)c;
-	(void)ud;
-	if (cbs.on_stanza)
-		cbs.on_stanza(st, cbs_ud);
+	if (xs->cbs.on_stanza)
+		xs->cbs.on_stanza(st, xs->cbs_ud);
 	return 1; /* stay registered */
 }
 
 static void
 start_connect(void *ud)
 {
-	(void)ud;
-	if (!xmpp_conn_is_disconnected(conn))
+	struct xsess *xs = ud;
+
+	if (!xmpp_conn_is_disconnected(xs->conn))
 		return;
-	give_component_sm_state();
-	xfd = -1;
-	if (xmpp_connect_component(conn, cf->server, (unsigned short)cf->port,
-		conn_cb, NULL) != XMPP_EOK) {
-		snprintf(down_why, sizeof(down_why), "cannot connect to %s:%lu",
-		    cf->server, cf->port);
-		log_debug("%s", down_why);
-		failures++;
-		loop_timer_arm(lp, &retry_timer,
-		    xr_now_ms() + (int64_t)backoff_ms(), start_connect, NULL);
+	give_component_sm_state(xs);
+	xs->xfd = -1;
+	if (xmpp_connect_component(xs->conn, xs->server,
+		(unsigned short)xs->port, conn_cb, xs) != XMPP_EOK) {
+		snprintf(xs->down_why, sizeof(xs->down_why),
+		    "cannot connect to %s:%lu", xs->server, xs->port);
+		log_debug("%s", xs->down_why);
+		xs->failures++;
+		loop_timer_arm(xs->lp, &xs->retry_timer,
+		    loop_now(xs->lp) + (int64_t)backoff_ms(xs), start_connect,
+		    xs);
 		return;
 	}
-	watch_update();
+	watch_update(xs);
 }
 
-int
-xsess_start(struct loop *loop, const struct conf *c,
+/* Takes the session's settings; the identity only at the start. */
+static int
+copy_settings(struct xsess *xs, const struct conf *c)
+{
+	xsess_reconfigure(xs, c);
+	xs->port = c->port;
+	return (xs->jid = strdup(c->jid)) == NULL ||
+		(xs->server = strdup(c->server)) == NULL
+	    ? -1
+	    : 0;
+}
+
+struct xsess *
+xsess_new(struct loop *lp, const struct conf *c,
     const struct xsess_cbs *callbacks, void *ud, char *err, size_t errlen)
 {
-	lp = loop;
-	cf = c;
-	cbs = *callbacks;
-	cbs_ud = ud;
-	strophe_log_follow_level();
-	xmpp_initialize();
-	if ((ctx = xmpp_ctx_new(NULL, &strophe_logger)) == NULL ||
-	    (conn = xmpp_conn_new(ctx)) == NULL) {
-		snprintf(err, errlen, "cannot create the libstrophe context");
-		return -1;
+	struct xsess *xs = calloc(1, sizeof(*xs));
+
+	if (xs == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	xmpp_conn_set_jid(conn, c->jid);
-	xmpp_conn_set_pass(conn, c->secret);
-	xmpp_conn_set_sockopt_callback(conn, sockopt_cb);
-	xmpp_handler_add(conn, stanza_cb, NULL, NULL, NULL, NULL);
-	start_connect(NULL);
-	return 0;
+	xs->lp = lp;
+	xs->cbs = *callbacks;
+	xs->cbs_ud = ud;
+	xs->xfd = xs->watched_fd = xs->spare_fd = -1;
+	snprintf(xs->down_why, sizeof(xs->down_why),
+	    "connecting to the XMPP server");
+	LIST_INSERT_HEAD(&sessions, xs, live);
+	strophe_log_follow_level(xs);
+	xmpp_initialize();
+	if (copy_settings(xs, c) < 0 ||
+	    (xs->ctx = xmpp_ctx_new(NULL, &xs->logger)) == NULL ||
+	    (xs->conn = xmpp_conn_new(xs->ctx)) == NULL) {
+		snprintf(err, errlen, "cannot create the libstrophe context");
+		xsess_free(xs);
+		return NULL;
+	}
+	xmpp_conn_set_jid(xs->conn, c->jid);
+	xmpp_conn_set_pass(xs->conn, c->secret);
+	xmpp_conn_set_sockopt_callback(xs->conn, sockopt_cb);
+	xmpp_handler_add(xs->conn, stanza_cb, NULL, NULL, NULL, xs);
+	start_connect(xs);
+	return xs;
+}
+
+void
+xsess_reconfigure(struct xsess *xs, const struct conf *c)
+{
+	xs->reconnect_min = c->reconnect_min;
+	xs->reconnect_max = c->reconnect_max;
 }
 
 int
-xsess_send_raw(const char *xml, size_t len)
+xsess_send_raw(struct xsess *xs, const char *xml, size_t len)
 {
-	if (!up)
+	if (!xs->up)
 		return -1;
 	/* Room for a NUL after the text as well: at log_level debug,
 	 * libstrophe 0.12.2 logs what it sends with "%s", reading up to a
 	 * NUL whatever length it was given (an ASan build caught it). */
-	if (len >= outcap - outlen) {
-		size_t cap = outcap ? outcap : 4096;
+	if (len >= xs->outcap - xs->outlen) {
+		size_t cap = xs->outcap ? xs->outcap : 4096;
 		char *nb;
 
-		while (cap - outlen <= len && cap < SIZE_MAX / 2)
+		while (cap - xs->outlen <= len && cap < SIZE_MAX / 2)
 			cap *= 2;
-		if (cap - outlen <= len || (nb = realloc(out, cap)) == NULL) {
+		if (cap - xs->outlen <= len ||
+		    (nb = realloc(xs->out, cap)) == NULL) {
 			/* No room to join: keep the order, write it alone. */
-			flush_out();
-			write_text(xml, len);
+			flush_out(xs);
+			write_text(xs, xml, len);
 			return 0;
 		}
-		out = nb;
-		outcap = cap;
+		xs->out = nb;
+		xs->outcap = cap;
 	}
-	memcpy(out + outlen, xml, len);
-	outlen += len;
-	out[outlen] = '\0';
+	memcpy(xs->out + xs->outlen, xml, len);
+	xs->outlen += len;
+	xs->out[xs->outlen] = '\0';
 	return 0;
 }
 
 int
-xsess_send_raw_alone(const char *xml, size_t len)
+xsess_send_raw_alone(struct xsess *xs, const char *xml, size_t len)
 {
-	if (!up)
+	if (!xs->up)
 		return -1;
-	flush_out();
-	write_text(xml, len);
+	flush_out(xs);
+	write_text(xs, xml, len);
 	return 0;
 }
 
 int
-xsess_send(xmpp_stanza_t *st)
+xsess_send(struct xsess *xs, xmpp_stanza_t *st)
 {
 	char *text = NULL;
 	size_t len = 0;
 
-	if (!up)
+	if (!xs->up)
 		return -1;
-	flush_out();
+	flush_out(xs);
 	/* What xmpp_send does, with the padding of write_text. */
 	if (xmpp_stanza_to_text(st, &text, &len) != XMPP_EOK)
 		return -1;
-	write_text(text, len);
-	xmpp_free(ctx, text);
+	write_text(xs, text, len);
+	xmpp_free(xs->ctx, text);
 	return 0;
 }
 
 void
-xsess_pump(void)
+xsess_pump(struct xsess *xs)
 {
-	if (ctx == NULL)
-		return;
-	strophe_log_follow_level();
-	flush_out();
-	xmpp_run_once(ctx, 0);
-	if (conn == NULL)
-		return;
-	watch_update();
+	strophe_log_follow_level(xs);
+	flush_out(xs);
+	xmpp_run_once(xs->ctx, 0);
+	watch_update(xs);
 }
 
 void
-xsess_reconnect(void)
+xsess_reconnect(struct xsess *xs)
 {
-	if (conn != NULL && !xmpp_conn_is_disconnected(conn))
-		xmpp_disconnect(conn);
+	if (!xmpp_conn_is_disconnected(xs->conn))
+		xmpp_disconnect(xs->conn);
 }
 
-void
-xsess_stop(void)
+/* Closes the stream, giving the server STOP_GRACE_MS to see it closed. */
+static void
+close_stream(struct xsess *xs)
 {
 	int64_t deadline = xr_now_ms() + STOP_GRACE_MS;
 
-	if (ctx == NULL)
+	xs->stopping = 1;
+	flush_out(xs);
+	if (xmpp_conn_is_disconnected(xs->conn))
 		return;
-	loop_timer_cancel(&retry_timer);
-	stopping = 1;
-	flush_out();
-	if (!xmpp_conn_is_disconnected(conn)) {
-		xmpp_disconnect(conn);
-		while (
-		    !xmpp_conn_is_disconnected(conn) && xr_now_ms() < deadline)
-			xmpp_run_once(ctx, 50);
+	xmpp_disconnect(xs->conn);
+	while (!xmpp_conn_is_disconnected(xs->conn) && xr_now_ms() < deadline)
+		xmpp_run_once(xs->ctx, 50);
+}
+
+void
+xsess_free(struct xsess *xs)
+{
+	if (xs == NULL)
+		return;
+	if (xs->conn != NULL) {
+		close_stream(xs);
+		xmpp_conn_release(xs->conn);
 	}
-	if (watched_fd >= 0)
-		loop_unwatch(lp, watched_fd);
-	watched_fd = -1;
-	up = 0;
-	xmpp_conn_release(conn);
-	close_spare();
-	free(out);
-	out = NULL;
-	outlen = outcap = 0;
-	xmpp_ctx_free(ctx);
+	loop_timer_cancel(&xs->retry_timer);
+	if (xs->watched_fd >= 0)
+		loop_unwatch(xs->lp, xs->watched_fd);
+	close_spare(xs);
+	if (xs->ctx != NULL)
+		xmpp_ctx_free(xs->ctx);
 	xmpp_shutdown();
-	conn = NULL;
-	ctx = NULL;
+	LIST_REMOVE(xs, live);
+	free(xs->out);
+	free(xs->jid);
+	free(xs->server);
+	free(xs);
 }

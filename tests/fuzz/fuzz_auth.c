@@ -17,6 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define TOKEN "xr_fuzz-token-0123456789"
 #define PASSWORD "secret"
 
+static struct loop *lp;
+static struct auth *au;
+
 static void
 setup(void)
 {
@@ -34,8 +37,8 @@ setup(void)
 	c.jid = strdup("rest.localhost");
 	c.credentials_file = strdup("/nonexistent/xmpp-rest.credentials");
 	c.auth = CONF_AUTH_BEARER | CONF_AUTH_BASIC;
-	cf = &c;
-	if ((lp = loop_new(NULL)) == NULL)
+	if ((lp = loop_new(NULL)) == NULL ||
+	    (au = auth_new(lp, &c, err, sizeof(err))) == NULL)
 		abort();
 	if (creds_hash_token(TOKEN, strlen(TOKEN), hash) < 0)
 		abort();
@@ -52,7 +55,7 @@ setup(void)
 		fprintf(stderr, "fuzz_auth: %s\n", err);
 		abort();
 	}
-	creds = fresh;
+	au->creds = fresh;
 }
 
 static void
@@ -112,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.authorization = h;
 	rq.kind = "message";
 	rq.from = "rest.localhost";
-	auth_check(&rq, &res);
+	auth_check(au, &rq, &res);
 	if ((unsigned)res.verdict > AUTH_THROTTLED)
 		abort();
 	check_line(res.text, sizeof(res.text));

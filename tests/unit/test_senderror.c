@@ -37,6 +37,7 @@ static char down_error[64];
 static char seen[8192]; /* what the server's end has read */
 static size_t seen_len;
 static struct loop *lp;
+static struct xsess *xs;
 
 static void
 on_up(void *ud)
@@ -71,7 +72,7 @@ turn_until(const int *done)
 
 	while (!*done && xr_now_ms() < deadline) {
 		loop_run_once(lp, 10);
-		xsess_pump();
+		xsess_pump(xs);
 	}
 }
 
@@ -90,7 +91,7 @@ peer_reads(int peer, const char *needle)
 		if (strstr(seen, needle) != NULL)
 			return 1;
 		loop_run_once(lp, 10);
-		xsess_pump();
+		xsess_pump(xs);
 		if (poll(&p, 1, 0) != 1 ||
 		    (r = recv(peer, seen + seen_len,
 			 sizeof(seen) - 1 - seen_len, 0)) <= 0)
@@ -128,7 +129,7 @@ handshake(int lfd)
 			break;
 		/* the session connects, after its back-off */
 		loop_run_once(lp, 10);
-		xsess_pump();
+		xsess_pump(xs);
 	}
 	if ((peer = accept(lfd, NULL, NULL)) < 0)
 		return -1;
@@ -210,7 +211,7 @@ main(void)
 	}
 	c.port = ntohs(a.sin_port);
 	if ((lp = loop_new(NULL)) == NULL ||
-	    xsess_start(lp, &c, &cbs, NULL, err, sizeof(err)) < 0) {
+	    (xs = xsess_new(lp, &c, &cbs, NULL, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -218,10 +219,11 @@ main(void)
 	/* A stanza queued after the reset came in: written before the read. */
 	if ((peer = handshake(lfd)) < 0)
 		return 1;
-	T_EQ_INT(xsess_send_raw(one, sizeof(one) - 1), 0, "a stanza is queued");
+	T_EQ_INT(
+	    xsess_send_raw(xs, one, sizeof(one) - 1), 0, "a stanza is queued");
 	T_OK(peer_reads(peer, "id='one'"), "the server reads it");
 	blame_and_reset(peer);
-	T_EQ_INT(xsess_send_raw(two, sizeof(two) - 1), 0,
+	T_EQ_INT(xsess_send_raw(xs, two, sizeof(two) - 1), 0,
 	    "a second stanza is queued before the break is read");
 	expect_blamed("a write after the reset");
 
@@ -232,12 +234,12 @@ main(void)
 	memset(big, ' ', biglen);
 	memcpy(big, "<message id='big'>", 18);
 	memcpy(big + biglen - 10, "</message>", 10);
-	T_EQ_INT(xsess_send_raw(big, biglen), 0, "a big stanza is queued");
+	T_EQ_INT(xsess_send_raw(xs, big, biglen), 0, "a big stanza is queued");
 	T_OK(peer_reads(peer, "id='big'"), "the server reads its start");
 	blame_and_reset(peer);
 	expect_blamed("a write cut short by the reset");
 
-	xsess_stop();
+	xsess_free(xs);
 	loop_free(lp);
 	free(big);
 	close(lfd);
