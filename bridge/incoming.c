@@ -21,9 +21,19 @@
 
 #define SPOOL_PAUSE_MS 250 /* how often a paused spool looks again */
 
+/* What incoming reads of the configuration: its own copies. */
+struct in_settings {
+	char *jid;
+	char *callback_url; /* NULL: no webhook, for good (a restart only) */
+	unsigned long stanzas, addresses; /* CONF_KIND_*, CONF_ADDR_* */
+	unsigned long retry_max_age, retry_min, retry_max; /* s */
+	unsigned long max_inflight, queue_max;
+	unsigned long spool_max_bytes; /* a restart only */
+};
+
 struct incoming {
 	struct loop *lp;
-	const struct conf *cf;
+	struct in_settings set;
 	struct in_link link;
 	struct in_pool pool;
 	void *ud;
@@ -75,7 +85,7 @@ answer_delivery(
     struct incoming *in, xmpp_stanza_t *st, const struct wh_result *r)
 {
 	xmpp_stanza_t *out[RULES_MAX_ANSWERS];
-	int n = rules_answer(in->link.ctx(in->ud), st, r, in->cf->jid, out);
+	int n = rules_answer(in->link.ctx(in->ud), st, r, in->set.jid, out);
 
 	for (int i = 0; i < n; i++)
 		send_answer(in, out[i]);
@@ -111,7 +121,7 @@ deliverable(const struct incoming *in, xmpp_stanza_t *st)
 	const char *to = xmpp_stanza_get_to(st);
 	unsigned long kind = 0, form;
 
-	if (in->cf->callback_url == NULL || name == NULL)
+	if (in->set.callback_url == NULL || name == NULL)
 		return 0;
 	if (strcmp(name, "message") == 0)
 		kind = CONF_KIND_MESSAGE;
@@ -123,8 +133,7 @@ deliverable(const struct incoming *in, xmpp_stanza_t *st)
 		form = CONF_ADDR_HOST;
 	else
 		form = strchr(to, '/') ? CONF_ADDR_FULL : CONF_ADDR_BARE;
-	return (in->cf->callback_stanzas & kind) &&
-	    (in->cf->callback_addresses & form);
+	return (in->set.stanzas & kind) && (in->set.addresses & form);
 }
 
 /* ---- results ---- */
@@ -219,7 +228,7 @@ arm_spool(struct incoming *in)
 static int64_t
 age_left_ms(const struct incoming *in, const struct spool_msg *m)
 {
-	return m->first + (int64_t)in->cf->retry_max_age * 1000 -
+	return m->first + (int64_t)in->set.retry_max_age * 1000 -
 	    loop_wall(in->lp);
 }
 
@@ -235,9 +244,8 @@ static void
 retry_later(struct incoming *in, struct spool_queue *q,
     const struct spool_msg *m, unsigned long retry_after)
 {
-	int64_t wait = spool_backoff_ms(in->cf->callback_retry_min,
-	    in->cf->callback_retry_max, m->attempts, retry_after,
-	    xr_random_u32());
+	int64_t wait = spool_backoff_ms(in->set.retry_min, in->set.retry_max,
+	    m->attempts, retry_after, xr_random_u32());
 	int64_t left = age_left_ms(in, m);
 
 	if (wait > left)
@@ -300,7 +308,7 @@ spool_job(struct job *j, unsigned attempts, unsigned long retry_after,
 		if (rc == SPOOL_FULL)
 			log_warnx("delivery %s: spool full (spool_max_bytes "
 				  "%lu): the message from %s is bounced",
-			    j->id, in->cf->spool_max_bytes, m.from);
+			    j->id, in->set.spool_max_bytes, m.from);
 		else
 			log_warnx("delivery %s: not spooled (%s): the message "
 				  "from %s is bounced",
@@ -321,8 +329,8 @@ spool_job(struct job *j, unsigned attempts, unsigned long retry_after,
 static void
 pause_queue(struct incoming *in, struct spool_queue *q)
 {
-	spool_schedule(in->sp, q,
-	    loop_now(in->lp) + (int64_t)in->cf->callback_retry_min * 1000);
+	spool_schedule(
+	    in->sp, q, loop_now(in->lp) + (int64_t)in->set.retry_min * 1000);
 }
 
 /* A job for the retry of m, whose body is body; NULL (and m dealt with)
@@ -359,8 +367,8 @@ attempt(struct incoming *in, struct spool_queue *q)
 	char err[XR_ERRLEN], *body;
 	size_t len = 0;
 
-	if (in->pool.inflight(in->ud) >= in->cf->callback_max_inflight &&
-	    in->pool.queued(in->ud) >= in->cf->callback_queue_max / 2) {
+	if (in->pool.inflight(in->ud) >= in->set.max_inflight &&
+	    in->pool.queued(in->ud) >= in->set.queue_max / 2) {
 		/* Retries leave half of callback_queue_max to new stanzas,
 		 * and wait for room rather than be refused. */
 		pause_queue(in, q);
@@ -435,7 +443,7 @@ retried(struct job *j, const struct wh_result *r)
 		log_info("delivery %s: giving up after %u tries over %lld s "
 			 "(retry_max_age %lu; last: %s): the sender gets the "
 			 "error",
-		    m->id, m->attempts, age_s(in, m), in->cf->retry_max_age,
+		    m->id, m->attempts, age_s(in, m), in->set.retry_max_age,
 		    what);
 	else
 		log_info("delivery %s: answered %s after %lld s in the spool",
@@ -460,7 +468,7 @@ loaded_url(const struct spool_meta *m, char *url, size_t size, void *ud)
 	v.type = m->type;
 	v.to = m->to;
 	v.from = m->from;
-	if (urltmpl_url(in->cf->callback_url, &v, url, size, why, sizeof(why)) <
+	if (urltmpl_url(in->set.callback_url, &v, url, size, why, sizeof(why)) <
 	    0)
 		log_warnx("spool: message %s: %s; it is bounced when its turn "
 			  "comes (from %s)",
@@ -470,10 +478,9 @@ loaded_url(const struct spool_meta *m, char *url, size_t size, void *ud)
 
 /* Opens spool_dir (made 0700 for the daemon's user) and loads it. */
 static int
-spool_start(
-    struct incoming *in, const struct privs *p, char *err, size_t errlen)
+spool_start(struct incoming *in, const struct conf *c, const struct privs *p,
+    char *err, size_t errlen)
 {
-	const struct conf *c = in->cf;
 	long n;
 
 	if (c->spool_max_bytes == 0) {
@@ -515,7 +522,7 @@ fill_url(struct incoming *in, xmpp_stanza_t *st, char *url, size_t size)
 	v.to = xmpp_stanza_get_to(st);
 	v.from = xmpp_stanza_get_from(st);
 	if (urltmpl_url(
-		in->cf->callback_url, &v, url, size, why, sizeof(why)) == 0)
+		in->set.callback_url, &v, url, size, why, sizeof(why)) == 0)
 		return 0;
 	log_warnx("callback_url: %s, for a %s from %s: bounced, not delivered",
 	    why, name, v.from ? v.from : "?");
@@ -559,7 +566,7 @@ deliver(struct incoming *in, xmpp_stanza_t *st)
 	} else {
 		log_warnx("delivery queue full (callback_queue_max %lu): "
 			  "refusing a %s from %s",
-		    in->cf->callback_queue_max, name, from ? from : "?");
+		    in->set.queue_max, name, from ? from : "?");
 		send_error(in, st, "wait", "resource-constraint",
 		    "too many deliveries waiting");
 	}
@@ -610,7 +617,7 @@ in_stanza(struct incoming *in, xmpp_stanza_t *st)
 	 * component's from), so this stanza is one the bridge sent to
 	 * itself.  Delivering it would hand the webhook its own output, and
 	 * the webhook's answer would come back again: an endless loop. */
-	int own = from != NULL && jid_is_under(from, in->cf->jid);
+	int own = from != NULL && jid_is_under(from, in->set.jid);
 
 	if (name == NULL)
 		return;
@@ -663,11 +670,19 @@ in_new(struct loop *lp, const struct conf *c, const struct privs *p,
 		return NULL;
 	}
 	in->lp = lp;
-	in->cf = c;
+	in->set.spool_max_bytes = c->spool_max_bytes;
+	if ((in->set.jid = strdup(c->jid)) == NULL ||
+	    (c->callback_url != NULL &&
+		(in->set.callback_url = strdup(c->callback_url)) == NULL) ||
+	    in_reconfigure(in, c) < 0) {
+		snprintf(err, errlen, "out of memory");
+		in_free(in);
+		return NULL;
+	}
 	in->link = *link;
 	in->pool = *pool;
 	in->ud = ud;
-	if (c->callback_url != NULL && spool_start(in, p, err, errlen) < 0) {
+	if (c->callback_url != NULL && spool_start(in, c, p, err, errlen) < 0) {
 		in_free(in);
 		return NULL;
 	}
@@ -684,13 +699,40 @@ in_free(struct incoming *in)
 		log_info("spool: %zu message(s) kept for the next start",
 		    spool_count(in->sp));
 	spool_close(in->sp);
+	free(in->set.jid);
+	free(in->set.callback_url);
 	free(in);
+}
+
+int
+in_reconfigure(struct incoming *in, const struct conf *c)
+{
+	struct in_settings *set = &in->set;
+
+	/* A reload may change the URL, never whether there is one. */
+	if (set->callback_url != NULL && c->callback_url != NULL &&
+	    strcmp(set->callback_url, c->callback_url) != 0) {
+		char *url = strdup(c->callback_url);
+
+		if (url == NULL)
+			return -1;
+		free(set->callback_url);
+		set->callback_url = url;
+	}
+	set->stanzas = c->callback_stanzas;
+	set->addresses = c->callback_addresses;
+	set->retry_max_age = c->retry_max_age;
+	set->retry_min = c->callback_retry_min;
+	set->retry_max = c->callback_retry_max;
+	set->max_inflight = c->callback_max_inflight;
+	set->queue_max = c->callback_queue_max;
+	return 0;
 }
 
 void
 in_stats(const struct incoming *in, struct in_stats *st)
 {
-	st->in_flight = in->cf->callback_url ? in->pool.inflight(in->ud) : 0;
+	st->in_flight = in->set.callback_url ? in->pool.inflight(in->ud) : 0;
 	st->spool_messages = in->sp ? spool_count(in->sp) : 0;
 	st->spool_bytes = in->sp ? spool_bytes(in->sp) : 0;
 	st->spool_queues = in->sp ? spool_nqueues(in->sp) : 0;

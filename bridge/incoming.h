@@ -50,13 +50,16 @@ struct in_pool {
 
 /*
  * Checks callback_url and opens the spool (spool_dir, made 0700 for p's
- * user), loading what an earlier run left.  c is read when it is used
- * (a reload changes its values in place) and must outlive in.  NULL with
- * err on failure.
+ * user), loading what an earlier run left.  It copies what it uses of
+ * c.  NULL with err on failure.
  */
 struct incoming *in_new(struct loop *lp, const struct conf *c,
     const struct privs *p, const struct in_link *link,
     const struct in_pool *pool, void *ud, char *err, size_t errlen);
+/* After a reload: the values a reload may change (the callback URL, the
+ * kinds and addresses delivered, the retry policy, the pool's limits);
+ * -1 when out of memory, with the old URL kept. */
+int in_reconfigure(struct incoming *in, const struct conf *c);
 /* After the pool is shut down: the spool's memory goes, its files stay. */
 void in_free(struct incoming *in);
 

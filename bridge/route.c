@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "incoming.h"
 #include "listener.h"
+#include "log.h"
 #include "loop.h"
 #include "outgoing.h"
 #include "privs.h"
@@ -267,6 +268,8 @@ route_reconfigure(void)
 {
 	out_set_limits(out, cf->queue_max, cf->queue_wait);
 	xsess_reconfigure(xs, cf);
+	if (in_reconfigure(in, cf) < 0)
+		log_warnx("out of memory: callback_url stays as it was");
 	auth_reconfigure(au, cf);
 }
 

@@ -44,6 +44,7 @@ advance(struct loop *lp, int64_t ms)
 }
 
 struct submitted {
+	char url[128];
 	char id[64];
 	char body[512];
 	void *job;
@@ -93,7 +94,6 @@ fake_submit(const char *url, const char *id, char *body, size_t len, void *job,
 {
 	struct submitted *s = &fk.subs[fk.nsubs];
 
-	(void)url;
 	(void)len;
 	(void)ud;
 	if (fk.full || fk.nsubs == 32) {
@@ -101,6 +101,7 @@ fake_submit(const char *url, const char *id, char *body, size_t len, void *job,
 		return -1;
 	}
 	fk.nsubs++;
+	snprintf(s->url, sizeof(s->url), "%s", url);
 	snprintf(s->id, sizeof(s->id), "%s", id ? id : "");
 	snprintf(s->body, sizeof(s->body), "%s", body);
 	s->job = job;
@@ -313,6 +314,38 @@ test_no_spool_for_iq(struct loop *lp)
 	in_free(in);
 }
 
+/* A sender with nothing in the spool the earlier tests left. */
+#define DAVE "dave@example/laptop"
+
+/* A reload reaches incoming through in_reconfigure, and only there. */
+static void
+test_reconfigure(struct loop *lp)
+{
+	struct incoming *in = fresh(lp, 3600);
+	static char other[] = "http://127.0.0.1:9/other";
+	unsigned long kinds = c.callback_stanzas;
+	char *url = c.callback_url;
+
+	c.callback_stanzas = CONF_KIND_PRESENCE;
+	c.callback_url = other;
+	message(in, DAVE, "before");
+	T_EQ_INT(
+	    fk.nsubs, 1, "values changed under incoming's feet change nothing");
+	T_HAS(fk.subs[0].url, "/hook/", "the URL is still the one it took");
+	finish(0, 200, 0);
+	T_EQ_INT(in_reconfigure(in, &c), 0, "in_reconfigure takes new values");
+	message(in, DAVE, "after");
+	T_EQ_INT(fk.nsubs, 1, "then a kind no longer listed is not delivered");
+	arrives(in, "<presence from='" DAVE "' to='echo@" JID "'/>");
+	T_OK(fk.nsubs == 2 &&
+		strcmp(fk.subs[1].url, "http://127.0.0.1:9/other") == 0,
+	    "and one still listed goes to the new URL");
+	finish(1, 200, 0);
+	c.callback_stanzas = kinds;
+	c.callback_url = url;
+	in_free(in);
+}
+
 int
 main(void)
 {
@@ -345,6 +378,7 @@ main(void)
 	test_order_per_sender(lp);
 	test_give_up(lp);
 	test_no_spool_for_iq(lp);
+	test_reconfigure(lp);
 	xmpp_ctx_free(ctx);
 	xmpp_shutdown();
 	loop_free(lp);
