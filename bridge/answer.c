@@ -2,8 +2,6 @@
 #include "listener.h"
 #include "util.h"
 
-static unsigned long answered[OUTCOME_COUNT];
-
 int
 answer_frame(struct frame_out *fo, uint32_t seq, const struct answer *a,
     char *err, size_t errlen)
@@ -24,23 +22,14 @@ answer_frame(struct frame_out *fo, uint32_t seq, const struct answer *a,
 }
 
 void
-answer_send_uncounted(struct client *cl, uint32_t seq, const struct answer *a)
+answer_send(struct client *cl, uint32_t seq, const struct answer *a,
+    struct answer_tally *t)
 {
 	struct frame_out fo = {0};
 	char err[XR_ERRLEN];
 
-	if (cl != NULL && answer_frame(&fo, seq, a, err, sizeof(err)) == 0)
-		listener_send(cl, &fo);
-	frame_out_free(&fo);
-}
-
-void
-answer_send(struct client *cl, uint32_t seq, const struct answer *a)
-{
-	struct frame_out fo = {0};
-	char err[XR_ERRLEN];
-
-	answered[a->outcome]++;
+	if (t != NULL)
+		t->n[a->outcome]++;
 	if (cl == NULL)
 		return; /* its responder went away */
 	if (answer_frame(&fo, seq, a, err, sizeof(err)) == 0) {
@@ -51,15 +40,9 @@ answer_send(struct client *cl, uint32_t seq, const struct answer *a)
 		    .condition = "resource-constraint",
 		    .text = err};
 
-		answered[a->outcome]--;
-		answered[busy.outcome]++;
-		answer_send_uncounted(cl, seq, &busy);
+		if (t != NULL)
+			t->n[a->outcome]--;
+		answer_send(cl, seq, &busy, t);
 	}
 	frame_out_free(&fo);
-}
-
-const unsigned long *
-answer_counts(void)
-{
-	return answered;
 }

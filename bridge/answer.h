@@ -30,13 +30,15 @@ struct client;
 int answer_frame(struct frame_out *fo, uint32_t seq, const struct answer *a,
     char *err, size_t errlen);
 
-/* Counts a and queues it for cl (listener.h); cl NULL (its responder went
- * away) is only counted.  An answer too large for a frame becomes busy. */
-void answer_send(struct client *cl, uint32_t seq, const struct answer *a);
-/* As answer_send, not counted: the status report itself. */
-void answer_send_uncounted(
-    struct client *cl, uint32_t seq, const struct answer *a);
-/* Answers sent so far, by outcome: OUTCOME_COUNT counters. */
-const unsigned long *answer_counts(void);
+/* Answers sent, by outcome. */
+struct answer_tally {
+	unsigned long n[OUTCOME_COUNT];
+};
+
+/* Counts a in t (unless t is NULL: the status report is not counted)
+ * and queues it for cl (listener.h); cl NULL (its responder went away)
+ * is only counted.  An answer too large for a frame becomes busy. */
+void answer_send(struct client *cl, uint32_t seq, const struct answer *a,
+    struct answer_tally *t);
 
 #endif

@@ -36,13 +36,14 @@ static struct incoming *in;
 static struct xsess *xs;
 static struct auth *au; /* made once privileges are dropped */
 static int64_t started_ms;
+static struct answer_tally tally;
 
 /* Every answer to a responder (admission's and the pipeline's). */
 static void
 send_answer(struct client *cl, uint32_t seq, const struct answer *a, void *ud)
 {
 	(void)ud;
-	answer_send(cl, seq, a);
+	answer_send(cl, seq, a, &tally);
 }
 
 static void
@@ -66,13 +67,14 @@ answer_status(struct client *cl, uint32_t seq)
 	r.responders = listener_nclients();
 	r.webhook = cf->callback_url != NULL;
 	in_stats(in, &r.in);
-	r.answered = answer_counts();
+	r.answered = tally.n;
 	/* Not counted among the answers it reports. */
 	if ((doc = status_json(&r, &len)) == NULL)
-		answer_send(cl, seq, &oom);
+		answer_send(cl, seq, &oom, &tally);
 	else
-		answer_send_uncounted(cl, seq,
-		    &(struct answer){.outcome = OUTCOME_REPLY, .text = doc});
+		answer_send(cl, seq,
+		    &(struct answer){.outcome = OUTCOME_REPLY, .text = doc},
+		    NULL);
 	free(doc);
 }
 
