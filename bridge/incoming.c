@@ -33,6 +33,7 @@ struct in_settings {
 
 struct incoming {
 	struct loop *lp;
+	struct stray *stray; /* the ids written, shared with outgoing */
 	struct in_settings set;
 	struct in_link link;
 	struct in_pool pool;
@@ -62,7 +63,7 @@ static void retried(struct job *j, const struct wh_result *r);
 static void
 send_answer(struct incoming *in, xmpp_stanza_t *st)
 {
-	stray_sent(xmpp_stanza_get_id(st));
+	stray_sent(in->stray, xmpp_stanza_get_id(st));
 	if (in->link.send(st, in->ud) < 0)
 		log_warnx("an answer to %s was lost: XMPP session down",
 		    xmpp_stanza_get_to(st) ? xmpp_stanza_get_to(st) : "?");
@@ -657,9 +658,9 @@ check_callback_url(const struct conf *c, char *err, size_t errlen)
 }
 
 struct incoming *
-in_new(struct loop *lp, const struct conf *c, const struct privs *p,
-    const struct in_link *link, const struct in_pool *pool, void *ud, char *err,
-    size_t errlen)
+in_new(struct loop *lp, struct stray *sy, const struct conf *c,
+    const struct privs *p, const struct in_link *link,
+    const struct in_pool *pool, void *ud, char *err, size_t errlen)
 {
 	struct incoming *in;
 
@@ -670,6 +671,7 @@ in_new(struct loop *lp, const struct conf *c, const struct privs *p,
 		return NULL;
 	}
 	in->lp = lp;
+	in->stray = sy;
 	in->set.spool_max_bytes = c->spool_max_bytes;
 	if ((in->set.jid = strdup(c->jid)) == NULL ||
 	    (c->callback_url != NULL &&

@@ -51,9 +51,11 @@ struct in_pool {
 /*
  * Checks callback_url and opens the spool (spool_dir, made 0700 for p's
  * user), loading what an earlier run left.  It copies what it uses of
- * c.  NULL with err on failure.
+ * c.  sy (stray.h) is told the ids of the answers it writes.  NULL with err on failure.
  */
-struct incoming *in_new(struct loop *lp, const struct conf *c,
+struct stray;
+
+struct incoming *in_new(struct loop *lp, struct stray *sy, const struct conf *c,
     const struct privs *p, const struct in_link *link,
     const struct in_pool *pool, void *ud, char *err, size_t errlen);
 /* After a reload: the values a reload may change (the callback URL, the

@@ -29,6 +29,7 @@
 
 struct outgoing {
 	struct loop *lp;
+	struct stray *stray; /* the ids written, shared with incoming */
 	struct out_link link;
 	void *ud;
 	struct track *tr;
@@ -88,8 +89,8 @@ arm_sweep(struct outgoing *o)
 }
 
 struct outgoing *
-out_new(struct loop *lp, const struct out_link *link, void *ud,
-    const struct out_settings *s)
+out_new(struct loop *lp, struct stray *sy, const struct out_link *link,
+    void *ud, const struct out_settings *s)
 {
 	struct outgoing *o = calloc(1, sizeof(*o));
 
@@ -101,6 +102,7 @@ out_new(struct loop *lp, const struct out_link *link, void *ud,
 		return NULL;
 	}
 	o->lp = lp;
+	o->stray = sy;
 	o->link = *link;
 	o->ud = ud;
 	o->queue_max = s->queue_max;
@@ -189,7 +191,7 @@ write_held(struct outgoing *o)
 			continue;
 		if (o->link.write(p->raw, p->rawlen, o->ud) < 0)
 			break;
-		stray_sent(p->id);
+		stray_sent(o->stray, p->id);
 		p->state = P_UNACKED;
 		p->batch = o->next_batch;
 		p->hold_until = 0;
@@ -284,7 +286,7 @@ is_ack(struct outgoing *o, xmpp_stanza_t *s)
 		 * is still answered, as any other. */
 		int is_get = type && strcmp(type, "get") == 0;
 
-		stray_seen(
+		stray_seen(o->stray,
 		    is_get ? "an acknowledgement ping" : "an acknowledgement",
 		    id, from, o->jid);
 		return !is_get;
@@ -524,8 +526,9 @@ note_stray(
 		id = receipt_id(st);
 		what = "a receipt";
 	}
-	if (id != NULL && !stray_was_sent(id))
-		stray_seen(what, id, xmpp_stanza_get_from(st), o->jid);
+	if (id != NULL && !stray_was_sent(o->stray, id))
+		stray_seen(
+		    o->stray, what, id, xmpp_stanza_get_from(st), o->jid);
 }
 
 /* The request st answers, out of the tracker, or NULL. */

@@ -62,9 +62,12 @@ struct out_settings {
 	unsigned long queue_wait; /* s a request waits for the session */
 };
 
-/* NULL when out of memory. */
-struct outgoing *out_new(struct loop *lp, const struct out_link *link, void *ud,
-    const struct out_settings *s);
+struct stray;
+
+/* NULL when out of memory.  sy (stray.h) records the ids written and
+ * counts the answers to others; it must outlive o. */
+struct outgoing *out_new(struct loop *lp, struct stray *sy,
+    const struct out_link *link, void *ud, const struct out_settings *s);
 /* Frees every request still held without answering it (out_give_up
  * answers them). */
 void out_free(struct outgoing *o);

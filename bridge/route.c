@@ -37,6 +37,7 @@ static struct xsess *xs;
 static struct auth *au; /* made once privileges are dropped */
 static int64_t started_ms;
 static struct answer_tally tally;
+static struct stray *sy;
 
 /* Every answer to a responder (admission's and the pipeline's). */
 static void
@@ -61,8 +62,8 @@ answer_status(struct client *cl, uint32_t seq)
 	r.up = xsess_is_up(xs);
 	r.down_reason = r.up ? "" : xsess_down_reason(xs);
 	out_stats(out, &r.out);
-	r.stray_answers = stray_count();
-	r.stray_last_seen = stray_last_unix();
+	r.stray_answers = stray_count(sy);
+	r.stray_last_seen = stray_last_unix(sy);
 	r.queue_max = cf->queue_max;
 	r.responders = listener_nclients();
 	r.webhook = cf->callback_url != NULL;
@@ -226,11 +227,13 @@ start_parts(
 	    pool_submit, pool_inflight, pool_queued};
 	struct out_settings os = {c->jid, c->queue_max, c->queue_wait};
 
-	if ((out = out_new(lp, &olink, NULL, &os)) == NULL) {
+	if ((sy = stray_new()) == NULL ||
+	    (out = out_new(lp, sy, &olink, NULL, &os)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((in = in_new(lp, c, p, &ilink, &pool, NULL, err, errlen)) == NULL)
+	if ((in = in_new(lp, sy, c, p, &ilink, &pool, NULL, err, errlen)) ==
+	    NULL)
 		return -1;
 	if (c->callback_url != NULL &&
 	    wh_init(lp, c, on_delivered, in_job_free, err, errlen) < 0)
@@ -320,5 +323,7 @@ route_stop(void)
 	au = NULL;
 	out_free(out);
 	out = NULL;
+	stray_free(sy);
+	sy = NULL;
 	stanza_thread_done();
 }

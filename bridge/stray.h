@@ -18,20 +18,26 @@
 /* At most one warning in this many ms; the count goes on meanwhile. */
 #define STRAY_WARN_INTERVAL_MS 60000
 
+struct stray;
+
+/* NULL when out of memory. */
+struct stray *stray_new(void);
+void stray_free(struct stray *sy);
+
 /* id was written to the XMPP stream. */
-void stray_sent(const char *id);
+void stray_sent(struct stray *sy, const char *id);
 
 /* Whether id is one of the last STRAY_RING written. */
-int stray_was_sent(const char *id);
+int stray_was_sent(const struct stray *sy, const char *id);
 
 /* An answer (what: "iq reply", "receipt", ...) for id from from came in,
  * and this bridge never wrote id: count it, and warn (rate-limited) that
  * another bridge is probably connected for domain. */
-void stray_seen(
-    const char *what, const char *id, const char *from, const char *domain);
+void stray_seen(struct stray *sy, const char *what, const char *id,
+    const char *from, const char *domain);
 
 /* How many were seen, and when the last one was (Unix seconds; 0: never). */
-unsigned long stray_count(void);
-int64_t stray_last_unix(void);
+unsigned long stray_count(const struct stray *sy);
+int64_t stray_last_unix(const struct stray *sy);
 
 #endif

@@ -13,6 +13,7 @@
 #include "incoming.h"
 #include "log.h"
 #include "loop.h"
+#include "stray.h"
 #include "t.h"
 
 #define JID "bridge.example"
@@ -163,6 +164,7 @@ message(struct incoming *in, const char *from, const char *body)
 }
 
 static struct conf c;
+static struct stray *sy;
 static struct privs pv;
 static char dir[64];
 
@@ -175,7 +177,7 @@ fresh(struct loop *lp, unsigned long retry_max_age)
 	memset(&fk, 0, sizeof(fk));
 	fk.up = 1;
 	c.retry_max_age = retry_max_age;
-	in = in_new(lp, &c, &pv, &fake_link, &pool, NULL, err, sizeof(err));
+	in = in_new(lp, sy, &c, &pv, &fake_link, &pool, NULL, err, sizeof(err));
 	if (in == NULL)
 		fprintf(stderr, "in_new: %s\n", err);
 	return in;
@@ -370,7 +372,7 @@ main(void)
 	pv.drop = 0;
 	pv.gid = getgid();
 	xmpp_initialize();
-	if ((lp = loop_new(&clock)) == NULL ||
+	if ((sy = stray_new()) == NULL || (lp = loop_new(&clock)) == NULL ||
 	    (ctx = xmpp_ctx_new(NULL, NULL)) == NULL)
 		return 1;
 	test_what_is_delivered(lp);
@@ -382,6 +384,7 @@ main(void)
 	xmpp_ctx_free(ctx);
 	xmpp_shutdown();
 	loop_free(lp);
+	stray_free(sy);
 	conf_free(&c);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

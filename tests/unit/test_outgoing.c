@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loop.h"
 #include "outgoing.h"
+#include "stray.h"
 #include "t.h"
 
 #define JID "bridge.example"
@@ -113,6 +114,7 @@ static const struct out_link fake_link = {fake_is_up, fake_down_reason,
     fake_write, fake_write_alone, fake_reconnect, fake_answer};
 static struct loop *lp;
 static xmpp_ctx_t *ctx;
+static struct stray *sy; /* each fresh pipeline's own */
 
 /* A fresh pipeline with the session up and nothing heard. */
 static struct outgoing *
@@ -122,7 +124,10 @@ fresh(unsigned long queue_max, unsigned long queue_wait)
 
 	memset(&fs, 0, sizeof(fs));
 	fs.up = 1;
-	return out_new(lp, &fake_link, NULL, &s);
+	stray_free(sy);
+	if ((sy = stray_new()) == NULL)
+		return NULL;
+	return out_new(lp, sy, &fake_link, NULL, &s);
 }
 
 static void
@@ -457,6 +462,18 @@ test_reply_matching(void)
 		     "<message from='bob@example/phone'><body>hi"
 		     "</body></message>"),
 	    0, "a plain message is not taken");
+	T_EQ_INT(stray_count(sy), 0,
+	    "answers to ids it wrote are not stray, even once answered");
+	T_EQ_INT(server_says(o,
+		     "<iq type='result' id='theirs' "
+		     "from='alice@example/desk'/>"),
+	    0, "a reply to an id never written is not taken");
+	T_EQ_INT(stray_count(sy), 1, "and is counted as a stray answer");
+	T_EQ_INT(server_says(o,
+		     "<iq type='result' id='q1' "
+		     "from='alice@example/desk'/>"),
+	    0, "a second reply to an answered request is not taken");
+	T_EQ_INT(stray_count(sy), 1, "nor counted: that id was written");
 	out_free(o);
 }
 
@@ -584,6 +601,7 @@ main(void)
 	test_ack_timeout();
 	test_refusals();
 	test_lost_while_waiting();
+	stray_free(sy);
 	xmpp_ctx_free(ctx);
 	xmpp_shutdown();
 	loop_free(lp);
