@@ -39,18 +39,18 @@ on_signal(int sig)
 /* SIGTERM: the requests in the bridge get shutdown_wait to finish; new
  * ones are refused; a second signal cuts it short. */
 static void
-drain(struct loop *lp, const struct conf *c)
+drain(struct loop *lp, struct route *rt, const struct conf *c)
 {
 	int64_t deadline = xr_now_ms() + (int64_t)c->shutdown_wait * 1000;
 	int first = stop_signal;
 
-	route_drain();
+	route_drain(rt);
 	stop_signal = 0;
-	while (route_busy() && !stop_signal && xr_now_ms() < deadline) {
+	while (route_busy(rt) && !stop_signal && xr_now_ms() < deadline) {
 		loop_run_once(lp, MAX_POLL_MS / 4);
-		route_pump();
+		route_pump(rt);
 	}
-	if (route_busy())
+	if (route_busy(rt))
 		log_warnx("signal %d: requests still unanswered after %lu s "
 			  "(shutdown_wait)",
 		    first, c->shutdown_wait);
@@ -125,6 +125,7 @@ static int
 run_daemon(struct conf *conf, struct privs *privs, const char *path)
 {
 	struct loop *lp;
+	struct route *rt;
 	char err[XR_ERRLEN * 2];
 
 	log_init(
@@ -132,19 +133,19 @@ run_daemon(struct conf *conf, struct privs *privs, const char *path)
 	catch_signals();
 	if ((lp = loop_new(NULL)) == NULL)
 		fatalx("out of memory");
-	if (route_start(lp, conf, privs, err, sizeof(err)) < 0)
+	if ((rt = route_new(lp, conf, privs, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (privs_drop(privs, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (privs->drop)
 		log_info("running as %s (uid %lu, gid %lu)", privs->user,
 		    (unsigned long)privs->uid, (unsigned long)privs->gid);
-	if (route_start_auth(err, sizeof(err)) < 0)
+	if (route_start_auth(rt, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_info("listening on %s", conf->socket);
 	while (!stop_signal) {
 		loop_run_once(lp, MAX_POLL_MS);
-		route_pump();
+		route_pump(rt);
 		if (!reload_signal)
 			continue;
 		reload_signal = 0;
@@ -152,12 +153,12 @@ run_daemon(struct conf *conf, struct privs *privs, const char *path)
 			log_warnx(
 			    "SIGHUP: %s; the running configuration stays", err);
 		else
-			route_reconfigure();
+			route_reconfigure(rt);
 	}
 	log_info("signal %d: finishing the requests in hand, then stopping",
 	    (int)stop_signal);
-	drain(lp, conf);
-	route_stop();
+	drain(lp, rt, conf);
+	route_free(rt);
 	loop_free(lp);
 	return 0;
 }

@@ -28,27 +28,32 @@
 #include "webhook.h"
 #include "xmpp.h"
 
-static struct loop *lp;
-static const struct conf *cf;
-static const struct privs *pv;
-static struct outgoing *out;
-static struct incoming *in;
-static struct xsess *xs;
-static struct auth *au; /* made once privileges are dropped */
-static int64_t started_ms;
-static struct answer_tally tally;
-static struct stray *sy;
+struct route {
+	struct loop *lp;
+	/* The running configuration: main changes it between turns of the
+	 * loop only, and then calls route_reconfigure. */
+	const struct conf *cf;
+	const struct privs *pv;
+	struct stray *sy;
+	struct outgoing *out;
+	struct incoming *in;
+	struct xsess *xs;
+	struct auth *au; /* made once privileges are dropped */
+	int64_t started_ms;
+	struct answer_tally tally;
+};
 
 /* Every answer to a responder (admission's and the pipeline's). */
 static void
 send_answer(struct client *cl, uint32_t seq, const struct answer *a, void *ud)
 {
-	(void)ud;
-	answer_send(cl, seq, a, &tally);
+	struct route *rt = ud;
+
+	answer_send(cl, seq, a, &rt->tally);
 }
 
 static void
-answer_status(struct client *cl, uint32_t seq)
+answer_status(struct route *rt, struct client *cl, uint32_t seq)
 {
 	static const struct answer oom = {.outcome = OUTCOME_BUSY,
 	    .condition = "resource-constraint",
@@ -57,21 +62,21 @@ answer_status(struct client *cl, uint32_t seq)
 	char *doc;
 	size_t len = 0;
 
-	r.uptime_s = (xr_now_ms() - started_ms) / 1000;
-	r.jid = cf->jid;
-	r.up = xsess_is_up(xs);
-	r.down_reason = r.up ? "" : xsess_down_reason(xs);
-	out_stats(out, &r.out);
-	r.stray_answers = stray_count(sy);
-	r.stray_last_seen = stray_last_unix(sy);
-	r.queue_max = cf->queue_max;
+	r.uptime_s = (xr_now_ms() - rt->started_ms) / 1000;
+	r.jid = rt->cf->jid;
+	r.up = xsess_is_up(rt->xs);
+	r.down_reason = r.up ? "" : xsess_down_reason(rt->xs);
+	out_stats(rt->out, &r.out);
+	r.stray_answers = stray_count(rt->sy);
+	r.stray_last_seen = stray_last_unix(rt->sy);
+	r.queue_max = rt->cf->queue_max;
 	r.responders = listener_nclients();
-	r.webhook = cf->callback_url != NULL;
-	in_stats(in, &r.in);
-	r.answered = tally.n;
+	r.webhook = rt->cf->callback_url != NULL;
+	in_stats(rt->in, &r.in);
+	r.answered = rt->tally.n;
 	/* Not counted among the answers it reports. */
 	if ((doc = status_json(&r, &len)) == NULL)
-		answer_send(cl, seq, &oom, &tally);
+		answer_send(cl, seq, &oom, &rt->tally);
 	else
 		answer_send(cl, seq,
 		    &(struct answer){.outcome = OUTCOME_REPLY, .text = doc},
@@ -84,32 +89,34 @@ answer_status(struct client *cl, uint32_t seq)
 static int
 on_accept(int fd, char *why, size_t whylen, void *ud)
 {
-	(void)ud;
-	return privs_check_peer(pv, fd, why, whylen);
+	struct route *rt = ud;
+
+	return privs_check_peer(rt->pv, fd, why, whylen);
 }
 
 static void
 on_frame(struct client *cl, const struct frame *f, void *ud)
 {
+	struct route *rt = ud;
 	struct out_request rq;
 	struct stanza st;
 
-	(void)ud;
 	if (f->type == FRAME_STATUS) {
-		answer_status(cl, f->seq);
+		answer_status(rt, cl, f->seq);
 		return;
 	}
-	if (admit(cf, au, cl, f, &rq, &st, send_answer, NULL) < 0)
+	if (admit(rt->cf, rt->au, cl, f, &rq, &st, send_answer, rt) < 0)
 		return;
-	out_submit(out, &rq);
+	out_submit(rt->out, &rq);
 	stanza_free(&st);
 }
 
 static void
 on_close(struct client *cl, void *ud)
 {
-	(void)ud;
-	out_drop_client(out, cl);
+	struct route *rt = ud;
+
+	out_drop_client(rt->out, cl);
 }
 
 /* ---- the session, as the pipeline and delivery see it ---- */
@@ -117,50 +124,57 @@ on_close(struct client *cl, void *ud)
 static int
 link_is_up(void *ud)
 {
-	(void)ud;
-	return xsess_is_up(xs);
+	struct route *rt = ud;
+
+	return xsess_is_up(rt->xs);
 }
 
 static const char *
 link_down_reason(void *ud)
 {
-	(void)ud;
-	return xsess_down_reason(xs);
+	struct route *rt = ud;
+
+	return xsess_down_reason(rt->xs);
 }
 
 static int
 link_write(const char *xml, size_t len, void *ud)
 {
-	(void)ud;
-	return xsess_send_raw(xs, xml, len);
+	struct route *rt = ud;
+
+	return xsess_send_raw(rt->xs, xml, len);
 }
 
 static int
 link_write_alone(const char *xml, size_t len, void *ud)
 {
-	(void)ud;
-	return xsess_send_raw_alone(xs, xml, len);
+	struct route *rt = ud;
+
+	return xsess_send_raw_alone(rt->xs, xml, len);
 }
 
 static void
 link_reconnect(void *ud)
 {
-	(void)ud;
-	xsess_reconnect(xs);
+	struct route *rt = ud;
+
+	xsess_reconnect(rt->xs);
 }
 
 static int
 link_send(xmpp_stanza_t *st, void *ud)
 {
-	(void)ud;
-	return xsess_send(xs, st);
+	struct route *rt = ud;
+
+	return xsess_send(rt->xs, st);
 }
 
 static xmpp_ctx_t *
 link_ctx(void *ud)
 {
-	(void)ud;
-	return xsess_ctx(xs);
+	struct route *rt = ud;
+
+	return xsess_ctx(rt->xs);
 }
 
 static int
@@ -197,133 +211,153 @@ on_delivered(void *job, const char *delivery_id, const struct wh_result *r)
 static void
 on_up(void *ud)
 {
-	(void)ud;
-	out_session_up(out);
+	struct route *rt = ud;
+
+	out_session_up(rt->out);
 }
 
 static void
 on_down(const char *why, const char *stream_error, int blames, void *ud)
 {
-	(void)ud;
-	out_session_down(out, why, stream_error, blames);
+	struct route *rt = ud;
+
+	out_session_down(rt->out, why, stream_error, blames);
 }
 
 static void
 on_stanza(xmpp_stanza_t *st, void *ud)
 {
-	(void)ud;
-	if (!out_take_stanza(out, st))
-		in_stanza(in, st);
+	struct route *rt = ud;
+
+	if (!out_take_stanza(rt->out, st))
+		in_stanza(rt->in, st);
 }
 
 static int
-start_parts(
-    const struct conf *c, const struct privs *p, char *err, size_t errlen)
+start_parts(struct route *rt, char *err, size_t errlen)
 {
 	static const struct out_link olink = {link_is_up, link_down_reason,
 	    link_write, link_write_alone, link_reconnect, send_answer};
 	static const struct in_link ilink = {link_is_up, link_send, link_ctx};
 	static const struct in_pool pool = {
 	    pool_submit, pool_inflight, pool_queued};
+	const struct conf *c = rt->cf;
 	struct out_settings os = {c->jid, c->queue_max, c->queue_wait};
 
-	if ((sy = stray_new()) == NULL ||
-	    (out = out_new(lp, sy, &olink, NULL, &os)) == NULL) {
+	if ((rt->sy = stray_new()) == NULL ||
+	    (rt->out = out_new(rt->lp, rt->sy, &olink, rt, &os)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((in = in_new(lp, sy, c, p, &ilink, &pool, NULL, err, errlen)) ==
-	    NULL)
+	if ((rt->in = in_new(rt->lp, rt->sy, c, rt->pv, &ilink, &pool, rt, err,
+		 errlen)) == NULL)
 		return -1;
 	if (c->callback_url != NULL &&
-	    wh_init(lp, c, on_delivered, in_job_free, err, errlen) < 0)
+	    wh_init(rt->lp, c, on_delivered, in_job_free, err, errlen) < 0)
 		return -1;
 	return 0;
 }
 
-int
-route_start(struct loop *loop, const struct conf *c, const struct privs *p,
-    char *err, size_t errlen)
+/* Binds the socket and starts the session. */
+static int
+start_io(struct route *rt, char *err, size_t errlen)
 {
 	static const struct listener_cbs lcbs = {on_frame, on_close, on_accept};
 	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza};
+	const struct conf *c = rt->cf;
 
-	lp = loop;
-	cf = c;
-	pv = p;
-	stanza_global_init();
-	started_ms = xr_now_ms();
-	if (start_parts(c, p, err, errlen) < 0)
-		return -1;
 	listener_set_limits(c->client_idle_timeout, c->max_pipelined);
-	if (privs_socket_dir(p, c->socket, err, errlen) < 0 ||
+	if (privs_socket_dir(rt->pv, c->socket, err, errlen) < 0 ||
 	    listener_open(
-		lp, c->socket, c->max_clients, &lcbs, NULL, err, errlen) < 0)
+		rt->lp, c->socket, c->max_clients, &lcbs, rt, err, errlen) < 0)
 		return -1;
-	if (privs_own_socket(p, c->socket, err, errlen) < 0 ||
-	    (xs = xsess_new(lp, c, &xcbs, NULL, err, errlen)) == NULL) {
-		listener_shutdown();
-		return -1;
+	return privs_own_socket(rt->pv, c->socket, err, errlen) < 0 ||
+		(rt->xs = xsess_new(rt->lp, c, &xcbs, rt, err, errlen)) == NULL
+	    ? -1
+	    : 0;
+}
+
+struct route *
+route_new(struct loop *lp, const struct conf *c, const struct privs *p,
+    char *err, size_t errlen)
+{
+	struct route *rt = calloc(1, sizeof(*rt));
+
+	if (rt == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	return 0;
+	rt->lp = lp;
+	rt->cf = c;
+	rt->pv = p;
+	rt->started_ms = xr_now_ms();
+	stanza_global_init();
+	if (start_parts(rt, err, errlen) < 0 || start_io(rt, err, errlen) < 0) {
+		route_free(rt);
+		return NULL;
+	}
+	return rt;
+}
+
+int
+route_start_auth(struct route *rt, char *err, size_t errlen)
+{
+	return (rt->au = auth_new(rt->lp, rt->cf, err, errlen)) == NULL ? -1
+									: 0;
 }
 
 void
-route_reconfigure(void)
+route_reconfigure(struct route *rt)
 {
-	out_set_limits(out, cf->queue_max, cf->queue_wait);
-	xsess_reconfigure(xs, cf);
-	if (in_reconfigure(in, cf) < 0)
+	const struct conf *c = rt->cf;
+
+	out_set_limits(rt->out, c->queue_max, c->queue_wait);
+	xsess_reconfigure(rt->xs, c);
+	if (in_reconfigure(rt->in, c) < 0)
 		log_warnx("out of memory: callback_url stays as it was");
-	auth_reconfigure(au, cf);
-}
-
-int
-route_start_auth(char *err, size_t errlen)
-{
-	return (au = auth_new(lp, cf, err, errlen)) == NULL ? -1 : 0;
+	if (rt->au != NULL)
+		auth_reconfigure(rt->au, c);
 }
 
 void
-route_pump(void)
+route_pump(struct route *rt)
 {
-	xsess_pump(xs);
+	xsess_pump(rt->xs);
 }
 
 void
-route_drain(void)
+route_drain(struct route *rt)
 {
-	out_drain(out);
+	out_drain(rt->out);
 }
 
 int
-route_busy(void)
+route_busy(const struct route *rt)
 {
 	struct out_stats st;
 
-	out_stats(out, &st);
+	out_stats(rt->out, &st);
 	return st.in_bridge > 0;
 }
 
 void
-route_stop(void)
+route_free(struct route *rt)
 {
-	out_give_up(out, "the bridge is shutting down");
+	if (rt == NULL)
+		return;
+	if (rt->out != NULL)
+		out_give_up(rt->out, "the bridge is shutting down");
 	/* Give the answers a moment to reach the responders. */
 	for (int i = 0; i < 5 && listener_nclients() > 0; i++)
-		loop_run_once(lp, 20);
+		loop_run_once(rt->lp, 20);
 	/* Deliveries hold stanzas of libstrophe's context: first. */
 	wh_shutdown();
-	in_free(in);
-	in = NULL;
-	xsess_free(xs);
-	xs = NULL;
+	in_free(rt->in);
+	xsess_free(rt->xs);
 	listener_shutdown();
-	auth_free(au);
-	au = NULL;
-	out_free(out);
-	out = NULL;
-	stray_free(sy);
-	sy = NULL;
+	auth_free(rt->au);
+	out_free(rt->out);
+	stray_free(rt->sy);
 	stanza_thread_done();
+	free(rt);
 }
