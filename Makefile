@@ -147,7 +147,7 @@ build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c te
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
 	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/claim.c common/stanza.c common/jid.c \
-  common/proto.c common/conf.c common/conf_value.c common/log.c common/util.c | need-fuzz
+  common/proto.c common/conf.c common/conf_value.c common/outbuf.c common/log.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
@@ -162,7 +162,7 @@ build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c tests/fuzz/fuzz_util.h common/s
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
-build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/conf_value.c common/jid.c common/util.c common/log.c | need-fuzz
+build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/conf_value.c common/outbuf.c common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
@@ -170,7 +170,7 @@ build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/rate.c brid
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
-build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http_url.c common/conf.c common/conf_value.c \
+build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http_url.c common/conf.c common/conf_value.c common/outbuf.c \
   common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^

@@ -300,7 +300,7 @@ is_ack(struct outgoing *o, xmpp_stanza_t *s)
 
 /* Answers now what cannot be held: 1 if it did. */
 static int
-refuse_now(struct outgoing *o, struct client *cl, uint32_t seq)
+cannot_hold(struct outgoing *o, struct client *cl, uint32_t seq)
 {
 	const char *why_down = is_up(o) ? "" : o->link.down_reason(o->ud);
 	char why[XR_ERRLEN];
@@ -330,7 +330,7 @@ out_submit(struct outgoing *o, const struct out_request *rq)
 {
 	int64_t now = loop_now(o->lp);
 
-	if (refuse_now(o, rq->cl, rq->seq))
+	if (cannot_hold(o, rq->cl, rq->seq))
 		return;
 	if (track_add(o->tr, rq->cl, rq->seq, rq->what, rq->id, rq->to, rq->xml,
 		rq->len, now + rq->timeout_ms,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "http.h"
 #include "urltmpl.h"
 
@@ -42,15 +43,10 @@ int
 urltmpl_expand(
     const char *tmpl, const struct urltmpl_values *v, char *out, size_t outlen)
 {
-	const struct {
-		const char *name;
-		const char *value;
-	} holders[] = {
-	    {"{kind}", v->kind},
-	    {"{type}", v->type},
-	    {"{to}", v->to},
-	    {"{from}", v->from},
-	};
+	const char *values[URL_VARS] = {[URL_VAR_KIND] = v->kind,
+	    [URL_VAR_TYPE] = v->type,
+	    [URL_VAR_TO] = v->to,
+	    [URL_VAR_FROM] = v->from};
 	size_t n = 0;
 
 	if (outlen == 0)
@@ -58,13 +54,13 @@ urltmpl_expand(
 	while (*tmpl) {
 		size_t i, hn = 0;
 
-		for (i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
-			hn = strlen(holders[i].name);
-			if (strncmp(tmpl, holders[i].name, hn) == 0)
+		for (i = 0; i < URL_VARS; i++) {
+			hn = strlen(url_var_names[i]);
+			if (strncmp(tmpl, url_var_names[i], hn) == 0)
 				break;
 		}
-		if (i < sizeof(holders) / sizeof(holders[0])) {
-			if (put_encoded(holders[i].value, out, outlen, &n) < 0)
+		if (i < URL_VARS) {
+			if (put_encoded(values[i], out, outlen, &n) < 0)
 				return -1;
 			tmpl += hn;
 			continue;

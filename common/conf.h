@@ -32,6 +32,11 @@
 #define XR_CREDS_DEFAULT "/etc/xmpp-rest.credentials"
 #endif
 
+/* The placeholders of callback_url: what conf.c accepts and
+ * bridge/urltmpl.c fills in, in this order. */
+enum url_var { URL_VAR_KIND, URL_VAR_TYPE, URL_VAR_TO, URL_VAR_FROM, URL_VARS };
+extern const char *const url_var_names[URL_VARS];
+
 struct conf {
 	char *jid;    /* the component's domain; required */
 	char *server; /* XMPP server to connect to */

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "conf_key.h"
+#include "outbuf.h"
 #include "util.h"
 
 /* Names of the bits of a CONF_KINDS or CONF_ADDRS set, in bit order. */
@@ -61,11 +62,40 @@ set_names(const struct conf_key *k, const char *const *names, const char *v,
  * the host or port it would let a stanza choose the server it is POSTed
  * to.
  */
+const char *const url_var_names[URL_VARS] = {[URL_VAR_KIND] = "{kind}",
+    [URL_VAR_TYPE] = "{type}",
+    [URL_VAR_TO] = "{to}",
+    [URL_VAR_FROM] = "{from}"};
+
+/* 1 if p starts with one of url_var_names. */
+static int
+is_url_var(const char *p)
+{
+	for (size_t i = 0; i < URL_VARS; i++) {
+		if (strncmp(p, url_var_names[i], strlen(url_var_names[i])) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+unknown_url_var(const char *p, char *err, size_t errlen)
+{
+	struct outbuf ob;
+
+	ob_init(&ob, err, errlen);
+	ob_printf(&ob, "callback_url: unknown placeholder at '%.20s'; use ", p);
+	for (size_t i = 0; i < URL_VARS; i++)
+		ob_printf(&ob, "%s%s",
+		    i == 0                  ? ""
+			: i + 1 == URL_VARS ? " or "
+					    : ", ",
+		    url_var_names[i]);
+}
+
 static int
 check_url_template(const char *v, char *err, size_t errlen)
 {
-	static const char *const holders[] = {
-	    "{kind}", "{type}", "{to}", "{from}", NULL};
 	const char *p, *auth;
 
 	if (strncasecmp(v, "http://", 7) != 0 &&
@@ -88,22 +118,9 @@ check_url_template(const char *v, char *err, size_t errlen)
 			    "character");
 			return -1;
 		}
-		if (*p == '{') {
-			size_t i;
-
-			for (i = 0; holders[i]; i++) {
-				if (strncmp(
-					p, holders[i], strlen(holders[i])) == 0)
-					break;
-			}
-			if (holders[i] == NULL) {
-				snprintf(err, errlen,
-				    "callback_url: unknown placeholder at "
-				    "'%.20s'; "
-				    "use {kind}, {type}, {to} or {from}",
-				    p);
-				return -1;
-			}
+		if (*p == '{' && !is_url_var(p)) {
+			unknown_url_var(p, err, errlen);
+			return -1;
 		}
 	}
 	return 0;
