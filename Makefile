@@ -56,6 +56,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
   bridge/auth.c bridge/addrkey.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
+  bridge/spool_format.c bridge/spool_queue.c bridge/spool_load.c \
   bridge/privfile.c bridge/secrets.c bridge/stray.c bridge/streamerr.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c bridge/outgoing.c bridge/incoming.c \
   bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
@@ -99,7 +100,8 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
   $(B)/bridge/http_url.o $(B)/bridge/http_resp.o $(B)/bridge/http_conn.o \
-  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
+  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/spool_format.o $(B)/bridge/spool_queue.o \
+  $(B)/bridge/spool_load.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
   $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o \
   $(B)/bridge/outgoing.o $(B)/bridge/incoming.o $(B)/bridge/status.o $(B)/bridge/answer.o \
@@ -174,10 +176,9 @@ build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http_
   common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
-# fuzz_spool includes bridge/spool.c, to reach its header parser.
-build/fuzz/fuzz_spool: tests/fuzz/fuzz_spool.c bridge/spool.c common/util.c common/log.c | need-fuzz
+build/fuzz/fuzz_spool: tests/fuzz/fuzz_spool.c bridge/spool_format.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
-	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< common/util.c common/log.c
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c bridge/rules.c bridge/wire.c common/jid.c \
   common/util.c | need-fuzz
 	@mkdir -p $(dir $@)

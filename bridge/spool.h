@@ -1,10 +1,10 @@
 /*
  * The webhook spool: messages the webhook could not take now, one file
- * each in spool_dir (the format is described in spool.c), and in memory
- * their metadata only, in one queue per (URL, sender) ordered by arrival.
- * Bodies stay on disk until an attempt reads them, so memory grows with
- * the number of spooled messages, not their size.  A due-time heap says
- * which queue to try next.  Knows nothing of XMPP or HTTP: route.c
+ * each in spool_dir (the format is described in spool_format.c), and in
+ * memory their metadata only, in one queue per (URL, sender) ordered by
+ * arrival.  Bodies stay on disk until an attempt reads them, so memory
+ * grows with the number of spooled messages, not their size.  A due-time
+ * heap says which queue to try next.  Knows nothing of XMPP or HTTP: route.c
  * decides what is spooled, when it is tried and what a result means.
  */
 #ifndef XR_SPOOL_H
