@@ -55,7 +55,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/creds_field.c bridge/creds_file.c \
-  bridge/token_cmd.c \
+  bridge/token_cmd.c bridge/token_args.c bridge/token_secret.c bridge/token_store.c \
   bridge/auth.c bridge/addrkey.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
   bridge/spool_format.c bridge/spool_queue.c bridge/spool_load.c \
   bridge/privfile.c bridge/secrets.c bridge/stray.c bridge/streamerr.c \
