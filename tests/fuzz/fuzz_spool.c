@@ -79,9 +79,10 @@ parse_raw(const uint8_t *data, size_t size)
 	}
 	if (!spool_valid_id(m.id) || strcmp(m.kind, "message") != 0 ||
 	    !inside(m.type, buf, n) || !inside(m.to, buf, n) ||
-	    !inside(m.from, buf, n) || !spool_clean(m.type) || !spool_clean(m.to) ||
-	    !spool_clean(m.from) || m.seq == 0 || m.first < 0 || off > n || off < 2 ||
-	    buf[off - 1] != '\n' || blen > BODY_MAX)
+	    !inside(m.from, buf, n) || !spool_clean(m.type) ||
+	    !spool_clean(m.to) || !spool_clean(m.from) || m.seq == 0 ||
+	    m.first < 0 || off > n || off < 2 || buf[off - 1] != '\n' ||
+	    blen > BODY_MAX)
 		abort();
 	round_trip(&m, blen);
 }
@@ -113,7 +114,7 @@ write_values(const uint8_t *data, size_t size)
 		if (text[i] == '\0')
 			part[++n] = text + i + 1;
 	}
-	/* As route.c fills them: a random id, seq from 1, a wall time. */
+	/* As incoming.c fills them: a random id, seq from 1, a wall time. */
 	for (size_t i = 0; i < XR_ID_LEN; i++)
 		m.id[i] = alnum[(seq >> (i % 8)) % (sizeof(alnum) - 1)];
 	m.id[XR_ID_LEN] = '\0';
@@ -124,8 +125,8 @@ write_values(const uint8_t *data, size_t size)
 	m.to = part[1];
 	m.from = part[2];
 	/* spool_put's own check comes first. */
-	if (!spool_clean(m.kind) || !spool_clean(m.type) || !spool_clean(m.to) ||
-	    !spool_clean(m.from) || !spool_clean(m.id))
+	if (!spool_clean(m.kind) || !spool_clean(m.type) ||
+	    !spool_clean(m.to) || !spool_clean(m.from) || !spool_clean(m.id))
 		return;
 	round_trip(&m, (size_t)(t % (BODY_MAX + 1)));
 }
