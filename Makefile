@@ -54,12 +54,14 @@ CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
-  bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
+  bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/creds_field.c bridge/creds_file.c \
+  bridge/token_cmd.c bridge/token_args.c bridge/token_secret.c bridge/token_store.c \
   bridge/auth.c bridge/addrkey.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
+  bridge/spool_format.c bridge/spool_queue.c bridge/spool_load.c \
   bridge/privfile.c bridge/secrets.c bridge/stray.c bridge/streamerr.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c bridge/outgoing.c bridge/incoming.c \
   bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
-UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
+UNIT_TESTS = test_proto test_conf test_jid test_stanza test_stanza_root test_stanza_write test_track test_urltmpl \
   test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
   test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status test_auth
 
@@ -99,12 +101,14 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
   $(B)/bridge/http_url.o $(B)/bridge/http_resp.o $(B)/bridge/http_conn.o \
-  $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
+  $(B)/bridge/creds.o $(B)/bridge/creds_field.o $(B)/bridge/creds_file.o \
+  $(B)/bridge/spool.o $(B)/bridge/spool_format.o $(B)/bridge/spool_queue.o \
+  $(B)/bridge/spool_load.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
   $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o \
   $(B)/bridge/outgoing.o $(B)/bridge/incoming.o $(B)/bridge/status.o $(B)/bridge/answer.o \
   $(B)/bridge/stanza_answer.o $(B)/bridge/admit.o $(B)/bridge/listener.o $(B)/bridge/auth.o
-$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
 	  $(UNIT_OBJ) $(CGI_LIBS) $(BRIDGE_LIBS)
@@ -166,7 +170,8 @@ build/fuzz/fuzz_conf: tests/fuzz/fuzz_conf.c common/conf.c common/conf_value.c c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
-build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/rate.c bridge/privfile.c common/jid.c common/util.c common/log.c | need-fuzz
+build/fuzz/fuzz_creds: tests/fuzz/fuzz_creds.c bridge/creds.c bridge/creds_field.c bridge/creds_file.c \
+  bridge/rate.c bridge/privfile.c common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lcrypt -lssl -lcrypto
 
@@ -174,10 +179,9 @@ build/fuzz/fuzz_urltmpl: tests/fuzz/fuzz_urltmpl.c bridge/urltmpl.c bridge/http_
   common/jid.c common/util.c common/log.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
-# fuzz_spool includes bridge/spool.c, to reach its header parser.
-build/fuzz/fuzz_spool: tests/fuzz/fuzz_spool.c bridge/spool.c common/util.c common/log.c | need-fuzz
+build/fuzz/fuzz_spool: tests/fuzz/fuzz_spool.c bridge/spool_format.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
-	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< common/util.c common/log.c
+	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c bridge/rules.c bridge/wire.c common/jid.c \
   common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
@@ -185,7 +189,8 @@ build/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c bridge/rules.c bridge/wire.c comm
 	  -o $@ $^ $(shell pkg-config --libs libstrophe)
 
 # auth.c is included to reach its static parts (b64_decode, identify).
-FUZZ_AUTH_SRC = bridge/creds.c bridge/rate.c bridge/privfile.c bridge/addrkey.c bridge/loop.c \
+FUZZ_AUTH_SRC = bridge/creds.c bridge/creds_field.c bridge/creds_file.c \
+  bridge/rate.c bridge/privfile.c bridge/addrkey.c bridge/loop.c \
   common/conf.c common/conf_value.c common/jid.c common/util.c common/log.c common/outbuf.c
 build/fuzz/fuzz_auth: tests/fuzz/fuzz_auth.c bridge/auth.c $(FUZZ_AUTH_SRC) | need-fuzz
 	@mkdir -p $(dir $@)

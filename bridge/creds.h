@@ -2,7 +2,7 @@
  * The credentials file: who may submit stanzas, as which JIDs, of which
  * kinds.  Only the bridge and `xmpp-restd token|password` read it; it
  * holds no secret in the clear (Bearer tokens as SHA-256, passwords as
- * crypt(3) yescrypt strings).  The format is described in creds.c.
+ * crypt(3) yescrypt strings).  The format is described in creds_file.c.
  */
 #ifndef XR_CREDS_H
 #define XR_CREDS_H

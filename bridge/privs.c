@@ -93,11 +93,65 @@ id_list(const char *key, const char *v, int is_group, unsigned long *ids,
 	return 0;
 }
 
+/* The account named by user: whether the bridge must drop to it, and
+ * its uid and primary group. */
+static int
+resolve_user(const struct conf *c, struct privs *p, char *err, size_t errlen)
+{
+	unsigned long id;
+	gid_t pw_gid = getegid();
+
+	if (lookup_id(c->user, 0, &id, &pw_gid) < 0) {
+		snprintf(err, errlen, "user: no user named '%s'", c->user);
+		return -1;
+	}
+	if (id == 0) {
+		snprintf(err, errlen,
+		    "user: '%s' is root; name an unprivileged account",
+		    c->user);
+		return -1;
+	}
+	if (p->uid != 0 && id != p->uid) {
+		snprintf(err, errlen,
+		    "user is '%s' but the bridge runs as uid %lu and "
+		    "cannot switch; start it as root or as that user",
+		    c->user, (unsigned long)p->uid);
+		return -1;
+	}
+	p->drop = p->uid == 0;
+	p->uid = (uid_t)id;
+	p->gid = pw_gid;
+	xr_strlcpy(p->user, c->user, sizeof(p->user));
+	return 0;
+}
+
+/* The peers allowed on the socket by uid and by gid. */
+static int
+resolve_allowed(const struct conf *c, struct privs *p, char *err, size_t errlen)
+{
+	unsigned long ids[PRIVS_IDS_MAX];
+
+	if (c->allow_uids != NULL) {
+		if (id_list("allow_uids", c->allow_uids, 0, ids, &p->nallow_uid,
+			err, errlen) < 0)
+			return -1;
+		for (size_t i = 0; i < p->nallow_uid; i++)
+			p->allow_uid[i] = (uid_t)ids[i];
+	}
+	if (c->allow_gids != NULL) {
+		if (id_list("allow_gids", c->allow_gids, 1, ids, &p->nallow_gid,
+			err, errlen) < 0)
+			return -1;
+		for (size_t i = 0; i < p->nallow_gid; i++)
+			p->allow_gid[i] = (gid_t)ids[i];
+	}
+	return 0;
+}
+
 int
 privs_resolve(const struct conf *c, struct privs *p, char *err, size_t errlen)
 {
-	unsigned long id, ids[PRIVS_IDS_MAX];
-	gid_t pw_gid = getegid();
+	unsigned long id;
 
 	memset(p, 0, sizeof(*p));
 	p->uid = geteuid();
@@ -108,30 +162,8 @@ privs_resolve(const struct conf *c, struct privs *p, char *err, size_t errlen)
 		    "'group') to an account for the bridge to drop to");
 		return -1;
 	}
-	if (c->user != NULL) {
-		if (lookup_id(c->user, 0, &id, &pw_gid) < 0) {
-			snprintf(
-			    err, errlen, "user: no user named '%s'", c->user);
-			return -1;
-		}
-		if (id == 0) {
-			snprintf(err, errlen,
-			    "user: '%s' is root; name an unprivileged account",
-			    c->user);
-			return -1;
-		}
-		if (p->uid != 0 && id != p->uid) {
-			snprintf(err, errlen,
-			    "user is '%s' but the bridge runs as uid %lu and "
-			    "cannot switch; start it as root or as that user",
-			    c->user, (unsigned long)p->uid);
-			return -1;
-		}
-		p->drop = p->uid == 0;
-		p->uid = (uid_t)id;
-		p->gid = pw_gid;
-		xr_strlcpy(p->user, c->user, sizeof(p->user));
-	}
+	if (c->user != NULL && resolve_user(c, p, err, errlen) < 0)
+		return -1;
 	if (c->group != NULL) {
 		if (lookup_id(c->group, 1, &id, NULL) < 0) {
 			snprintf(err, errlen, "group: no group named '%s'",
@@ -157,21 +189,7 @@ privs_resolve(const struct conf *c, struct privs *p, char *err, size_t errlen)
 		}
 		p->sock_gid = (gid_t)id;
 	}
-	if (c->allow_uids != NULL) {
-		if (id_list("allow_uids", c->allow_uids, 0, ids, &p->nallow_uid,
-			err, errlen) < 0)
-			return -1;
-		for (size_t i = 0; i < p->nallow_uid; i++)
-			p->allow_uid[i] = (uid_t)ids[i];
-	}
-	if (c->allow_gids != NULL) {
-		if (id_list("allow_gids", c->allow_gids, 1, ids, &p->nallow_gid,
-			err, errlen) < 0)
-			return -1;
-		for (size_t i = 0; i < p->nallow_gid; i++)
-			p->allow_gid[i] = (gid_t)ids[i];
-	}
-	return 0;
+	return resolve_allowed(c, p, err, errlen);
 }
 
 /*

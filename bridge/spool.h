@@ -1,10 +1,10 @@
 /*
  * The webhook spool: messages the webhook could not take now, one file
- * each in spool_dir (the format is described in spool.c), and in memory
- * their metadata only, in one queue per (URL, sender) ordered by arrival.
- * Bodies stay on disk until an attempt reads them, so memory grows with
- * the number of spooled messages, not their size.  A due-time heap says
- * which queue to try next.  Knows nothing of XMPP or HTTP: route.c
+ * each in spool_dir (the format is described in spool_format.c), and in
+ * memory their metadata only, in one queue per (URL, sender) ordered by
+ * arrival.  Bodies stay on disk until an attempt reads them, so memory
+ * grows with the number of spooled messages, not their size.  A due-time
+ * heap says which queue to try next.  Knows nothing of XMPP or HTTP: incoming.c
  * decides what is spooled, when it is tried and what a result means.
  */
 #ifndef XR_SPOOL_H
@@ -47,7 +47,7 @@ struct spool_queue {
 	char *url, *from;
 	struct spool_msg *head, *tail;
 	size_t n;
-	int busy;    /* route.c: an attempt for this queue is under way */
+	int busy;    /* incoming.c: an attempt for this queue is under way */
 	int64_t due; /* CLOCK_MONOTONIC ms of its next attempt; 0: none */
 	size_t slot; /* its place in the due heap, when due != 0 */
 	struct spool_queue *hnext;

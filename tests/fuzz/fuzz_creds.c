@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the credentials file parser (bridge/creds.c): the
+ * libFuzzer target for the credentials file parser (bridge/creds_file.c): the
  * input is a file's text.  Besides crashes, leaks and undefined behaviour
  * it checks:
  *

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the spool file header (bridge/spool.c): what
+ * libFuzzer target for the spool file header (bridge/spool_format.c): what
  * spool_load reads back from a file at start, after a crash or from a
  * disk that lies.  The input's first byte picks the mode:
  *
@@ -14,7 +14,10 @@
  *    parse back to the same values, so no message is spooled that the
  *    next start would set aside as corrupt.
  */
-#include "../../bridge/spool.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "spool_priv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,13 +47,13 @@ round_trip(const struct spool_meta *m, size_t len)
 	struct spool_meta back;
 	char why[XR_ERRLEN];
 	size_t off = 0, blen = 0;
-	int hl = format_head(head, sizeof(head), m, len);
+	int hl = spool_format_head(head, sizeof(head), m, len);
 
 	if (hl < 0)
 		return; /* spool_put refuses it: "header too long" */
 	memcpy(copy, head, (size_t)hl);
 	copy[hl] = '\0';
-	if (parse_head(
+	if (spool_parse_head(
 		copy, (size_t)hl, &back, &off, &blen, why, sizeof(why)) != 0 ||
 	    off != (size_t)hl)
 		abort();
@@ -69,16 +72,17 @@ parse_raw(const uint8_t *data, size_t size)
 	memcpy(buf, data, n);
 	buf[n] = '\0';
 	why[0] = '\0';
-	if (parse_head(buf, n, &m, &off, &blen, why, sizeof(why)) != 0) {
+	if (spool_parse_head(buf, n, &m, &off, &blen, why, sizeof(why)) != 0) {
 		if (why[0] == '\0')
 			abort();
 		return;
 	}
-	if (!valid_id(m.id) || strcmp(m.kind, "message") != 0 ||
+	if (!spool_valid_id(m.id) || strcmp(m.kind, "message") != 0 ||
 	    !inside(m.type, buf, n) || !inside(m.to, buf, n) ||
-	    !inside(m.from, buf, n) || !clean(m.type) || !clean(m.to) ||
-	    !clean(m.from) || m.seq == 0 || m.first < 0 || off > n || off < 2 ||
-	    buf[off - 1] != '\n' || blen > BODY_MAX)
+	    !inside(m.from, buf, n) || !spool_clean(m.type) ||
+	    !spool_clean(m.to) || !spool_clean(m.from) || m.seq == 0 ||
+	    m.first < 0 || off > n || off < 2 || buf[off - 1] != '\n' ||
+	    blen > BODY_MAX)
 		abort();
 	round_trip(&m, blen);
 }
@@ -110,7 +114,7 @@ write_values(const uint8_t *data, size_t size)
 		if (text[i] == '\0')
 			part[++n] = text + i + 1;
 	}
-	/* As route.c fills them: a random id, seq from 1, a wall time. */
+	/* As incoming.c fills them: a random id, seq from 1, a wall time. */
 	for (size_t i = 0; i < XR_ID_LEN; i++)
 		m.id[i] = alnum[(seq >> (i % 8)) % (sizeof(alnum) - 1)];
 	m.id[XR_ID_LEN] = '\0';
@@ -121,8 +125,8 @@ write_values(const uint8_t *data, size_t size)
 	m.to = part[1];
 	m.from = part[2];
 	/* spool_put's own check comes first. */
-	if (!clean(m.kind) || !clean(m.type) || !clean(m.to) ||
-	    !clean(m.from) || !clean(m.id))
+	if (!spool_clean(m.kind) || !spool_clean(m.type) ||
+	    !spool_clean(m.to) || !spool_clean(m.from) || !spool_clean(m.id))
 		return;
 	round_trip(&m, (size_t)(t % (BODY_MAX + 1)));
 }

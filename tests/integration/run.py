@@ -17,7 +17,9 @@ its snippet in etc/ (verbatim, placeholders filled in) and
 
 Then tests/integration/test_process.py and, once each under the stack's
 own lighttpd, the authentication suite tests/integration/test_auth.py and
-the webhook suite tests/integration/test_webhook.py and its spool suite
+the webhook suites tests/integration/test_webhook.py (delivery),
+test_webhook_reply.py (replies) and test_webhook_examples.py (examples/),
+which share tests/integration/webhook_suite.py, and the spool suite
 tests/integration/test_spool.py, and the bridge's stanza check
 tests/integration/test_stanza_check.py and the connection limits
 tests/integration/test_limits.py (some restart the bridge with settings of
@@ -91,6 +93,8 @@ import test_secrets  # noqa: E402
 import test_spool  # noqa: E402
 import test_stanza_check  # noqa: E402
 import test_webhook  # noqa: E402
+import test_webhook_examples  # noqa: E402
+import test_webhook_reply  # noqa: E402
 
 
 MODE_ALIASES = {"fcgi": ("lighttpd-fcgi",), "cgi": ("lighttpd-cgi",),
@@ -114,7 +118,7 @@ CORE_CHECKS = (
     # test_faults.py
     "killed (SIGKILL) during 1000 message POSTs", "an iq posted while Prosody is down",
     "a message Prosody bounces at once", "a second bridge for the same domain",
-    # test_webhook.py
+    # test_webhook.py, test_webhook_reply.py, test_webhook_examples.py
     "a message is POSTed with", "an iq get is POSTed the same way",
     "200 with an application/xmpp+xml message", "200 with an iq:", "receipts: an accepted message",
     "examples/echo-bot.cgi under lighttpd",
@@ -203,6 +207,8 @@ def main():
             runner.line("# [faults] %.0f s" % (time.monotonic() - t1))
             test_secrets.run_suite(runner, stack, alice, bob, only=only)
             test_webhook.run_suite(runner, stack, alice, bob, only=only)
+            test_webhook_reply.run_suite(runner, stack, alice, bob, only=only)
+            test_webhook_examples.run_suite(runner, stack, alice, bob, only=only)
             t1 = time.monotonic()
             test_spool.run_suite(runner, stack, alice, bob, only=only)
             runner.line("# [spool] %.0f s" % (time.monotonic() - t1))
@@ -221,7 +227,7 @@ def main():
 # run once per run, in the order main() runs them.
 PER_DEPLOYMENT = (test_http_requests, test_http)
 ONCE = (test_process, test_auth, test_faults, test_stanza_check, test_limits, test_secrets,
-        test_webhook, test_spool)
+        test_webhook, test_webhook_reply, test_webhook_examples, test_spool)
 
 
 def list_checks(deployments, only):

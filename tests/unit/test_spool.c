@@ -1,5 +1,5 @@
 /*
- * The webhook spool (bridge/spool.c): files written whole and read back,
+ * The webhook spool (bridge/spool*.c): files written whole and read back,
  * truncated and corrupt files set aside, spool_max_bytes, the order of
  * a reload, the due heap, the back-off; and the Retry-After that the
  * HTTP client hands to it.
