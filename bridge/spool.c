@@ -207,7 +207,7 @@ spool_put(struct spool *sp, const char *url, const struct spool_meta *m,
     const char *body, size_t len, struct spool_msg **out, char *err,
     size_t errlen)
 {
-	char head[SPOOL_HEAD_MAX], tmp[NAME_LEN], name[NAME_LEN];
+	char head[SPOOL_HEAD_MAX], tmp[SPOOL_NAME_LEN], name[SPOOL_NAME_LEN];
 	struct spool_queue *q;
 	struct spool_msg *msg;
 	unsigned long long size;
@@ -215,7 +215,7 @@ spool_put(struct spool *sp, const char *url, const struct spool_meta *m,
 
 	if (!spool_clean(m->kind) || !spool_clean(m->type) ||
 	    !spool_clean(m->to) || !spool_clean(m->from) ||
-	    !spool_clean(m->id) || len > BODY_MAX) {
+	    !spool_clean(m->id) || len > SPOOL_BODY_MAX) {
 		snprintf(err, errlen,
 		    "cannot be spooled: a control character "
 		    "in an address, or too long");
@@ -276,7 +276,7 @@ char *
 spool_read(struct spool *sp, const struct spool_msg *m, size_t *len, char *err,
     size_t errlen)
 {
-	char name[NAME_LEN], *buf = NULL;
+	char name[SPOOL_NAME_LEN], *buf = NULL;
 	struct stat st;
 	size_t got = 0;
 	int fd;
@@ -323,7 +323,7 @@ fail:
 struct spool_queue *
 spool_remove(struct spool *sp, struct spool_msg *m)
 {
-	char name[NAME_LEN];
+	char name[SPOOL_NAME_LEN];
 
 	spool_file_name(name, sizeof(name), m->seq, m->id, 0);
 	if (unlinkat(sp->dfd, name, 0) < 0 && errno != ENOENT)
@@ -349,7 +349,7 @@ spool_rename_aside(struct spool *sp, const char *name, const char *why)
 struct spool_queue *
 spool_set_aside(struct spool *sp, struct spool_msg *m, const char *why)
 {
-	char name[NAME_LEN];
+	char name[SPOOL_NAME_LEN];
 
 	spool_file_name(name, sizeof(name), m->seq, m->id, 0);
 	spool_rename_aside(sp, name, why);

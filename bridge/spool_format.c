@@ -136,7 +136,7 @@ spool_parse_head(char *buf, size_t n, struct spool_meta *m, size_t *off,
 	    xr_parse_uint(v[2], 1, UINT64_MAX - 1, &seq) ||
 	    xr_parse_uint(v[3], 0, INT64_MAX, &t) ||
 	    strcmp(v[4], "message") != 0 ||
-	    xr_parse_uint(v[8], 0, BODY_MAX, &len)) {
+	    xr_parse_uint(v[8], 0, SPOOL_BODY_MAX, &len)) {
 		snprintf(why, whylen, "bad id, seq, time, kind or length");
 		return -1;
 	}

@@ -142,7 +142,7 @@ by_seq(const void *a, const void *b)
 static int
 adopt(struct spool *sp, struct found *f, int64_t due)
 {
-	char name[NAME_LEN];
+	char name[SPOOL_NAME_LEN];
 	struct spool_queue *q;
 	struct spool_msg *m;
 

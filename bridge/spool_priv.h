@@ -13,8 +13,8 @@
 #include "spool.h"
 
 #define SPOOL_BUCKETS 1024
-#define NAME_LEN 64 /* "tmp-" + 20 digits + "-" + id + ".msg", and more */
-#define BODY_MAX (1UL << 30)
+#define SPOOL_NAME_LEN 64 /* "tmp-" + 20 digits + "-" + id + ".msg", and more */
+#define SPOOL_BODY_MAX (1UL << 30)
 
 struct spool {
 	char *path;

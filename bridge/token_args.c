@@ -28,7 +28,7 @@ token_usage(const char *cmd)
 }
 
 void
-token_opts_free(struct add_opts *o)
+token_opts_free(struct token_opts *o)
 {
 	for (size_t i = 0; i < o->nfrom; i++)
 		free(o->from[i]);
@@ -102,7 +102,7 @@ parse_date(const char *s, int64_t *out)
 /* Adds the comma-separated patterns of one --from to o (free_opts frees
  * them, a refused one too). */
 static int
-add_from(const struct conf *c, struct add_opts *o, const char *arg)
+add_from(const struct conf *c, struct token_opts *o, const char *arg)
 {
 	char err[XR_ERRLEN];
 	char **v;
@@ -157,7 +157,7 @@ opt_value(int argc, char **argv, int *i, const char *name, const char **val)
 
 int
 token_opts_parse(const struct conf *c, const char *cmd, int argc, char **argv,
-    struct add_opts *o)
+    struct token_opts *o)
 {
 	char err[XR_ERRLEN];
 	const char *v = ""; /* set by opt_value when it returns 1 */

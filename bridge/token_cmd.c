@@ -48,7 +48,7 @@ fmt_time(int64_t t, char *buf, size_t size)
 
 /* Builds the entry; the secret (hash) comes from the caller. */
 static void
-fill_cred(struct cred *cr, enum cred_scheme scheme, struct add_opts *o)
+fill_cred(struct cred *cr, enum cred_scheme scheme, struct token_opts *o)
 {
 	cr->scheme = scheme;
 	cr->from = o->from;
@@ -64,7 +64,7 @@ fill_cred(struct cred *cr, enum cred_scheme scheme, struct add_opts *o)
 }
 
 static int
-add_token(const struct conf *c, const char *name, struct add_opts *o)
+add_token(const struct conf *c, const char *name, struct token_opts *o)
 {
 	char token[TOKEN_LEN + 1], hex[CREDS_HASH_HEX + 1];
 	struct cred cr;
@@ -103,7 +103,7 @@ done:
 }
 
 static int
-add_password(const struct conf *c, const char *name, struct add_opts *o)
+add_password(const struct conf *c, const char *name, struct token_opts *o)
 {
 	char pw[CREDS_PASSWORD_MAX + 1], again[CREDS_PASSWORD_MAX + 1];
 	struct creds set;
@@ -142,7 +142,7 @@ done:
 static int
 cmd_add(const struct conf *c, const char *cmd, int argc, char **argv)
 {
-	struct add_opts o;
+	struct token_opts o;
 	int rc;
 
 	if (argc < 3)

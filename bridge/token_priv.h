@@ -18,7 +18,7 @@ struct creds;
 #define TOKEN_LEN (sizeof(TOKEN_PREFIX) - 1 + (TOKEN_BYTES * 4 + 2) / 3)
 
 /* What the add subcommands take besides the name. */
-struct add_opts {
+struct token_opts {
 	char **from;
 	size_t nfrom;
 	unsigned long kinds; /* 0: not given */
@@ -34,11 +34,11 @@ void token_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The synopsis of cmd ("token" or "password") on stderr; returns 2. */
 int token_usage(const char *cmd);
 
-void token_opts_free(struct add_opts *o);
+void token_opts_free(struct token_opts *o);
 
 /* The options after NAME: 0, 1 (bad value, said) or 2 (usage, said). */
 int token_opts_parse(const struct conf *c, const char *cmd, int argc,
-    char **argv, struct add_opts *o);
+    char **argv, struct token_opts *o);
 
 /* token_secret.c */
 

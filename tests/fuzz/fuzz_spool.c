@@ -82,7 +82,7 @@ parse_raw(const uint8_t *data, size_t size)
 	    !inside(m.from, buf, n) || !spool_clean(m.type) ||
 	    !spool_clean(m.to) || !spool_clean(m.from) || m.seq == 0 ||
 	    m.first < 0 || off > n || off < 2 || buf[off - 1] != '\n' ||
-	    blen > BODY_MAX)
+	    blen > SPOOL_BODY_MAX)
 		abort();
 	round_trip(&m, blen);
 }
@@ -128,7 +128,7 @@ write_values(const uint8_t *data, size_t size)
 	if (!spool_clean(m.kind) || !spool_clean(m.type) ||
 	    !spool_clean(m.to) || !spool_clean(m.from) || !spool_clean(m.id))
 		return;
-	round_trip(&m, (size_t)(t % (BODY_MAX + 1)));
+	round_trip(&m, (size_t)(t % (SPOOL_BODY_MAX + 1)));
 }
 
 int
