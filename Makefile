@@ -49,7 +49,8 @@ XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # the sanitizer build the tests run.
 B ?= build
 COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/conf_value.c common/jid.c \
-  common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c
+  common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c \
+  common/stanza_root.c common/stanza_write.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
@@ -140,14 +141,14 @@ FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_
 # The responder's targets include cgi/request.c to reach its static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
   common/conf.c common/conf_value.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
-  common/xmpp_error.c
+  common/xmpp_error.c common/stanza_root.c common/stanza_write.c
 build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
   cgi/request.c $(FUZZ_CGI_SRC) | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
 	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/claim.c common/stanza.c common/jid.c \
-  common/proto.c common/conf.c common/conf_value.c common/log.c common/util.c | need-fuzz
+  common/stanza_root.c common/stanza_write.c common/proto.c common/conf.c common/conf_value.c common/log.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
@@ -158,7 +159,7 @@ build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c | ne
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c tests/fuzz/fuzz_util.h common/stanza.c \
-  common/jid.c common/util.c | need-fuzz
+  common/stanza_root.c common/stanza_write.c common/jid.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
