@@ -51,7 +51,7 @@ B ?= build
 COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/conf_value.c common/jid.c \
   common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c \
   common/stanza_root.c common/stanza_write.c
-CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
+CGI_SRC    = cgi/main.c cgi/request.c cgi/exchange.c cgi/respond.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
@@ -138,15 +138,17 @@ FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
 FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
   fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply fuzz_streamerr
-# The responder's targets include cgi/request.c to reach its static parts.
+# The responder's targets include cgi/request.c or cgi/respond.c to reach
+# their static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
   common/conf.c common/conf_value.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
   common/xmpp_error.c common/stanza_root.c common/stanza_write.c
+build/fuzz/fuzz_headers: FUZZ_CGI_STEPS = cgi/exchange.c cgi/respond.c
 build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
-  cgi/request.c $(FUZZ_CGI_SRC) | need-fuzz
+  cgi/request.c cgi/exchange.c cgi/respond.c $(FUZZ_CGI_SRC) | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
-	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
+	  -o $@ $< $(FUZZ_CGI_STEPS) $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/claim.c common/stanza.c common/jid.c \
   common/stanza_root.c common/stanza_write.c common/proto.c common/conf.c common/conf_value.c common/log.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
