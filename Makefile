@@ -62,7 +62,8 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
   test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
-  test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status
+  test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status \
+  test_respond
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -97,7 +98,8 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
 
 # Unit tests link the common code plus the one module they test.
-UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
+UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/cgi/request.o $(B)/cgi/exchange.o $(B)/cgi/respond.o \
+  $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
   $(B)/bridge/http_url.o $(B)/bridge/http_resp.o $(B)/bridge/http_conn.o \
   $(B)/bridge/creds.o $(B)/bridge/spool.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
