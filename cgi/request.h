@@ -20,7 +20,7 @@ enum request_kind {
 
 /*
  * The CGI variables point into the io's environment: they live as long
- * as the request, and are NULL when absent (the credentials also when
+ * as the request, and are NULL when absent (authorization also when
  * empty).
  */
 struct request {

@@ -2,8 +2,8 @@
  * The stanza-level rules of the HTTP contract (docs/API.md), checked on
  * the root of a tree that passed the XML-level checks: what the element
  * is, where it goes, who sends it, its type, its payload and its id.
- * One function per rule, run in the order the refusals are documented:
- * the first rule broken is the one the sender hears about.
+ * One function per rule, run in a fixed order: the first rule broken is
+ * the one the sender hears about.
  */
 #include <stdlib.h>
 #include <string.h>
