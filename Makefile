@@ -49,8 +49,9 @@ XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # the sanitizer build the tests run.
 B ?= build
 COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/conf_value.c common/jid.c \
-  common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c
-CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
+  common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c \
+  common/stanza_root.c common/stanza_write.c
+CGI_SRC    = cgi/main.c cgi/request.c cgi/exchange.c cgi/respond.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
@@ -63,7 +64,8 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_stanza_root test_stanza_write test_track test_urltmpl \
   test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
-  test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status test_auth test_admit
+  test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status \
+  test_auth test_admit test_respond
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -98,7 +100,8 @@ $(B)/%.o: %.c $(wildcard common/*.h cgi/*.h bridge/*.h) Makefile $(B)/flags
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -I$(dir $<) $(XR_CFLAGS) -c -o $@ $<
 
 # Unit tests link the common code plus the one module they test.
-UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
+UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/cgi/request.o $(B)/cgi/exchange.o $(B)/cgi/respond.o \
+  $(B)/bridge/track.o $(B)/bridge/urltmpl.o \
   $(B)/bridge/rules.o $(B)/bridge/wire.o $(B)/bridge/http.o $(B)/bridge/sign.o \
   $(B)/bridge/http_url.o $(B)/bridge/http_resp.o $(B)/bridge/http_conn.o \
   $(B)/bridge/creds.o $(B)/bridge/creds_field.o $(B)/bridge/creds_file.o \
@@ -141,17 +144,19 @@ FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
   -D_POSIX_C_SOURCE=200809L -DXR_VERSION='"$(VERSION)"' -Icommon -Ibridge -Icgi
 FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
   fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply fuzz_streamerr
-# The responder's targets include cgi/request.c to reach its static parts.
+# The responder's targets include cgi/request.c or cgi/respond.c to reach
+# their static parts.
 FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
   common/conf.c common/conf_value.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
-  common/xmpp_error.c
+  common/xmpp_error.c common/stanza_root.c common/stanza_write.c
+build/fuzz/fuzz_headers: FUZZ_CGI_STEPS = cgi/exchange.c cgi/respond.c
 build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
-  cgi/request.c $(FUZZ_CGI_SRC) | need-fuzz
+  cgi/request.c cgi/exchange.c cgi/respond.c $(FUZZ_CGI_SRC) | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
-	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
+	  -o $@ $< $(FUZZ_CGI_STEPS) $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/claim.c common/stanza.c common/jid.c \
-  common/proto.c common/conf.c common/conf_value.c common/outbuf.c common/log.c common/util.c | need-fuzz
+  common/stanza_root.c common/stanza_write.c common/proto.c common/conf.c common/conf_value.c common/outbuf.c common/log.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
@@ -162,7 +167,7 @@ build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c | ne
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c tests/fuzz/fuzz_util.h common/stanza.c \
-  common/jid.c common/util.c | need-fuzz
+  common/stanza_root.c common/stanza_write.c common/jid.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2

@@ -9,9 +9,8 @@
 #define _GNU_SOURCE /* memmem; NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include <string.h>
 
+#include "ns.h"
 #include "streamerr.h"
-
-#define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 
 const char *
 streamerr_condition(const xmpp_stream_error_t *se)

@@ -9,11 +9,7 @@
 #include <stddef.h>
 #include <strophe.h>
 
-#define NS_CLIENT "jabber:client"
-#define NS_COMPONENT "jabber:component:accept"
-#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
-#define NS_RECEIPTS "urn:xmpp:receipts"
-#define NS_PING "urn:xmpp:ping"
+#include "ns.h"
 
 /* libstrophe's parser reports xml:lang as "lang": put the prefix back. */
 void wire_restore_lang(xmpp_stanza_t *st);

@@ -16,11 +16,32 @@
 #include <fcgiapp.h>
 
 #include "conf.h"
+#include "exchange.h"
 #include "io.h"
 #include "log.h"
 #include "request.h"
+#include "respond.h"
 #include "stanza.h"
 #include "util.h"
+
+/*
+ * One request, in three steps that each hand the next a finished value:
+ * read and check it (request.c), hand it to the bridge (exchange.c),
+ * answer (respond.c).  c is NULL when the configuration could not be
+ * read; conf_err says why.
+ */
+static void
+serve(struct io *io, const struct conf *c, const char *conf_err)
+{
+	struct request rq;
+	struct exchange ex;
+
+	request_read(io, c, conf_err, &rq);
+	exchange_run(c, &rq, &ex);
+	respond(io, c, &rq, &ex);
+	exchange_free(&ex);
+	request_free(&rq);
+}
 
 static const char *
 cgi_param(struct io *io, const char *name)
@@ -130,7 +151,7 @@ fcgi_worker(void *arg)
 
 	if (FCGX_InitRequest(&req, 0, 0) == 0) {
 		while (FCGX_Accept_r(&req) >= 0) {
-			request_serve(&io, wa->c, wa->conf_err);
+			serve(&io, wa->c, wa->conf_err);
 			close_at_once_if_drained(&req);
 			FCGX_Finish_r(&req);
 		}
@@ -253,7 +274,7 @@ main(void)
 	if (FCGX_IsCGI()) {
 		struct io io = {cgi_param, cgi_read, cgi_write, NULL};
 
-		request_serve(&io, c, err);
+		serve(&io, c, err);
 		stanza_thread_done();
 		fflush(stdout);
 		drain_stdin();

@@ -9,10 +9,9 @@
 #include <strings.h>
 
 #include "json_out.h"
+#include "ns.h"
 #include "reply.h"
 #include "xmpp_error.h"
-
-#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 static const struct {
 	int code;

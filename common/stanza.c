@@ -1,25 +1,19 @@
 /*
- * Validation and serialization of a posted stanza.
+ * Parsing a posted stanza, and the XML-level checks of it.
  *
  * libxml2 builds a tree with no network, no DTD and no entity expansion.
  * A DOCTYPE stops the parser as soon as its name is read, before the
  * internal subset, so XXE and entity bombs never start (RFC 6120 §11.1
  * forbids DTDs anyway).  We then walk the tree ourselves: comments, PIs
- * and entity references are refused, depth and attribute counts are
- * capped, and the stanza-level rules of the HTTP contract are checked.
+ * and entity references are refused, and depth and attribute counts are
+ * capped.  The stanza-level rules are stanza_root.c's; the tree is
+ * written back out by stanza_write.c.
  *
- * The stanza is written back out by our own serializer rather than by
- * xmlNodeDump: the root keeps only from/to/id/type/xml:lang, a default
- * xmlns='jabber:client' is dropped so the stream's namespace applies,
- * and every element re-declares exactly the namespaces it declared in
- * the input, so the output parses to the same infoset on its own.
- *
- * Both tree walks are iterative: depth is bounded by the configured
+ * The tree walks are iterative: depth is bounded by the configured
  * limit, but the stack is never the thing that bounds it.
  */
 #include <limits.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +22,13 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
-#include "jid.h"
-#include "stanza.h"
+#include "stanza_tree.h"
 
 /* Never NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE, HUGE or RECOVER. */
 #define XR_XML_OPTS                                                  \
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
 	    XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC)
 
-#define STANZA_ID_MAX 256 /* bytes; ids travel in frames, logs, replies */
-#define NS_CLIENT "jabber:client"
-#define NS_RECEIPTS "urn:xmpp:receipts" /* XEP-0184 */
 #define RFC_DTD "(RFC 6120 §11.1)"
 
 /* What the parser callbacks learn; hung on ctxt->_private. */
@@ -50,16 +40,6 @@ struct parse_state {
 	int have_entity;
 	char entity[XR_ERRLEN];
 };
-
-/* Output of the serializer; oom is sticky so callers check once. */
-struct outbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void fail_set(struct stanza_error *e, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Length of the valid UTF-8 sequence at p (at most left bytes), or 0. */
 static size_t
@@ -98,8 +78,8 @@ utf8_len(const unsigned char *p, size_t left)
  * entity name libxml2 read from bad bytes, a name cut to fit): every
  * control character and every byte of a broken sequence becomes '?'.
  */
-static void
-fail_set(struct stanza_error *e, int status, const char *fmt, ...)
+void
+stanza_fail(struct stanza_error *e, int status, const char *fmt, ...)
 {
 	va_list ap;
 	size_t len, i = 0;
@@ -232,11 +212,11 @@ parse_verdict(xmlParserCtxtPtr ctxt, xmlDocPtr doc,
 
 	/* xmlStopParser leaves wellFormed set and a doc behind: test first. */
 	if (ps->doctype) {
-		fail_set(e, 400, "DOCTYPE is not allowed in XMPP " RFC_DTD);
+		stanza_fail(e, 400, "DOCTYPE is not allowed in XMPP " RFC_DTD);
 		return -1;
 	}
 	if (ps->have_entity) {
-		fail_set(e, 400,
+		stanza_fail(e, 400,
 		    "entity reference &%s; is not allowed in XMPP " RFC_DTD,
 		    ps->entity);
 		return -1;
@@ -246,7 +226,7 @@ parse_verdict(xmlParserCtxtPtr ctxt, xmlDocPtr doc,
 	    ctxt->nsWellFormed && xmlDocGetRootElement(doc) != NULL)
 		return 0;
 	if (ps->have_err) {
-		fail_set(e, 400, "line %d: %s", ps->err_line, ps->err_msg);
+		stanza_fail(e, 400, "line %d: %s", ps->err_line, ps->err_msg);
 		return -1;
 	}
 	last = xmlCtxtGetLastError(ctxt);
@@ -255,15 +235,15 @@ parse_verdict(xmlParserCtxtPtr ctxt, xmlDocPtr doc,
 
 		xr_strlcpy(msg, last->message, sizeof(msg));
 		first_line(msg);
-		fail_set(e, 400, "line %d: %s", last->line, msg);
+		stanza_fail(e, 400, "line %d: %s", last->line, msg);
 	} else {
-		fail_set(e, 400, "not well-formed XML");
+		stanza_fail(e, 400, "not well-formed XML");
 	}
 	return -1;
 }
 
-static void
-qname(const xmlNode *n, char *buf, size_t size)
+void
+stanza_qname(const xmlNode *n, char *buf, size_t size)
 {
 	if (n->ns != NULL && n->ns->prefix != NULL)
 		snprintf(buf, size, "%s:%s", (const char *)n->ns->prefix,
@@ -279,7 +259,8 @@ check_element(const xmlNode *n, unsigned long depth,
 	unsigned long count = 0;
 
 	if (depth > lim->max_depth) {
-		fail_set(e, 422, "nesting deeper than max_stanza_depth (%lu)",
+		stanza_fail(e, 422,
+		    "nesting deeper than max_stanza_depth (%lu)",
 		    lim->max_depth);
 		return -1;
 	}
@@ -293,7 +274,7 @@ check_element(const xmlNode *n, unsigned long depth,
 		 * other than the one posted (found by fuzz_stanza).
 		 */
 		if (ns->href && strchr((const char *)ns->href, '&')) {
-			fail_set(e, 422,
+			stanza_fail(e, 422,
 			    "namespace name '%.80s' contains '&', which is "
 			    "not supported",
 			    (const char *)ns->href);
@@ -304,8 +285,8 @@ check_element(const xmlNode *n, unsigned long depth,
 	if (count > lim->max_attrs) {
 		char name[128];
 
-		qname(n, name, sizeof(name));
-		fail_set(e, 422,
+		stanza_qname(n, name, sizeof(name));
+		stanza_fail(e, 422,
 		    "element <%s> has %lu attributes; limit is %lu "
 		    "(max_stanza_attributes)",
 		    name, count, lim->max_attrs);
@@ -331,23 +312,23 @@ walk(xmlDocPtr doc, const struct stanza_limits *lim, struct stanza_error *e)
 				continue;
 			}
 		} else if (n->type == XML_COMMENT_NODE) {
-			fail_set(e, 400,
+			stanza_fail(e, 400,
 			    "comments are not allowed in XMPP " RFC_DTD);
 			return -1;
 		} else if (n->type == XML_PI_NODE) {
-			fail_set(e, 400,
+			stanza_fail(e, 400,
 			    "processing instructions are not allowed in "
 			    "XMPP " RFC_DTD);
 			return -1;
 		} else if (n->type == XML_ENTITY_REF_NODE) {
-			fail_set(e, 400,
+			stanza_fail(e, 400,
 			    "entity reference &%s; is not allowed in "
 			    "XMPP " RFC_DTD,
 			    (const char *)n->name);
 			return -1;
 		} else if (n->type != XML_TEXT_NODE &&
 		    n->type != XML_CDATA_SECTION_NODE) {
-			fail_set(e, 400, "unexpected XML node (type %d)",
+			stanza_fail(e, 400, "unexpected XML node (type %d)",
 			    (int)n->type);
 			return -1;
 		}
@@ -362,9 +343,8 @@ walk(xmlDocPtr doc, const struct stanza_limits *lim, struct stanza_error *e)
 	return 0;
 }
 
-/* An unprefixed (ns == NULL) or namespaced attribute of n, or NULL. */
-static const xmlAttr *
-find_attr(const xmlNode *n, const char *name, const char *ns)
+const xmlAttr *
+stanza_find_attr(const xmlNode *n, const char *name, const char *ns)
 {
 	for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
 		if (strcmp((const char *)a->name, name) != 0)
@@ -378,462 +358,11 @@ find_attr(const xmlNode *n, const char *name, const char *ns)
 	return NULL;
 }
 
-/* The attribute's value as a malloc'd string (its text children joined). */
-static char *
-attr_dup(const xmlAttr *a)
+int
+stanza_no_memory(struct stanza_error *e)
 {
-	size_t len = 0, off = 0;
-	char *s;
-
-	for (const xmlNode *t = a->children; t != NULL; t = t->next) {
-		if (t->content != NULL)
-			len += strlen((const char *)t->content);
-	}
-	if ((s = malloc(len + 1)) == NULL)
-		return NULL;
-	for (const xmlNode *t = a->children; t != NULL; t = t->next) {
-		if (t->content != NULL) {
-			size_t n = strlen((const char *)t->content);
-			memcpy(s + off, t->content, n);
-			off += n;
-		}
-	}
-	s[off] = '\0';
-	return s;
-}
-
-static int
-in_list(const char *s, const char *const *list)
-{
-	for (; *list != NULL; list++) {
-		if (strcmp(s, *list) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
-check_type(const char *kind, const char *type, struct stanza_error *e)
-{
-	static const char *const iq[] = {"get", "set", NULL};
-	static const char *const msg[] = {
-	    "chat", "error", "groupchat", "headline", "normal", NULL};
-	static const char *const pres[] = {"error", "probe", "subscribe",
-	    "subscribed", "unavailable", "unsubscribe", "unsubscribed", NULL};
-
-	if (strcmp(kind, "iq") == 0) {
-		if (type == NULL) {
-			fail_set(e, 422, "iq needs a type (get or set)");
-			return -1;
-		}
-		if (!in_list(type, iq)) {
-			fail_set(e, 422, "iq type must be get or set, not '%s'",
-			    type);
-			return -1;
-		}
-	} else if (type == NULL) {
-		return 0;
-	} else if (strcmp(kind, "message") == 0 && !in_list(type, msg)) {
-		fail_set(e, 422,
-		    "message type must be chat, error, groupchat, headline "
-		    "or normal, not '%s'",
-		    type);
-		return -1;
-	} else if (strcmp(kind, "presence") == 0 && !in_list(type, pres)) {
-		fail_set(e, 422,
-		    "presence type must be error, probe, subscribe, "
-		    "subscribed, unavailable, unsubscribe or unsubscribed, "
-		    "not '%s'",
-		    type);
-		return -1;
-	}
-	return 0;
-}
-
-static unsigned long
-count_child_elements(const xmlNode *n)
-{
-	unsigned long c = 0;
-
-	for (const xmlNode *k = n->children; k != NULL; k = k->next) {
-		if (k->type == XML_ELEMENT_NODE)
-			c++;
-	}
-	return c;
-}
-
-static int
-has_receipt_request(const xmlNode *n)
-{
-	for (const xmlNode *k = n->children; k != NULL; k = k->next) {
-		if (k->type == XML_ELEMENT_NODE &&
-		    strcmp((const char *)k->name, "request") == 0 &&
-		    k->ns != NULL && k->ns->href != NULL &&
-		    strcmp((const char *)k->ns->href, NS_RECEIPTS) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
-no_memory(struct stanza_error *e)
-{
-	fail_set(e, 500, "out of memory");
+	stanza_fail(e, 500, "out of memory");
 	return -1;
-}
-
-/*
- * The id travels in an HTTP header, JSON and logs: a CR or LF there would
- * start a header of the sender's choosing.  C0, DEL and C1 (U+0080 to
- * U+009F; the value is valid UTF-8, libxml2 saw to that) are refused.
- */
-static int
-check_id_chars(const char *id, struct stanza_error *e)
-{
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
-		unsigned cp = *p;
-
-		if (cp == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			cp = p[1];
-		else if (cp >= 0x20 && cp != 0x7f)
-			continue;
-		fail_set(e, 422,
-		    "'id' must not contain control characters (U+%04X at "
-		    "byte %zu)",
-		    cp, (size_t)(p - (const unsigned char *)id));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Root name, namespace, addresses, type and id: everything that is about
- * the stanza rather than about XML.  Fills st except xml.
- */
-static int
-check_root(const xmlNode *root, const char *domain, struct stanza *st,
-    struct stanza_error *e)
-{
-	const char *name = (const char *)root->name;
-	const xmlAttr *to, *from, *id, *type;
-	char jerr[XR_ERRLEN], *norm;
-	unsigned long kids;
-
-	if (strcmp(name, "message") != 0 && strcmp(name, "presence") != 0 &&
-	    strcmp(name, "iq") != 0) {
-		char buf[128];
-
-		qname(root, buf, sizeof(buf));
-		fail_set(e, 422,
-		    "<%s> is not a stanza: expected message, presence or iq",
-		    buf);
-		return -1;
-	}
-	if (root->ns != NULL &&
-	    (root->ns->href == NULL ||
-		strcmp((const char *)root->ns->href, NS_CLIENT) != 0)) {
-		fail_set(e, 422,
-		    "stanza namespace must be jabber:client (or none), not "
-		    "'%s'",
-		    root->ns->href ? (const char *)root->ns->href : "");
-		return -1;
-	}
-	xr_strlcpy(st->kind, name, sizeof(st->kind));
-
-	to = find_attr(root, "to", NULL);
-	from = find_attr(root, "from", NULL);
-	id = find_attr(root, "id", NULL);
-	type = find_attr(root, "type", NULL);
-	if (to == NULL) {
-		fail_set(e, 422, "missing 'to' address");
-		return -1;
-	}
-	if ((st->to = attr_dup(to)) == NULL)
-		return no_memory(e);
-	if (jid_check(st->to, jerr, sizeof(jerr)) == -1) {
-		fail_set(e, 422, "invalid 'to' JID: %s", jerr);
-		return -1;
-	}
-	/* The server routes the bridge's own domain back to the bridge: such
-	 * a stanza would only reach our own webhook, whose answer would come
-	 * back again (a loop). */
-	if (jid_is_under(st->to, domain)) {
-		fail_set(e, 422,
-		    "'to' must not be the bridge's own domain %s or a JID "
-		    "under it, not '%s'",
-		    domain, st->to);
-		return -1;
-	}
-	if (from != NULL && (st->from = attr_dup(from)) == NULL)
-		return no_memory(e);
-	if (st->from != NULL && st->from[0] == '\0') {
-		free(st->from);
-		st->from = NULL;
-	}
-	if (st->from != NULL) {
-		if (jid_check(st->from, jerr, sizeof(jerr)) == -1) {
-			fail_set(e, 422, "invalid 'from' JID: %s", jerr);
-			return -1;
-		}
-		/* A gateway must not let HTTP clients speak for others. */
-		if (!jid_is_under(st->from, domain)) {
-			fail_set(e, 403,
-			    "'from' must be %s or a JID under it, not '%s'",
-			    domain, st->from);
-			return -1;
-		}
-		/* Domains compare case-insensitively, but the server checks
-		 * our domain byte for byte and closes the stream. */
-		if ((norm = jid_with_domain(st->from, domain)) == NULL)
-			return no_memory(e);
-		free(st->from);
-		st->from = norm;
-	} else if ((st->from = strdup(domain)) == NULL) {
-		return no_memory(e);
-	}
-
-	if (type != NULL && (st->type = attr_dup(type)) == NULL)
-		return no_memory(e);
-	if (check_type(st->kind, st->type, e) == -1)
-		return -1;
-	/* RFC 6120 §8.2.3: an iq carries exactly one payload. */
-	if (strcmp(st->kind, "iq") == 0 &&
-	    (kids = count_child_elements(root)) != 1) {
-		fail_set(e, 422,
-		    "iq must have exactly one child element, it has %lu", kids);
-		return -1;
-	}
-
-	if (id != NULL && (st->id = attr_dup(id)) == NULL)
-		return no_memory(e);
-	if (st->id != NULL && strlen(st->id) > STANZA_ID_MAX) {
-		fail_set(e, 422, "id is %zu bytes; limit is %d", strlen(st->id),
-		    STANZA_ID_MAX);
-		return -1;
-	}
-	if (st->id != NULL && check_id_chars(st->id, e) == -1)
-		return -1;
-	if (st->id == NULL || st->id[0] == '\0') {
-		char rid[XR_ID_LEN + 1];
-
-		free(st->id);
-		st->id = NULL;
-		if (xr_random_id(rid) == -1) {
-			fail_set(e, 500, "cannot generate a stanza id");
-			return -1;
-		}
-		if ((st->id = strdup(rid)) == NULL)
-			return no_memory(e);
-		st->id_generated = 1;
-	}
-	st->wants_receipt =
-	    strcmp(st->kind, "message") == 0 && has_receipt_request(root);
-	return 0;
-}
-
-static void
-out_bytes(struct outbuf *o, const char *s, size_t n)
-{
-	if (o->oom)
-		return;
-	if (n >= SIZE_MAX / 2 - o->len) {
-		o->oom = 1;
-		return;
-	}
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 512;
-		char *p;
-
-		while (cap < o->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(o->p, cap)) == NULL) {
-			o->oom = 1;
-			return;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-static void
-out_str(struct outbuf *o, const char *s)
-{
-	out_bytes(o, s, strlen(s));
-}
-
-/*
- * Escapes for character data or, with attr set, for a value quoted with
- * "'".  Raw tabs and newlines in an attribute would be normalized to
- * spaces by the next parser, and a raw CR anywhere to LF.
- */
-static void
-out_escaped(struct outbuf *o, const xmlChar *xs, int attr)
-{
-	const char *s = (const char *)xs, *run = s;
-
-	for (; *s != '\0'; s++) {
-		const char *rep = NULL;
-
-		switch (*s) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = attr ? NULL : "&gt;";
-			break;
-		case '\'':
-			rep = attr ? "&apos;" : NULL;
-			break;
-		case '\t':
-			rep = attr ? "&#9;" : NULL;
-			break;
-		case '\n':
-			rep = attr ? "&#10;" : NULL;
-			break;
-		case '\r':
-			rep = "&#13;";
-			break;
-		default:
-			break;
-		}
-		if (rep != NULL) {
-			out_bytes(o, run, (size_t)(s - run));
-			out_str(o, rep);
-			run = s + 1;
-		}
-	}
-	out_bytes(o, run, (size_t)(s - run));
-}
-
-static void
-out_qname(struct outbuf *o, const xmlNs *ns, const xmlChar *name)
-{
-	if (ns != NULL && ns->prefix != NULL) {
-		out_str(o, (const char *)ns->prefix);
-		out_str(o, ":");
-	}
-	out_str(o, (const char *)name);
-}
-
-static void
-out_attr(struct outbuf *o, const xmlAttr *a)
-{
-	out_str(o, " ");
-	out_qname(o, a->ns, a->name);
-	out_str(o, "='");
-	for (const xmlNode *t = a->children; t != NULL; t = t->next) {
-		if (t->content != NULL)
-			out_escaped(o, t->content, 1);
-	}
-	out_str(o, "'");
-}
-
-static void
-out_plain_attr(struct outbuf *o, const char *name, const char *value)
-{
-	out_str(o, " ");
-	out_str(o, name);
-	out_str(o, "='");
-	out_escaped(o, (const xmlChar *)value, 1);
-	out_str(o, "'");
-}
-
-/* Namespace declarations of n; skip_client drops xmlns='jabber:client'. */
-static void
-out_ns_decls(struct outbuf *o, const xmlNode *n, int skip_client)
-{
-	for (const xmlNs *ns = n->nsDef; ns != NULL; ns = ns->next) {
-		const char *href = ns->href ? (const char *)ns->href : "";
-
-		if (skip_client && ns->prefix == NULL &&
-		    strcmp(href, NS_CLIENT) == 0)
-			continue;
-		out_str(o, " xmlns");
-		if (ns->prefix != NULL) {
-			out_str(o, ":");
-			out_str(o, (const char *)ns->prefix);
-		}
-		out_str(o, "='");
-		out_escaped(o, (const xmlChar *)href, 1);
-		out_str(o, "'");
-	}
-}
-
-/* Everything under root, iteratively, in document order. */
-static void
-out_descendants(struct outbuf *o, const xmlNode *root)
-{
-	const xmlNode *n = root->children;
-
-	while (n != NULL) {
-		if (n->type == XML_ELEMENT_NODE) {
-			out_str(o, "<");
-			out_qname(o, n->ns, n->name);
-			out_ns_decls(o, n, 0);
-			for (const xmlAttr *a = n->properties; a != NULL;
-			     a = a->next)
-				out_attr(o, a);
-			if (n->children != NULL) {
-				out_str(o, ">");
-				n = n->children;
-				continue;
-			}
-			out_str(o, "/>");
-		} else if (n->content != NULL) {
-			/* Only text is left after walk(); CDATA is merged. */
-			out_escaped(o, n->content, 0);
-		}
-		while (n->next == NULL) {
-			n = n->parent;
-			if (n == root || n == NULL)
-				return;
-			out_str(o, "</");
-			out_qname(o, n->ns, n->name);
-			out_str(o, ">");
-		}
-		n = n->next;
-	}
-}
-
-static int
-serialize(const xmlNode *root, struct stanza *st, struct stanza_error *e)
-{
-	struct outbuf o = {NULL, 0, 0, 0};
-	const xmlAttr *lang =
-	    find_attr(root, "lang", (const char *)XML_XML_NAMESPACE);
-
-	out_str(&o, "<");
-	out_qname(&o, root->ns, root->name);
-	out_ns_decls(&o, root, 1);
-	out_plain_attr(&o, "from", st->from);
-	out_plain_attr(&o, "to", st->to);
-	out_plain_attr(&o, "id", st->id);
-	if (st->type != NULL)
-		out_plain_attr(&o, "type", st->type);
-	if (lang != NULL)
-		out_attr(&o, lang);
-	if (root->children != NULL) {
-		out_str(&o, ">");
-		out_descendants(&o, root);
-		out_str(&o, "</");
-		out_qname(&o, root->ns, root->name);
-		out_str(&o, ">");
-	} else {
-		out_str(&o, "/>");
-	}
-	if (o.oom) {
-		free(o.p);
-		return no_memory(e);
-	}
-	st->xml = o.p;
-	st->xml_len = o.len;
-	return 0;
 }
 
 /*
@@ -894,18 +423,18 @@ stanza_parse(const char *body, size_t len, const struct stanza_limits *lim,
 	memset(e, 0, sizeof(*e));
 	memset(&ps, 0, sizeof(ps));
 	if (len > limit) {
-		fail_set(e, 413,
+		stanza_fail(e, 413,
 		    "stanza is %zu bytes; limit is %lu (max_stanza_bytes)", len,
 		    limit);
 		return -1;
 	}
 	if (body == NULL || is_blank(body, len)) {
-		fail_set(e, 400,
+		stanza_fail(e, 400,
 		    "empty body: expected one message, presence or iq element");
 		return -1;
 	}
 	if ((ctxt = ctxt_take()) == NULL) {
-		no_memory(e);
+		stanza_no_memory(e);
 		goto fail;
 	}
 	ctxt->_private = &ps;
@@ -916,14 +445,16 @@ stanza_parse(const char *body, size_t len, const struct stanza_limits *lim,
 	if (walk(doc, lim, e) == -1)
 		goto fail;
 	root = xmlDocGetRootElement(doc);
-	if (check_root(root, domain, st, e) == -1)
+	if (stanza_check_root(root, domain, st, e) == -1)
 		goto fail;
-	if (serialize(root, st, e) == -1)
+	if (stanza_write(root, st) == -1) {
+		stanza_no_memory(e);
 		goto fail;
+	}
 	/* The limit is on what is written: escaping can make it grow, and
 	 * past the server's own limit it closes the stream. */
 	if (st->xml_len > limit) {
-		fail_set(e, 413,
+		stanza_fail(e, 413,
 		    "stanza is %zu bytes once serialized for XMPP; limit is "
 		    "%lu (max_stanza_bytes)",
 		    st->xml_len, limit);
@@ -949,7 +480,7 @@ claim_eq(
 {
 	if (got == NULL ? want == NULL : want != NULL && strcmp(got, want) == 0)
 		return 0;
-	fail_set(e, 400,
+	stanza_fail(e, 400,
 	    "the stanza's %s is %s%.100s%s, the frame's is %s%.100s%s", what,
 	    got ? "'" : "", got ? got : "absent", got ? "'" : "",
 	    want ? "'" : "", want ? want : "absent", want ? "'" : "");

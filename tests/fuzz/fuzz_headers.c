@@ -1,13 +1,16 @@
 /*
  * libFuzzer target for the request headers cgi/request.c reads itself:
  * Accept, Content-Type, Content-Length and X-XMPP-Rest-Timeout, with a
- * body, through the whole request_serve (the bridge socket does not
+ * body, through the responder's three steps (the bridge socket does not
  * exist, so an accepted stanza answers 503).  The checks: the response is
  * one well-formed CGI response (cgi_out.h); a timeout is within 1 s and
  * iq_max_timeout; the body read never passes Content-Length or
  * max_stanza_bytes.
  */
 #include "../../cgi/request.c"
+
+#include "exchange.h"
+#include "respond.h"
 
 #include "cgi_out.h"
 
@@ -20,12 +23,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conf c;
 	static int ready;
-	char *part[P_COUNT], *body = NULL, why[XR_ERRLEN];
+	char *part[P_COUNT], *body = NULL;
 	struct fio f;
-	struct ctx x;
-	unsigned long ms = 0;
+	struct request rq;
+	struct exchange ex;
 	size_t len = 0;
-	int rc;
 
 	if (!ready) {
 		if (conf_defaults(&c) < 0)
@@ -51,32 +53,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.value[4] = "POST";
 	f.body = part[P_BODY];
 	f.body_len = strlen(part[P_BODY]);
-	x.io = &f.io;
-	x.c = &c;
-	x.fmt = reply_format(f.value[0]);
 
-	/* The pieces on their own, with what they promise. */
-	if (request_timeout(&x, &ms) == 0) {
-		if (ms < 1000 || ms > c.iq_max_timeout * 1000UL || f.out)
+	/* The pieces on their own, with what they promise; they write
+	 * nothing, a refusal is for respond.c. */
+	memset(&rq, 0, sizeof(rq));
+	if (read_timeout(&f.io, &c, &rq) == 0) {
+		if (rq.timeout_ms < 1000 ||
+		    rq.timeout_ms > c.iq_max_timeout * 1000UL)
 			abort();
-	} else {
-		check_response(&f);
+	} else if (rq.kind != REQUEST_REFUSED || rq.status != 400) {
+		abort();
 	}
-	free(f.out);
-	f.out = NULL;
-	f.len = 0;
-	rc = read_body(&x, &body, &len, why, sizeof(why));
-	if (rc == 0) {
+	memset(&rq, 0, sizeof(rq));
+	if (read_body(&f.io, &c, &rq, &body, &len) == 0) {
 		if (len > c.max_stanza_bytes || len > f.body_len ||
 		    body[len] != '\0')
 			abort();
 		free(body);
-	} else if (rc != 400 && rc != 413 && rc != 500) {
+	} else if (rq.status != 400 && rq.status != 413 && rq.status != 500) {
 		abort();
 	}
+	if (f.out != NULL)
+		abort();
 	f.body_off = 0;
 
-	request_serve(&f.io, &c, NULL);
+	request_read(&f.io, &c, NULL, &rq);
+	exchange_run(&c, &rq, &ex);
+	respond(&f.io, &c, &rq, &ex);
+	exchange_free(&ex);
+	request_free(&rq);
 	check_response(&f);
 	free(f.out);
 	for (int i = 0; i < P_COUNT; i++)

@@ -1,13 +1,13 @@
 /*
  * libFuzzer target for the responder's handling of the bridge's answer
- * (cgi/request.c respond_outcome, cgi/reply.c): where a 4 KB error type
+ * (cgi/respond.c respond_outcome, cgi/reply.c): where a 4 KB error type
  * once wrote past a buffer.  The input, split at NUL bytes, is the
  * outcome's fields (an index picks the outcome name), the stanza id and
  * the Accept header; the response written must be one well-formed CGI
  * response whose header lines hold no stray CR/LF and whose
  * Content-Length is the body's length.
  */
-#include "../../cgi/request.c"
+#include "../../cgi/respond.c"
 
 #include "cgi_out.h"
 
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *part[P_COUNT];
 	struct fio f;
 	struct frame fr;
-	struct stanza st;
+	struct request rq;
 	struct ctx x;
 	unsigned sel;
 
@@ -62,18 +62,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fr.flen[tags[i]] = strlen(part[i]);
 		}
 	}
-	memset(&st, 0, sizeof(st));
-	strcpy(st.kind, sel & 0x80 ? "iq" : "message");
-	st.id = part[P_ID];
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = REQUEST_SUBMIT;
+	strcpy(rq.st.kind, sel & 0x80 ? "iq" : "message");
+	rq.st.id = part[P_ID];
+	rq.timeout_ms = 1000;
+	rq.accept = part[P_ACCEPT][0] ? part[P_ACCEPT] : NULL;
+	rq.server_software = part[P_SW];
 	fio_init(&f);
-	f.name[0] = "HTTP_ACCEPT";
-	f.value[0] = part[P_ACCEPT][0] ? part[P_ACCEPT] : NULL;
-	f.name[1] = "SERVER_SOFTWARE";
-	f.value[1] = part[P_SW];
 	x.io = &f.io;
 	x.c = &c;
-	x.fmt = reply_format(f.value[0]);
-	respond_outcome(&x, &st, &fr, 1000);
+	x.rq = &rq;
+	x.fmt = reply_format(rq.accept);
+	respond_outcome(&x, &fr);
 	check_response(&f);
 	free(f.out);
 	for (int i = 0; i < P_COUNT; i++)

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the stanza checker and serializer (common/stanza.c)
+ * libFuzzer target for the stanza checker and serializer (common/stanza*.c)
  * with the default limits and the domain "rest.example".  Besides
  * crashes, leaks and undefined behaviour it checks:
  *

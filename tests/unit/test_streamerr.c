@@ -4,10 +4,9 @@
  */
 #include <strophe.h>
 
+#include "ns.h"
 #include "streamerr.h"
 #include "t.h"
-
-#define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 
 static const char *
 condition_of(xmpp_ctx_t *ctx, const char *xml, xmpp_stanza_t **keep)
