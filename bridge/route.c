@@ -41,6 +41,7 @@ struct route {
 	struct auth *au; /* made once privileges are dropped */
 	int64_t started_ms;
 	struct answer_tally tally;
+	int stopping; /* route_free: stanzas from the session are dropped */
 };
 
 /* Every answer to a responder (admission's and the pipeline's). */
@@ -229,6 +230,8 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 {
 	struct route *rt = ud;
 
+	if (rt->stopping)
+		return; /* incoming delivery and its workers are gone */
 	if (!out_take_stanza(rt->out, st))
 		in_stanza(rt->in, st);
 }
@@ -350,10 +353,12 @@ route_free(struct route *rt)
 	/* Give the answers a moment to reach the responders. */
 	for (int i = 0; i < 5 && listener_nclients() > 0; i++)
 		loop_run_once(rt->lp, 20);
-	/* Deliveries hold stanzas of libstrophe's context: first. */
+	/* Deliveries hold stanzas of libstrophe's context: first.  What the
+	 * session still reads while it closes goes nowhere. */
+	rt->stopping = 1;
 	wh_shutdown();
-	in_free(rt->in);
 	xsess_free(rt->xs);
+	in_free(rt->in);
 	listener_shutdown();
 	auth_free(rt->au);
 	out_free(rt->out);
