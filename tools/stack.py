@@ -23,8 +23,9 @@ in files of their own (tools/bridge_files.py).
 
 The parts are in modules of their own: the XMPP servers in
 tools/xmpp_servers.py, the bridge's configuration, secrets and credentials
-in tools/bridge_files.py, the web servers in tools/web.py; this module
-wires them, and what the tests and benchmarks import from it is named in
+in tools/bridge_files.py, the web servers in tools/web.py, the error and
+the child process they share in tools/stack_proc.py; this module wires
+them, and what the tests and benchmarks import from it is named in
 __all__.
 
 Everything is stopped again by Stack.stop(), which is also called at exit
