@@ -19,10 +19,14 @@ As root, the web servers' children (and spawn-fcgi's responders) may run
 as www-data (Apache refuses root): the bridge then runs with www-data's
 group, so that its socket (mode 0660) and xmpp-rest.conf (0640) are theirs
 to use, as INSTALL has it with the bridge's own group.  The secrets are
-not in xmpp-rest.conf but in xmpp-rest.secret and xmpp-rest.callback-secret
-(secret_file, callback_secret_file; mode 0600, the bridge's user's), as
-`make install` lays them out: a "secret" or "callback_secret" given in
-bridge_conf or an override is written to its file.
+in files of their own (tools/bridge_files.py).
+
+The parts are in modules of their own: the XMPP servers in
+tools/xmpp_servers.py, the bridge's configuration, secrets and credentials
+in tools/bridge_files.py, the web servers in tools/web.py, the error and
+the child process they share in tools/stack_proc.py; this module wires
+them, and what the tests and benchmarks import from it is named in
+__all__.
 
 Everything is stopped again by Stack.stop(), which is also called at exit
 and on SIGTERM/SIGHUP.  Only the standard library is used, so any Python 3.9+
@@ -42,434 +46,37 @@ Environment:
 """
 
 import atexit
-import json
 import os
 import re
 import secrets
 import shlex
 import shutil
 import signal
-import socket
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 import web
+import web_base
+from bridge_files import BRIDGE_USER, SECRET_FILES, BridgeFiles, ensure_bridge_user
+from stack_proc import Proc, StackError
+from web_base import free_port, port_open, tail
+from xmpp_servers import COMPONENT, DOMAIN, XMPP_SERVERS, Ejabberd, Prosody, XmppServer, lua_str
+
+__all__ = ["BRIDGE_USER", "COMPONENT", "DOMAIN", "SECRET_FILES", "USERS", "XMPP_SERVERS", "BridgeFiles",
+           "Ejabberd", "Proc", "Prosody", "Stack", "StackError", "XmppServer", "free_port",
+           "install_signal_handlers", "lua_str", "main", "port_open", "tail"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-DOMAIN = "localhost"
-COMPONENT = "rest.localhost"
 USERS = ("alice", "bob")
-BRIDGE_USER = "xmpp-rest"
 
 # The bridge's own line once the handshake is done (bridge/xmpp.c), not
 # libstrophe's debug lines, which say "connected" at the TCP connect: a
 # stanza sent then found no route (ejabberd answered it forbidden).
 _BRIDGE_CONNECTED = re.compile(r"info: connected to \S+ as component ")
-
-
-class StackError(RuntimeError):
-    pass
-
-
-# The small helpers live in web.py, which the deployments use too.
-free_port = web.free_port
-port_open = web.port_open
-tail = web.tail
-
-
-def lua_str(s):
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-class _Proc:
-    """A child process started in its own session, with its log file."""
-
-    def __init__(self, name, argv, log_path, **popen_kw):
-        self.name = name
-        self.argv = argv
-        self.log_path = log_path
-        self.log = open(log_path, "ab", buffering=0)
-        try:
-            self.p = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=self.log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-                close_fds=True, **popen_kw)
-        except OSError as e:
-            self.log.close()
-            raise StackError("cannot start %s (%s): %s" % (name, argv[0], e)) from e
-
-    @property
-    def pid(self):
-        return self.p.pid
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def stop(self, timeout=10.0, group=True, sig=signal.SIGTERM, term_group=False):
-        """SIGTERM (or sig; to the leader, or with term_group to the whole
-        process group), then SIGKILL to the group.  Returns the exit status
-        (negative: killed by that signal)."""
-        if self.p.poll() is None:
-            # The leader first, so that it can stop its own children
-            # (lighttpd reaps its FastCGI processes) ...
-            self._signal(sig, term_group)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL, group)
-                self.p.wait()
-        if group:
-            # ... then whatever is left in its process group.
-            self._signal(signal.SIGKILL, True)
-        self.log.close()
-        return self.p.returncode
-
-    def _signal(self, sig, group):
-        try:
-            if group:
-                os.killpg(self.p.pid, sig)   # our own session: pgid == pid
-            else:
-                self.p.send_signal(sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-# ---- the XMPP server -------------------------------------------------------------
-
-class XmppServer:
-    """The stack's XMPP server: its configuration and accounts in
-    stack.path(name), its process, its log.  The stack picks the ports;
-    every listener is on 127.0.0.1.  As root it runs as its Debian
-    package's system user.
-
-    The class attributes below say where servers legitimately answer
-    differently, so that a check states its expectation for the server it
-    runs against instead of being skipped there.  (ejabberd also answers
-    a version query as ejabberd, and a ping to a bare JID itself; no check
-    run against it asks either.)"""
-
-    name = None
-    user = None                 # the system account it runs as (as root)
-    remote_bounce = None        # the condition a message to a remote domain bounces with
-    # a second component connection for a domain is accepted, and the
-    # stanzas to the domain are split between the two (else: conflict)
-    second_component_splits = False
-
-    def __init__(self, stack):
-        self.stack = stack
-        self.dir = stack.path(self.name)
-        self.proc = None
-
-    def prepare(self):
-        """Writes the configuration (once, before the first start)."""
-        raise NotImplementedError
-
-    def argv(self):
-        raise NotImplementedError
-
-    @property
-    def log(self):
-        raise NotImplementedError
-
-    def component_auth_count(self):
-        """How often the server has logged a successful component login."""
-        try:
-            with open(self.log, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return 0
-        return len(self.component_auth.findall(text))
-
-    def ports(self):
-        return [self.stack.c2s_port, self.stack.component_port]
-
-    def alive(self):
-        return self.proc is not None and self.proc.alive()
-
-    def start(self, timeout=20.0):
-        if self.alive():
-            raise StackError("%s is already running" % self.name)
-        self.proc = _Proc(self.name, self.argv(), os.path.join(self.dir, "console.log"),
-                          cwd=self.dir, env=self.env(), **self.run_as())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.proc.alive():
-                raise StackError("%s exited with status %s:\n%s\n%s" % (
-                    self.name, self.proc.p.returncode, tail(self.proc.log_path), tail(self.log)))
-            if all(port_open(p) for p in self.ports()):
-                self.started()
-                return
-            time.sleep(0.05)
-        raise StackError("%s did not open ports %s within %gs:\n%s" % (
-            self.name, " and ".join(map(str, self.ports())), timeout, tail(self.log)))
-
-    def started(self):
-        """Called once its ports are open."""
-
-    def stop(self):
-        if self.proc:
-            self.proc.stop()
-            self._wait_gone()
-
-    def kill(self):
-        """SIGKILL, as a crash would end it."""
-        if self.proc:
-            self.proc.stop(timeout=0, sig=signal.SIGKILL, term_group=True)
-            self._wait_gone()
-
-    def _wait_gone(self, timeout=10.0):
-        """Waits until nothing of its session runs any more (a SIGKILL is
-        not instant), so that a restart finds its ports free."""
-        deadline = time.monotonic() + timeout
-        while web.session_pids(self.proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.proc = None
-
-    def pw(self):
-        import pwd
-        try:
-            return pwd.getpwnam(self.user)
-        except KeyError:
-            raise StackError("running as root, but there is no user %r to run %s as "
-                             "(install Debian's %s package)" % (self.user, self.name, self.name)) from None
-
-    def run_as(self):
-        """Popen's keywords that run a command as the server's user."""
-        if not self.stack._as_root:
-            return {}
-        return {"user": self.user, "group": self.pw().pw_gid, "extra_groups": []}
-
-    def env(self):
-        env = dict(os.environ)
-        if self.stack._as_root:
-            env["HOME"] = self.pw().pw_dir
-            env["USER"] = env["LOGNAME"] = self.user
-        return env
-
-    def run_tool(self, argv, what):
-        """Runs one of the server's own commands as its user; fails loudly."""
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, cwd=self.dir, env=self.env(), timeout=60,
-                           **self.run_as())
-        if r.returncode != 0:
-            raise StackError("%s failed (%d):\n%s" % (what, r.returncode, r.stdout.decode("utf-8", "replace")))
-        return r
-
-    def give_dir(self, mode=0o700):
-        """The server's directory (and all in it) to its user, if we are root."""
-        os.chmod(self.dir, mode)
-        if self.stack._as_root:
-            pw = self.pw()
-            for root, dirs, files in os.walk(self.dir):
-                os.chown(root, pw.pw_uid, pw.pw_gid)
-                for n in files:
-                    os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
-
-
-class Prosody(XmppServer):
-    name = "prosody"
-    user = "prosody"
-    remote_bounce = "not-allowed"
-    may_lose_taken_on_kill = 0
-    # mod_component logs this once per successful component login.
-    component_auth = re.compile(
-        r"^\S.*\b" + re.escape(COMPONENT) + r":component\s+info\s+External component successfully authenticated",
-        re.M)
-
-    @property
-    def conf(self):
-        return os.path.join(self.dir, "prosody.cfg.lua")
-
-    @property
-    def log(self):
-        return os.path.join(self.dir, "prosody.log")
-
-    def argv(self):
-        return ["prosody", "--config", self.conf, "-F"]
-
-    def prepare(self):
-        st = self.stack
-        d = self.dir
-        os.makedirs(os.path.join(d, "data"))
-        cfg = f"""-- written by tools/stack.py
-pidfile = {lua_str(os.path.join(d, "prosody.pid"))}
-data_path = {lua_str(os.path.join(d, "data"))}
-log = {{
-    {{ levels = {{ min = {lua_str(st.prosody_log_level)} }}, to = "file", filename = {lua_str(self.log)} }};
-}}
-interfaces = {{ "127.0.0.1" }}
-local_interfaces = {{ "127.0.0.1" }}
-c2s_interfaces = {{ "127.0.0.1" }}
-c2s_ports = {{ {st.c2s_port} }}
-c2s_direct_tls_ports = {{ }}
-component_interfaces = {{ "127.0.0.1" }}
-component_ports = {{ {st.component_port} }}
-s2s_ports = {{ }}
-s2s_direct_tls_ports = {{ }}
-http_ports = {{ }}
-https_ports = {{ }}
-legacy_ssl_ports = {{ }}
-
-modules_enabled = {{ "roster", "saslauth", "disco", "ping", "time", "version" }}
--- "posix" is autoloaded; it must not be listed (see LIBRARIES.md 5)
-modules_disabled = {{ "s2s", "s2s_auth_certs", "dialback", "tls" }}
-
-c2s_require_encryption = false
-s2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_hashed"
-storage = "internal"
-allow_registration = false
-
-VirtualHost {lua_str(DOMAIN)}
-
-Component {lua_str(COMPONENT)}
-    component_secret = {lua_str(st.secret)}
-"""
-        with open(self.conf, "w") as f:
-            f.write(cfg)
-        os.chmod(self.conf, 0o600)
-        self.give_dir()
-        for user, pw in st.users.items():
-            self.run_tool(["prosodyctl", "--config", self.conf, "register", user, DOMAIN, pw],
-                          "prosodyctl register %s" % user)
-
-
-class Ejabberd(XmppServer):
-    """Debian's ejabberd, as its own Erlang node run from self.dir
-    (ejabberdctl foreground with every path given).  ERL_DIST_PORT fixes
-    the distribution port, so no epmd is started (it would listen on
-    0.0.0.0:4369 and outlive us); inet_dist_use_interface keeps that port
-    on 127.0.0.1.  HOME is self.dir/home, so the node's Erlang cookie is
-    its own.  Accounts are made with ejabberdctl register once it runs:
-    that needs the node."""
-
-    name = "ejabberd"
-    user = "ejabberd"
-    remote_bounce = "forbidden"
-    second_component_splits = True
-    # Stanzas it took (our ping came back) but had not yet passed to the
-    # user's session when killed with SIGKILL: 0 to 4 of 1000 seen.
-    may_lose_taken_on_kill = 16
-    component_auth = re.compile(
-        r"\[info\].*ejabberd_service.*\bAccepted external component (handshake )?authentication for " +
-        re.escape(COMPONENT), re.M)
-
-    def __init__(self, stack):
-        super().__init__(stack)
-        self.dist_port = None
-        self._registered = False
-
-    @property
-    def log(self):
-        return os.path.join(self.dir, "logs", "ejabberd.log")
-
-    def ports(self):
-        return super().ports() + [self.dist_port]
-
-    def ctl(self, *args):
-        d = self.dir
-        return ["ejabberdctl", "--config-dir", d, "--config", os.path.join(d, "ejabberd.yml"),
-                "--ctl-config", os.path.join(d, "ejabberdctl.cfg"), "--logs", os.path.join(d, "logs"),
-                "--spool", os.path.join(d, "spool")] + list(args)
-
-    def argv(self):
-        return self.ctl("foreground")
-
-    def env(self):
-        env = super().env()
-        env["HOME"] = os.path.join(self.dir, "home")
-        return env
-
-    def run_as(self):
-        # ejabberdctl refuses any user but root and ejabberd, and as root it
-        # would su to ejabberd with that user's HOME (and cookie).
-        if not self.stack._as_root:
-            raise StackError("ejabberd runs as the ejabberd user: run the stack as root")
-        return super().run_as()
-
-    def prepare(self):
-        st = self.stack
-        d = self.dir
-        for sub in ("home", "logs", "spool"):
-            os.makedirs(os.path.join(d, sub))
-        self.dist_port = free_port()
-        while self.dist_port in (st.c2s_port, st.component_port):
-            self.dist_port = free_port()
-        shutil.copy("/etc/ejabberd/inetrc", os.path.join(d, "inetrc"))
-        with open(os.path.join(d, "ejabberdctl.cfg"), "w") as f:
-            f.write("# written by tools/stack.py\n"
-                    "ERLANG_NODE=xmpp-rest-test@localhost\n"
-                    "ERL_DIST_PORT=%d\n"
-                    "ERL_OPTIONS=\"-kernel inet_dist_use_interface {127,0,0,1}\"\n" % self.dist_port)
-        level = {"warn": "warning"}.get(st.prosody_log_level, st.prosody_log_level)
-        # JSON is YAML: every string quoted, nothing for YAML to reinterpret.
-        q = json.dumps
-        with open(os.path.join(d, "ejabberd.yml"), "w") as f:
-            f.write(f"""# written by tools/stack.py
-loglevel: {level}
-log_rotate_count: 0
-hosts: [{q(DOMAIN)}]
-listen:
-  -
-    port: {st.c2s_port}
-    ip: "127.0.0.1"
-    module: ejabberd_c2s
-    starttls: false
-  -
-    port: {st.component_port}
-    ip: "127.0.0.1"
-    module: ejabberd_service
-    hosts:
-      {q(COMPONENT)}:
-        password: {q(st.secret)}
-s2s_access: none
-acme:
-  auto: false
-auth_method: internal
-auth_password_format: scram
-acl:
-  local:
-    user_regexp: ""
-access_rules:
-  local:
-    allow: local
-  c2s:
-    allow: all
-modules:
-  mod_disco: {{}}
-  mod_ping: {{}}
-  mod_roster: {{}}
-  mod_time: {{}}
-  mod_version: {{}}
-""")
-        self.give_dir()
-
-    def started(self):
-        if self._registered:
-            return
-        for user, pw in self.stack.users.items():
-            self.run_tool(self.ctl("register", user, DOMAIN, pw), "ejabberdctl register %s" % user)
-        self._registered = True
-
-    def stop(self):
-        # ejabberdctl is a shell script that waits for the Erlang VM, and
-        # it ends at once on SIGTERM: the VM gets its own SIGTERM (it stops
-        # cleanly on it) and time to act on it before the SIGKILL.
-        if self.proc:
-            self.proc._signal(signal.SIGTERM, True)
-            deadline = time.monotonic() + 10
-            while web.session_pids(self.proc.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            super().stop()
-
-
-XMPP_SERVERS = {c.name: c for c in (Prosody, Ejabberd)}
 
 
 class Stack:
@@ -523,7 +130,8 @@ class Stack:
         self._lock = threading.RLock()
         self._echo_thread = None
         self._echo_stop = threading.Event()
-        self._as_root = os.geteuid() == 0
+        self.as_root = os.geteuid() == 0
+        self.files = None           # the bridge's files, made by start()
 
     # ---- paths and URLs ----------------------------------------------------
 
@@ -532,16 +140,15 @@ class Stack:
 
     @property
     def conf_path(self):
-        return self.path("xmpp-rest.conf")
+        return self.files.conf_path
 
     @property
     def socket_path(self):
-        # A directory of its own, which the bridge creates (see privs.c).
-        return self.path("run", "bridge.sock")
+        return self.files.socket_path
 
     @property
     def credentials_path(self):
-        return self.path("credentials")
+        return self.files.credentials_path
 
     @property
     def bridge_log(self):
@@ -620,11 +227,13 @@ class Stack:
             self.component_port = free_port()
             while self.component_port == self.c2s_port:
                 self.component_port = free_port()
+            self.files = BridgeFiles(self.tmp, self.bridge_bin, COMPONENT, self.component_port,
+                                     self.secret, self.extra_conf, self.as_root)
             self.server = self.server_class(self)
             self.server.prepare()
             self.start_xmpp()
-            if self._as_root:
-                self._ensure_bridge_user()
+            if self.as_root:
+                ensure_bridge_user()
             self.write_bridge_conf()
             # The token every test and `make run` uses; it may send as
             # any JID of the component.
@@ -708,120 +317,25 @@ class Stack:
     # ---- the bridge ----------------------------------------------------------
 
     def bridge_conf_values(self, overrides=None):
-        conf = {
-            "jid": COMPONENT,
-            "server": "127.0.0.1",
-            "port": str(self.component_port),
-            "secret": self.secret,      # into secret_file: write_bridge_conf
-            "socket": self.socket_path,
-            "iq_timeout": "5",
-            "iq_max_timeout": "10",
-            "max_stanza_bytes": "196608",
-            "log_level": "debug",
-            "reconnect_min": "1",
-            "reconnect_max": "2",
-            "retry_after": "5",
-            "queue_wait": "2",
-            "credentials_file": self.credentials_path,
-            "spool_dir": self.path("spool"),
-        }
-        if self._as_root:
-            # Started as root, the bridge drops to its own account, as a
-            # packaged one would; the web server's group gets the socket.
-            conf["user"] = BRIDGE_USER
-            conf["socket_group"] = str(self._web_gid())
-        conf.update({k: str(v) for k, v in self.extra_conf.items()})
-        # None removes a key (back to the bridge's default)
-        for k, v in (overrides or {}).items():
-            if v is None:
-                conf.pop(k, None)
-            else:
-                conf[k] = str(v)
-        return conf
-
-    # The secrets go to files of their own, as INSTALL lays them out:
-    # key -> (the _file key, the file's name in the stack's directory).
-    SECRET_FILES = {"secret": ("secret_file", "xmpp-rest.secret"),
-                    "callback_secret": ("callback_secret_file", "xmpp-rest.callback-secret")}
+        """xmpp-rest.conf's keys: the stack's, then overrides (a value
+        None removes the key)."""
+        return self.files.values(overrides)
 
     def secret_path(self, key="secret"):
-        return self.path(self.SECRET_FILES[key][1])
-
-    def _write_secret(self, key, value):
-        """Writes a secret as INSTALL has it: a file holding it alone, mode
-        0600, the bridge's user's (as root)."""
-        path = self.secret_path(key)
-        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(value + "\n")
-        os.chmod(path + ".tmp", 0o600)
-        if self._as_root:
-            import pwd
-            os.chown(path + ".tmp", pwd.getpwnam(BRIDGE_USER).pw_uid, -1)
-        os.replace(path + ".tmp", path)
-        return path
+        return self.files.secret_path(key)
 
     def write_bridge_conf(self, overrides=None, path=None):
-        path = path or self.conf_path
-        lines = ["# xmpp-rest.conf written by tools/stack.py"]
-        for k, v in self.bridge_conf_values(overrides).items():
-            if k in self.SECRET_FILES:
-                k, v = self.SECRET_FILES[k][0], self._write_secret(k, v)
-            lines.append("%s %s" % (k, v))
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        if path == self.conf_path:
-            self._bridge_logs_info = str(self.bridge_conf_values(overrides).get(
-                "log_level", "info")) in ("info", "debug")
-        # The responder (the web server's children) and the bridge both
-        # read it; as root the responder may run as www-data.
-        gid = self._web_gid()
-        if gid is not None:
-            # the bridge's own account reads it again on SIGHUP
-            import pwd
-            os.chown(path, pwd.getpwnam(BRIDGE_USER).pw_uid, gid)
-            os.chmod(path, 0o640)
-        else:
-            os.chmod(path, 0o600)
-
-    def _web_gid(self):
-        """As root: the group of the web servers' user (www-data), which
-        the bridge runs with so that its socket is theirs to use."""
-        if not self._as_root:
-            return None
-        try:
-            return web.web_user().pw_gid
-        except web.WebError as e:
-            raise StackError(str(e)) from None
-
-    def _ensure_bridge_user(self):
-        """As root: the system account the bridge drops to (INSTALL's
-        'xmpp-rest'), made once per machine."""
-        import pwd
-        try:
-            pwd.getpwnam(BRIDGE_USER)
-        except KeyError:
-            r = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-                                BRIDGE_USER], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            if r.returncode != 0:
-                raise StackError("useradd %s failed: %s" % (
-                    BRIDGE_USER, r.stdout.decode("utf-8", "replace")))
+        """Writes xmpp-rest.conf (or path) from bridge_conf_values(overrides)."""
+        self.files.write_conf(overrides, path)
 
     def credential_cmd(self, *args, stdin=None, check=True):
         """Runs `xmpp-restd -c CONF ARGS...` (token/password commands);
         returns the CompletedProcess (text)."""
-        r = subprocess.run([self.bridge_bin, "-c", self.conf_path] + list(args),
-                           input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=60)
-        if check and r.returncode != 0:
-            raise StackError("xmpp-restd %s failed (%d): %s" % (
-                " ".join(args), r.returncode, r.stderr.strip()))
-        return r
+        return self.files.credential_cmd(*args, stdin=stdin, check=check)
 
     def add_token(self, name, *options):
         """A new Bearer token (printed once by `xmpp-restd token add`)."""
-        return self.credential_cmd("token", "add", name, *options).stdout.strip()
+        return self.files.add_token(name, *options)
 
     def _socket_id(self):
         try:
@@ -857,7 +371,7 @@ class Stack:
             except OSError:
                 off0 = 0
             argv = self.wrap + [self.bridge_bin, "-c", self.conf_path]
-            self.bridge = _Proc("bridge", argv, self.bridge_log, cwd=self.tmp)
+            self.bridge = Proc("bridge", argv, self.bridge_log, cwd=self.tmp)
             if self.echo_bridge and self._echo_thread is None:
                 self._echo_thread = threading.Thread(
                     target=self._echo_log, args=(self.bridge_log, off0), daemon=True)
@@ -878,7 +392,7 @@ class Stack:
             # its log late, and an earlier login's line arriving then
             # looked like this one (a stanza sent then found no route).
             if have_sock and (self._bridge_says_connected(off0) or (
-                    not getattr(self, "_bridge_logs_info", True)
+                    not self.files.logs_info
                     and self.component_auth_count() > auth0)):
                 return
             time.sleep(0.05)
@@ -906,7 +420,7 @@ class Stack:
         conf = self.path(name + ".conf")
         self.write_bridge_conf({"socket": self.path(name + "-run", "bridge.sock"),
                                  "spool_dir": self.path(name + "-spool")}, path=conf)
-        return _Proc(name, self.wrap + [self.bridge_bin, "-c", conf], self.path(name + ".log"),
+        return Proc(name, self.wrap + [self.bridge_bin, "-c", conf], self.path(name + ".log"),
                      cwd=self.tmp)
 
     def restart_bridge(self, extra_conf=None):
@@ -926,20 +440,9 @@ class Stack:
         as in /proc/PID/stat: R, S, Z, ...); [] when no bridge runs."""
         if not self.bridge:
             return []
-        parent = self.bridge.pid
-        found = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % d, "rb") as f:
-                    data = f.read().decode("utf-8", "replace")
-            except OSError:
-                continue
-            fields = data.rsplit(")", 1)[-1].split()
-            if len(fields) >= 2 and fields[1] == str(parent):
-                found.append((int(d), fields[0]))
-        return found
+        parent = str(self.bridge.pid)
+        return [(pid, fields[0]) for pid, fields in web_base.proc_stats()
+                if len(fields) >= 2 and fields[1] == parent]
 
     def _echo_log(self, path, offset):
         """Copies what is appended to path onto our stderr (run mode)."""

@@ -381,16 +381,13 @@ test_inline_secret_mode(void)
 	conf_free(&c);
 }
 
+/* Both secrets read from their files; the modes that refuse one. */
 static void
-test_secret_files(void)
+secret_file_modes(const char *conf, const char *sec, const char *cb)
 {
 	struct conf c;
-	char sec[64], cb[64], conf[256], err[XR_ERRLEN], *big;
+	char err[XR_ERRLEN];
 
-	put_file(sec, sizeof(sec), "s3cret with space\n", 0600);
-	put_file(cb, sizeof(cb), "0123456789abcdef0123", 0400);
-	snprintf(conf, sizeof(conf),
-	    "jid a.b\nsecret_file %s\ncallback_secret_file %s\n", sec, cb);
 	T_EQ_INT(load_bridge(conf, 0640, &c, err), 0,
 	    "secret files in a 0640 configuration");
 	T_EQ_STR(c.secret, "s3cret with space", "the trailing newline goes");
@@ -415,6 +412,14 @@ test_secret_files(void)
 	T_HAS(err, "(mode 0604)", "and the mode");
 	conf_free(&c);
 	chmod(cb, 0600);
+}
+
+/* A secret file holds one line, within its key's limits. */
+static void
+secret_file_contents(const char *conf, const char *sec, const char *cb)
+{
+	struct conf c;
+	char err[XR_ERRLEN], *big;
 
 	set_text(sec, "");
 	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "an empty secret file");
@@ -458,8 +463,16 @@ test_secret_files(void)
 	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "two lines");
 	T_HAS(err, "a second line", "are refused");
 	conf_free(&c);
-	unlink(cb);
+}
 
+/* A secret file is a file of its own, of root or the bridge's user. */
+static void
+secret_file_kinds(const char *conf, const char *sec, const char *cb)
+{
+	struct conf c;
+	char err[XR_ERRLEN], as_nobody[256];
+
+	unlink(cb);
 	/* A symbolic link could point anywhere. */
 	T_EQ_INT(symlink(sec, cb), 0, "a symbolic link to the secret");
 	T_EQ_INT(load_bridge(conf, 0640, &c, err), -1, "is refused");
@@ -473,13 +486,27 @@ test_secret_files(void)
 	/* Whoever owns it could open it up again. */
 	if (geteuid() == 0) {
 		T_EQ_INT(chown(sec, 12345, 0), 0, "a secret file of uid 12345");
-		snprintf(conf, sizeof(conf),
+		snprintf(as_nobody, sizeof(as_nobody),
 		    "jid a.b\nuser nobody\nsecret_file %s\n", sec);
-		T_EQ_INT(load_bridge(conf, 0640, &c, err), -1,
+		T_EQ_INT(load_bridge(as_nobody, 0640, &c, err), -1,
 		    "is refused for a bridge that runs as nobody");
 		T_HAS(err, "belongs to uid 12345, neither root nor", "why");
 		conf_free(&c);
 	}
+}
+
+static void
+test_secret_files(void)
+{
+	char sec[64], cb[64], conf[256];
+
+	put_file(sec, sizeof(sec), "s3cret with space\n", 0600);
+	put_file(cb, sizeof(cb), "0123456789abcdef0123", 0400);
+	snprintf(conf, sizeof(conf),
+	    "jid a.b\nsecret_file %s\ncallback_secret_file %s\n", sec, cb);
+	secret_file_modes(conf, sec, cb);
+	secret_file_contents(conf, sec, cb);
+	secret_file_kinds(conf, sec, cb);
 	unlink(sec);
 }
 

@@ -100,11 +100,11 @@ test_parse_good(void)
 	creds_free(&c);
 }
 
+/* A name: its characters, its length, once in a file. */
 static void
-test_parse_bad(void)
+parse_bad_names(void)
 {
 	char long_name[CREDS_NAME_MAX + 2], text[CREDS_LINE_MAX + 64];
-	char *big;
 	struct creds c;
 	char err[XR_ERRLEN];
 
@@ -122,6 +122,12 @@ test_parse_bad(void)
 		"\na basic $y$j9T$a$b\na bearer " ABC_HEX "\n",
 	    "4: a credential named a is already defined above",
 	    "duplicate name, at its first repeat");
+}
+
+/* The scheme, and a hash of the form its scheme takes. */
+static void
+parse_bad_hashes(void)
+{
 	refused("a token " ABC_HEX "\n", "1: unknown scheme 'token'",
 	    "unknown scheme");
 	refused("a Bearer " ABC_HEX "\n", "unknown scheme 'Bearer'",
@@ -150,6 +156,12 @@ test_parse_bad(void)
 	    "'=' outside rounds=");
 	refused("a basic $6$salt$ha!sh\n", "not a well-formed sha512-crypt",
 	    "character outside crypt's alphabet");
+}
+
+/* The options after the hash: known, once each, well formed. */
+static void
+parse_bad_options(void)
+{
 	refused("a bearer " ABC_HEX " form=a@" DOM "\n",
 	    "1: unknown option 'form='", "a typo in an option");
 	refused("a bearer " ABC_HEX " extra\n",
@@ -182,6 +194,15 @@ test_parse_bad(void)
 	    "a negative time");
 	refused("a bearer " ABC_HEX " expires=253402300800\n",
 	    "expires= must be", "a time past year 9999");
+}
+
+/* Blanks, line ends and bytes a line may not have. */
+static void
+parse_bad_bytes(void)
+{
+	struct creds c;
+	char err[XR_ERRLEN];
+
 	refused(
 	    "a  bearer " ABC_HEX "\n", "1: two blanks in a row", "two spaces");
 	refused("a bearer\t " ABC_HEX "\n", "two blanks in a row",
@@ -195,6 +216,16 @@ test_parse_bad(void)
 	T_EQ_INT(creds_parse("# a\0b\n", 6, DOM, &c, err, sizeof(err)), -1,
 	    "a NUL byte");
 	T_EQ_STR(err, "1: NUL byte", "is refused, in a comment too");
+}
+
+/* The longest line and the largest file that are read. */
+static void
+parse_bad_sizes(void)
+{
+	char text[CREDS_LINE_MAX + 64];
+	char *big;
+	struct creds c;
+	char err[XR_ERRLEN];
 
 	text[0] = '#';
 	memset(text + 1, 'x', CREDS_LINE_MAX - 1);
@@ -218,6 +249,16 @@ test_parse_bad(void)
 		    0, "CREDS_FILE_MAX bytes are fine");
 		free(big);
 	}
+}
+
+static void
+test_parse_bad(void)
+{
+	parse_bad_names();
+	parse_bad_hashes();
+	parse_bad_options();
+	parse_bad_bytes();
+	parse_bad_sizes();
 }
 
 static void

@@ -322,24 +322,13 @@ test_reload_order(void)
 	rm_rf(dir);
 }
 
+/* Beside a copy of good: files cut short, too long, corrupt, left by a
+ * crash, a repeated sequence number, a directory. */
 static void
-test_bad_files(void)
+write_bad_files(const char *dir, const char *good, size_t len)
 {
-	char dir[512], err[XR_ERRLEN], *good, *buf;
-	struct spool *sp;
-	struct spool_queue *q;
-	size_t len = 0;
-	char name1[] = "00000000000000000001-id0000000000000000000001.msg";
+	char *buf, sub[600];
 
-	snprintf(dir, sizeof(dir), "%s/bad", base);
-	sp = open_at(dir, 1 << 20);
-	put(sp, URL_A, 1, ALICE, "<message id='good'><body>x</body></message>",
-	    NULL);
-	spool_close(sp);
-	good = read_raw(dir, name1, &len);
-	T_OK(good != NULL, "a good file to copy");
-	if (good == NULL)
-		return;
 	/* Cut short, in the body and in the header. */
 	write_raw(dir, "trunc-body.msg", good, len - 5);
 	write_raw(dir, "trunc-head.msg", good, 30);
@@ -368,63 +357,92 @@ test_bad_files(void)
 	write_raw(dir, "again.msg", good, len);
 	free(buf);
 	mkdir(dir, 0700);
-	{
-		char sub[600];
+	snprintf(sub, sizeof(sub), "%s/a-directory", dir);
+	mkdir(sub, 0700);
+}
 
-		snprintf(sub, sizeof(sub), "%s/a-directory", dir);
-		mkdir(sub, 0700);
-	}
+/* The first load keeps what is good and sets the rest aside. */
+static void
+load_bad_files(const char *dir)
+{
+	char err[XR_ERRLEN], p[700];
+	struct spool *sp = open_at(dir, 1 << 20);
+	const struct spool_queue *q;
 
-	sp = open_at(dir, 1 << 20);
 	T_EQ_INT(spool_load(sp, url_same, NULL, 0, err, sizeof(err)), 2,
 	    "only the good file and the whole temporary one are loaded");
 	q = spool_queue_find(sp, URL_A, ALICE);
 	T_OK(q != NULL && q->n == 2 && q->head->seq == 1 &&
 		q->head->next->seq == 3,
 	    "in order");
-	{
-		char p[700];
-
-		path_of(p, sizeof(p), dir,
-		    "00000000000000000003-id0000000000000000000001.msg");
-		T_OK(access(p, F_OK) == 0,
-		    "the whole temporary file got its proper name");
-	}
+	path_of(p, sizeof(p), dir,
+	    "00000000000000000003-id0000000000000000000001.msg");
+	T_OK(access(p, F_OK) == 0,
+	    "the whole temporary file got its proper name");
 	T_EQ_INT(count_files(dir, ".bad"), 9 - 1,
 	    "the truncated, long, corrupt and duplicate ones are set aside "
 	    "as .bad");
-	{
-		char p[700];
-
-		path_of(p, sizeof(p), dir, "trunc-body.msg.bad");
-		T_OK(access(p, F_OK) == 0, "trunc-body.msg became .bad");
-		path_of(p, sizeof(p), dir, "garbage.bad");
-		T_OK(access(p, F_OK) == 0, "garbage became .bad");
-		path_of(p, sizeof(p), dir,
-		    "tmp-00000000000000000002-id0000000000000000000002");
-		T_OK(access(p, F_OK) < 0,
-		    "the unfinished temporary file is "
-		    "removed");
-		path_of(p, sizeof(p), dir, "a-directory");
-		T_OK(access(p, F_OK) == 0, "a directory is left alone");
-	}
+	path_of(p, sizeof(p), dir, "trunc-body.msg.bad");
+	T_OK(access(p, F_OK) == 0, "trunc-body.msg became .bad");
+	path_of(p, sizeof(p), dir, "garbage.bad");
+	T_OK(access(p, F_OK) == 0, "garbage became .bad");
+	path_of(p, sizeof(p), dir,
+	    "tmp-00000000000000000002-id0000000000000000000002");
+	T_OK(access(p, F_OK) < 0,
+	    "the unfinished temporary file is "
+	    "removed");
+	path_of(p, sizeof(p), dir, "a-directory");
+	T_OK(access(p, F_OK) == 0, "a directory is left alone");
 	spool_close(sp);
+}
 
-	/* A second load sees only what is good: .bad files stay put. */
-	sp = open_at(dir, 1 << 20);
+/* A second load sees only what is good: .bad files stay put.  name1, a
+ * copy of good, is then cut short under the spool. */
+static void
+reload_bad_files(
+    const char *dir, const char *name1, const char *good, size_t len)
+{
+	char err[XR_ERRLEN];
+	struct spool *sp = open_at(dir, 1 << 20);
+	struct spool_queue *q;
+	size_t got = 0;
+
 	T_EQ_INT(spool_load(sp, url_same, NULL, 0, err, sizeof(err)), 2,
 	    "a second load finds the same two");
 	T_EQ_INT(count_files(dir, ".bad"), 8, "and sets nothing else aside");
 	q = spool_queue_find(sp, URL_A, ALICE);
 	/* A file that changed under us is noticed when it is read. */
 	write_raw(dir, name1, good, len - 1);
-	T_OK(q && spool_read(sp, q->head, &len, err, sizeof(err)) == NULL,
+	T_OK(q && spool_read(sp, q->head, &got, err, sizeof(err)) == NULL,
 	    "a file cut short after loading fails to read");
 	T_HAS(err, "size", "... and says so");
 	q = spool_set_aside(sp, q->head, err);
 	T_OK(q != NULL && q->n == 1, "spool_set_aside takes it out");
 	T_EQ_INT(count_files(dir, ".bad"), 9, "... as one more .bad file");
 	spool_close(sp);
+}
+
+static void
+test_bad_files(void)
+{
+	char dir[512], *good;
+	struct spool *sp;
+	size_t len = 0;
+	const char name1[] =
+	    "00000000000000000001-id0000000000000000000001.msg";
+
+	snprintf(dir, sizeof(dir), "%s/bad", base);
+	sp = open_at(dir, 1 << 20);
+	put(sp, URL_A, 1, ALICE, "<message id='good'><body>x</body></message>",
+	    NULL);
+	spool_close(sp);
+	good = read_raw(dir, name1, &len);
+	T_OK(good != NULL, "a good file to copy");
+	if (good == NULL)
+		return;
+	write_bad_files(dir, good, len);
+	load_bad_files(dir);
+	reload_bad_files(dir, name1, good, len);
 	free(good);
 	rm_rf(dir);
 }
