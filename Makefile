@@ -61,7 +61,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/spool_format.c bridge/spool_queue.c bridge/spool_load.c \
   bridge/privfile.c bridge/secrets.c bridge/stray.c bridge/streamerr.c \
   bridge/claim.c bridge/rate.c bridge/deferral.c bridge/outgoing.c bridge/incoming.c \
-  bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
+  bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c bridge/incoming_retry.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_stanza_root test_stanza_write test_track test_urltmpl \
   test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
   test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status \
@@ -109,7 +109,7 @@ UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/cgi/request.o $(B)/cgi/exchange.o
   $(B)/bridge/spool_load.o $(B)/bridge/privfile.o $(B)/bridge/secrets.o $(B)/bridge/reload.o \
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
   $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o \
-  $(B)/bridge/outgoing.o $(B)/bridge/incoming.o $(B)/bridge/status.o $(B)/bridge/answer.o \
+  $(B)/bridge/outgoing.o $(B)/bridge/incoming.o $(B)/bridge/incoming_retry.o $(B)/bridge/status.o $(B)/bridge/answer.o \
   $(B)/bridge/stanza_answer.o $(B)/bridge/admit.o $(B)/bridge/listener.o $(B)/bridge/auth.o
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
