@@ -26,23 +26,25 @@ answer_send(struct client *cl, uint32_t seq, const struct answer *a,
     struct answer_tally *t)
 {
 	struct frame_out fo = {0};
-	char err[XR_ERRLEN];
+	char why[XR_ERRLEN], err[XR_ERRLEN];
+	struct answer busy;
+	int ok = 0;
 
+	if (cl != NULL) {
+		ok = answer_frame(&fo, seq, a, why, sizeof(why)) == 0;
+		if (!ok) {
+			/* The answer does not fit in a frame: say so instead.
+			 * Only running out of memory stops this one too. */
+			busy = (struct answer){.outcome = OUTCOME_BUSY,
+			    .condition = "resource-constraint",
+			    .text = why};
+			a = &busy;
+			ok = answer_frame(&fo, seq, a, err, sizeof(err)) == 0;
+		}
+	}
 	if (t != NULL)
 		t->n[a->outcome]++;
-	if (cl == NULL)
-		return; /* its responder went away */
-	if (answer_frame(&fo, seq, a, err, sizeof(err)) == 0) {
+	if (ok)
 		listener_send(cl, &fo);
-	} else {
-		/* The answer does not fit in a frame: say so instead. */
-		struct answer busy = {.outcome = OUTCOME_BUSY,
-		    .condition = "resource-constraint",
-		    .text = err};
-
-		if (t != NULL)
-			t->n[a->outcome]--;
-		answer_send(cl, seq, &busy, t);
-	}
 	frame_out_free(&fo);
 }
