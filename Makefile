@@ -48,7 +48,7 @@ XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # B is the build directory: build/ for the release build, build/asan for
 # the sanitizer build the tests run.
 B ?= build
-COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/conf_value.c common/jid.c \
+COMMON_SRC = common/util.c common/log.c common/buf.c common/proto.c common/frame_reader.c common/conf.c common/conf_value.c common/jid.c \
   common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
@@ -61,7 +61,8 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
   bridge/status.c bridge/answer.c bridge/stanza_answer.c bridge/admit.c
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
   test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
-  test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status
+  test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status \
+  test_buf test_frame_reader
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -138,7 +139,8 @@ FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
 FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_outcome \
   fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply fuzz_streamerr
 # The responder's targets include cgi/request.c to reach its static parts.
-FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
+FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/buf.c common/proto.c \
+  common/frame_reader.c \
   common/conf.c common/conf_value.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
   common/xmpp_error.c
 build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c tests/fuzz/cgi_out.h \
@@ -147,14 +149,15 @@ build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c te
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
 	  -o $@ $< $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/claim.c common/stanza.c common/jid.c \
-  common/proto.c common/conf.c common/conf_value.c common/log.c common/util.c | need-fuzz
+  common/buf.c common/proto.c common/conf.c common/conf_value.c common/log.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
 build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http_resp.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
-build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c | need-fuzz
+build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/buf.c common/proto.c common/frame_reader.c \
+  common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c tests/fuzz/fuzz_util.h common/stanza.c \

@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "frame_reader.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
@@ -33,7 +34,7 @@
 
 static struct loop *lp; /* the bridge's loop (its *_start) */
 
-#define IN_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
+#define OUT_FIRST 1024
 #define OUT_MAX (4UL * (XR_FRAME_HDR + XR_FRAME_MAX))
 #define ACCEPT_PAUSE_MS 1000
 
@@ -42,10 +43,9 @@ struct client {
 	int closing;            /* close once the output queue is empty */
 	unsigned long inflight; /* frames read and not yet answered */
 	int64_t active_ms;      /* a frame began, ended or was answered */
-	uint8_t *in;
-	size_t in_len, in_cap;
-	uint8_t *out;
-	size_t out_len, out_off, out_cap;
+	struct frame_reader in;
+	struct buf out; /* answers queued; out.data[out_off..) unwritten */
+	size_t out_off;
 	struct client *prev, *next;
 };
 
@@ -100,8 +100,8 @@ client_free(struct client *cl)
 		clients = cl->next;
 	if (cl->next)
 		cl->next->prev = cl->prev;
-	free(cl->in);
-	free(cl->out);
+	fr_free(&cl->in);
+	buf_free(&cl->out);
 	free(cl);
 	nclients--;
 }
@@ -111,7 +111,7 @@ client_update_events(struct client *cl)
 {
 	short ev = cl->closing ? 0 : POLLIN;
 
-	if (cl->out_len > cl->out_off)
+	if (cl->out.len > cl->out_off)
 		ev |= POLLOUT;
 	loop_set_events(lp, cl->fd, ev);
 }
@@ -120,9 +120,9 @@ client_update_events(struct client *cl)
 static int
 client_flush(struct client *cl)
 {
-	while (cl->out_off < cl->out_len) {
-		ssize_t n = send(cl->fd, cl->out + cl->out_off,
-		    cl->out_len - cl->out_off, MSG_NOSIGNAL);
+	while (cl->out_off < cl->out.len) {
+		ssize_t n = send(cl->fd, cl->out.data + cl->out_off,
+		    cl->out.len - cl->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -134,8 +134,9 @@ client_flush(struct client *cl)
 		}
 		cl->out_off += (size_t)n;
 	}
-	if (cl->out_off == cl->out_len) {
-		cl->out_off = cl->out_len = 0;
+	if (cl->out_off == cl->out.len) {
+		cl->out_off = 0;
+		buf_reset(&cl->out);
 		if (cl->closing) {
 			client_free(cl);
 			return -1;
@@ -148,35 +149,23 @@ client_flush(struct client *cl)
 void
 listener_send(struct client *cl, const struct frame_out *fo)
 {
-	size_t need;
-
-	if (cl->out_off > 0 && cl->out_off == cl->out_len)
-		cl->out_off = cl->out_len = 0;
-	need = cl->out_len + fo->len;
-	if (need > OUT_MAX) {
-		log_warnx("responder does not read its answers; dropping it");
+	if (cl->out_off > 0 && cl->out_off == cl->out.len) {
+		cl->out_off = 0;
+		buf_reset(&cl->out);
+	}
+	if (buf_append(&cl->out, fo->b.data, fo->b.len) < 0) {
+		if (errno == ENOMEM) {
+			log_warnx("out of memory queueing an answer");
+		} else {
+			log_warnx(
+			    "responder does not read its answers; dropping it");
+			cl->out_off = 0;
+			buf_reset(&cl->out);
+		}
 		cl->closing = 1;
-		cl->out_len = cl->out_off = 0;
 		client_update_events(cl);
 		return;
 	}
-	if (need > cl->out_cap) {
-		size_t cap = cl->out_cap ? cl->out_cap : 1024;
-		uint8_t *nb;
-
-		while (cap < need)
-			cap *= 2;
-		if ((nb = realloc(cl->out, cap)) == NULL) {
-			log_warnx("out of memory queueing an answer");
-			cl->closing = 1;
-			client_update_events(cl);
-			return;
-		}
-		cl->out = nb;
-		cl->out_cap = cap;
-	}
-	memcpy(cl->out + cl->out_len, fo->buf, fo->len);
-	cl->out_len += fo->len;
 	/* Every frame to a responder answers one of its frames. */
 	if (cl->inflight > 0 && --cl->inflight == 0)
 		client_mark_active(cl);
@@ -206,7 +195,7 @@ client_reject(struct client *cl, uint32_t seq, const char *why)
 	log_warnx("bad frame from a responder: %s", why);
 	listener_send_outcome(cl, seq, OUTCOME_REJECTED, "bad-request", why);
 	cl->closing = 1;
-	cl->in_len = 0;
+	fr_reset(&cl->in);
 	client_update_events(cl);
 }
 
@@ -226,92 +215,76 @@ refuse_pipelined(struct client *cl, uint32_t seq)
 	    cl, seq, OUTCOME_BUSY, "resource-constraint", why);
 }
 
-/* Decodes every whole frame in cl's buffer; -1 if cl was freed. */
-static int
+/* Hands one decoded frame on, or answers it here. */
+static void
+client_frame(struct client *cl, struct frame *f)
+{
+	if (f->type != FRAME_SUBMIT && f->type != FRAME_STATUS) {
+		client_reject(cl, f->seq, "expected a submit or status frame");
+		return;
+	}
+	cl->active_ms = xr_now_ms();
+	cl->inflight++;
+	if (f->type == FRAME_SUBMIT && max_inflight > 0 &&
+	    cl->inflight > max_inflight)
+		refuse_pipelined(cl, f->seq);
+	else
+		lcbs.on_frame(cl, f, lud);
+}
+
+/* Hands on every whole frame cl's buffer holds. */
+static void
 client_parse(struct client *cl)
 {
-	size_t off = 0;
 	char err[XR_ERRLEN];
+	int took = 0;
 
-	while (!cl->closing && off < cl->in_len) {
+	while (!cl->closing) {
 		struct frame f;
-		ssize_t n = frame_decode(
-		    cl->in + off, cl->in_len - off, &f, err, sizeof(err));
-		if (n == 0)
+		enum fr_rc rc = fr_next(&cl->in, &f, err, sizeof(err));
+
+		if (rc == FR_MORE)
 			break;
-		if (n < 0) {
+		if (rc != FR_FRAME) {
 			client_reject(cl, 0, err);
-			return 0;
+			return;
 		}
-		off += (size_t)n;
-		if (f.type != FRAME_SUBMIT && f.type != FRAME_STATUS) {
-			client_reject(
-			    cl, f.seq, "expected a submit or status frame");
-			frame_clear(&f);
-			return 0;
-		}
-		cl->active_ms = xr_now_ms();
-		cl->inflight++;
-		if (f.type == FRAME_SUBMIT && max_inflight > 0 &&
-		    cl->inflight > max_inflight)
-			refuse_pipelined(cl, f.seq);
-		else
-			lcbs.on_frame(cl, &f, lud);
+		took = 1;
+		client_frame(cl, &f);
 		frame_clear(&f);
 	}
-	if (off > 0 && !cl->closing) {
-		memmove(cl->in, cl->in + off, cl->in_len - off);
-		cl->in_len -= off;
-	}
 	/* A frame begun must end within the idle timeout too. */
-	if (off > 0 && cl->in_len > 0)
+	if (took && fr_pending(&cl->in) > 0)
 		cl->active_ms = xr_now_ms();
-	return 0;
 }
 
 static void
 client_read(struct client *cl)
 {
 	for (;;) {
-		ssize_t n;
-		size_t room;
+		int began = fr_pending(&cl->in) == 0, filled;
+		ssize_t n = fr_read(&cl->in, cl->fd, &filled);
 
-		if (cl->in_len == cl->in_cap) {
-			size_t cap = cl->in_cap ? cl->in_cap * 2 : 4096;
-			uint8_t *nb;
-
-			if (cap > IN_MAX)
-				cap = IN_MAX;
-			if (cap == cl->in_cap) {
-				/* frame_decode refuses oversized frames first */
-				client_reject(cl, 0, "frame too large");
-				return;
-			}
-			if ((nb = realloc(cl->in, cap)) == NULL) {
-				client_reject(cl, 0, "bridge out of memory");
-				return;
-			}
-			cl->in = nb;
-			cl->in_cap = cap;
-		}
-		room = cl->in_cap - cl->in_len;
-		n = recv(cl->fd, cl->in + cl->in_len, room, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
+		if (n < 0 && (errno == ENOMEM || errno == EMSGSIZE)) {
+			/* fr_next refuses an oversized frame before this */
+			client_reject(cl, 0,
+			    errno == ENOMEM ? "bridge out of memory"
+					    : "frame too large");
+			return;
+		}
 		if (n <= 0) {
 			client_free(cl);
 			return;
 		}
-		if (cl->in_len == 0)
+		if (began)
 			cl->active_ms = xr_now_ms(); /* a frame begins */
-		cl->in_len += (size_t)n;
 		client_parse(cl);
 		/* A short read took all there was: the loop says when there is
 		 * more, which saves a recv() that would fail with EAGAIN on
 		 * nearly every request. */
-		if (cl->closing || (size_t)n < room)
+		if (cl->closing || !filled)
 			return;
 	}
 }
@@ -359,7 +332,9 @@ idle_sweep(void *ud)
 			log_info("closing a responder connection idle for %lld "
 				 "s (client_idle_timeout)%s",
 			    (long long)((now - cl->active_ms) / 1000),
-			    cl->in_len > 0 ? " in the middle of a frame" : "");
+			    fr_pending(&cl->in) > 0
+				? " in the middle of a frame"
+				: "");
 			client_free(cl);
 			continue;
 		}
@@ -392,7 +367,7 @@ refuse_now(int cfd, enum outcome o, const char *condition, const char *text)
 	frame_put_str(&fo, FIELD_CONDITION, condition);
 	frame_put_str(&fo, FIELD_TEXT, text);
 	if (frame_finish(&fo, err, sizeof(err)) == 0)
-		(void)send(cfd, fo.buf, fo.len, MSG_NOSIGNAL);
+		(void)send(cfd, fo.b.data, fo.b.len, MSG_NOSIGNAL);
 	frame_out_free(&fo);
 	close(cfd);
 }
@@ -441,6 +416,8 @@ listener_io(int fd, short revents, void *ud)
 			continue;
 		}
 		cl->fd = cfd;
+		fr_init(&cl->in, XR_FRAME_MAX);
+		buf_init(&cl->out, OUT_FIRST, OUT_MAX);
 		cl->next = clients;
 		if (clients)
 			clients->prev = cl;

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frame_reader.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -49,7 +50,6 @@ static struct loop *lp; /* the bridge's loop (its *_start) */
 #define KILL_GRACE_MS 2000   /* past callback_timeout, before SIGKILL */
 #define WORKER_IDLE_MS 30000 /* an idle worker is let go after this */
 #define JOB_FD 3             /* the worker's socket, after dup2 */
-#define FRAME_BUF_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
 
 struct delivery {
 	char id[XR_ID_LEN + 1];
@@ -63,15 +63,14 @@ struct delivery {
 
 struct worker {
 	pid_t pid;
-	int fd;              /* our end of the socketpair, non-blocking */
-	struct delivery *d;  /* the delivery it runs; NULL when idle */
-	struct frame_out fo; /* the job frame, until written */
-	size_t sent;         /* bytes of fo written */
-	uint8_t *in;         /* the result frame as it comes */
-	size_t ilen, icap;
-	int killed;        /* SIGKILLed at d's deadline */
-	int reaped;        /* waitpid returned it: its pid may be reused */
-	int64_t idle_from; /* when it last finished a delivery */
+	int fd;                 /* our end of the socketpair, non-blocking */
+	struct delivery *d;     /* the delivery it runs; NULL when idle */
+	struct frame_out fo;    /* the job frame, until written */
+	size_t sent;            /* bytes of fo written */
+	struct frame_reader in; /* the result frame as it comes */
+	int killed;             /* SIGKILLed at d's deadline */
+	int reaped;             /* waitpid returned it: its pid may be reused */
+	int64_t idle_from;      /* when it last finished a delivery */
 	struct worker *next;
 };
 
@@ -250,55 +249,35 @@ worker_deliver(
  * result, so a read never holds the start of the next job.
  */
 static int
-worker_read_job(uint8_t **buf, size_t *cap, struct frame *f)
+worker_read_job(struct frame_reader *fr, struct frame *f)
 {
 	char err[XR_ERRLEN];
-	size_t len = 0;
+	enum fr_rc rc;
 
-	for (;;) {
-		ssize_t n, used;
-
-		if (len == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 4096;
-			uint8_t *nb;
-
-			if (ncap > FRAME_BUF_MAX)
-				ncap = FRAME_BUF_MAX;
-			if (ncap <= *cap || (nb = realloc(*buf, ncap)) == NULL)
-				return 0;
-			*buf = nb;
-			*cap = ncap;
-		}
-		n = read(JOB_FD, *buf + len, *cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	while ((rc = fr_next(fr, f, err, sizeof(err))) == FR_MORE) {
+		if (fr_read(fr, JOB_FD, NULL) <= 0)
 			return 0;
-		len += (size_t)n;
-		used = frame_decode(*buf, len, f, err, sizeof(err));
-		if (used < 0)
-			return 0;
-		if (used == 0)
-			continue;
-		if ((size_t)used != len || f->type != FRAME_DELIVERY) {
-			frame_clear(f);
-			return 0;
-		}
-		return 1;
 	}
+	if (rc != FR_FRAME)
+		return 0;
+	if (fr_pending(fr) != 0 || f->type != FRAME_DELIVERY) {
+		frame_clear(f);
+		return 0;
+	}
+	return 1;
 }
 
 static _Noreturn void
 worker_main(void)
 {
 	struct http_client *hc = http_client_new();
-	uint8_t *buf = NULL;
-	size_t cap = 0;
+	struct frame_reader fr;
 	struct frame f = {0};
 
 	if (hc == NULL)
 		_exit(1);
-	while (worker_read_job(&buf, &cap, &f)) {
+	fr_init(&fr, XR_FRAME_MAX);
+	while (worker_read_job(&fr, &f)) {
 		struct frame_out fo = {0};
 		char err[XR_ERRLEN];
 		unsigned long long deadline = 0;
@@ -314,14 +293,14 @@ worker_main(void)
 		worker_deliver(&f, hc, &fo);
 		alarm(0);
 		ok = frame_finish(&fo, err, sizeof(err)) == 0 &&
-		    xr_write_all(JOB_FD, fo.buf, fo.len) == 0;
+		    xr_write_all(JOB_FD, fo.b.data, fo.b.len) == 0;
 		frame_out_free(&fo);
 		frame_clear(&f);
 		if (!ok)
 			break;
 	}
 	http_client_free(hc);
-	free(buf);
+	fr_free(&fr);
 	_exit(0);
 }
 
@@ -376,8 +355,7 @@ worker_release(struct worker *w)
 		w->fd = -1;
 	}
 	frame_out_free(&w->fo);
-	free(w->in);
-	w->in = NULL;
+	fr_free(&w->in);
 	w->d = NULL;
 	if (w->reaped) {
 		free(w);
@@ -456,7 +434,6 @@ worker_result(struct worker *w, const struct frame *f)
 		r.error = "unknown";
 	/* w is idle again before done runs: done may submit at once. */
 	w->d = NULL;
-	w->ilen = 0;
 	w->idle_from = xr_now_ms();
 	nbusy--;
 	/* After a reload that lowered callback_max_inflight. */
@@ -471,9 +448,9 @@ static void arm_idle_timer(void);
 static int
 worker_flush(struct worker *w)
 {
-	while (w->sent < w->fo.len) {
-		ssize_t n = send(w->fd, w->fo.buf + w->sent,
-		    w->fo.len - w->sent, MSG_NOSIGNAL);
+	while (w->sent < w->fo.b.len) {
+		ssize_t n = send(w->fd, w->fo.b.data + w->sent,
+		    w->fo.b.len - w->sent, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			w->sent += (size_t)n;
@@ -499,29 +476,15 @@ static const char *
 worker_read(struct worker *w)
 {
 	for (;;) {
-		ssize_t n;
+		ssize_t n = fr_read(&w->in, w->fd, NULL);
 
-		if (w->ilen == w->icap) {
-			size_t cap = w->icap ? w->icap * 2 : 4096;
-			uint8_t *nb;
-
-			/* Not a frame we can take: end the worker. */
-			if (w->icap >= FRAME_BUF_MAX ||
-			    (nb = realloc(w->in, cap)) == NULL)
-				return "delivery process sent an oversized "
-				       "result";
-			w->in = nb;
-			w->icap = cap;
-		}
-		n = read(w->fd, w->in + w->ilen, w->icap - w->ilen);
-		if (n > 0) {
-			w->ilen += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
+		if (n > 0)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return NULL;
+		/* Not a frame we can take: end the worker. */
+		if (n < 0 && (errno == EMSGSIZE || errno == ENOMEM))
+			return "delivery process sent an oversized result";
 		/* The end, or an error: whatever came is all there is. */
 		return "delivery process ended without a result";
 	}
@@ -534,17 +497,17 @@ worker_io(int fd, short revents, void *ud)
 	struct frame f = {0};
 	char err[XR_ERRLEN];
 	const char *lost = NULL;
-	ssize_t used = 0;
+	enum fr_rc rc = FR_MORE;
 
 	(void)fd;
-	if ((revents & POLLOUT) && w->fo.len > 0 && worker_flush(w) < 0)
+	if ((revents & POLLOUT) && w->fo.b.len > 0 && worker_flush(w) < 0)
 		lost = "delivery process ended without a result";
 	else if (revents & (POLLIN | POLLHUP | POLLERR))
 		lost = worker_read(w);
-	if (lost == NULL && w->ilen > 0 &&
-	    (used = frame_decode(w->in, w->ilen, &f, err, sizeof(err))) != 0) {
+	if (lost == NULL &&
+	    (rc = fr_next(&w->in, &f, err, sizeof(err))) != FR_MORE) {
 		/* One frame per job, nothing unasked: else it is broken. */
-		if (used < 0 || (size_t)used != w->ilen || w->d == NULL ||
+		if (rc != FR_FRAME || fr_pending(&w->in) != 0 || w->d == NULL ||
 		    f.type != FRAME_DELIVERY)
 			lost = "delivery process sent a bad result";
 		else
@@ -667,6 +630,7 @@ worker_spawn(void)
 	close(sp[1]);
 	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	w->fd = sp[0];
+	fr_init(&w->in, XR_FRAME_MAX);
 	w->idle_from = xr_now_ms();
 	loop_watch(lp, w->fd, POLLIN, worker_io, w);
 	w->next = workers;
@@ -710,7 +674,7 @@ worker_assign(struct worker *w, struct delivery *d, char *err, size_t errlen)
 	w->sent = 0;
 	w->d = d;
 	w->killed = 0;
-	w->ilen = 0;
+	fr_reset(&w->in);
 	nbusy++;
 	return 0;
 }

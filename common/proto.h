@@ -46,6 +46,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "buf.h"
+
 #define XR_PROTO_VERSION 1
 #define XR_FRAME_HDR 12
 #define XR_FRAME_MAX (1024UL * 1024UL) /* payload bytes; hard limit */
@@ -130,10 +132,10 @@ enum outcome {
 const char *outcome_name(enum outcome o);
 int outcome_parse(const char *name, enum outcome *out);
 
-/* A frame being built: a growable buffer that never passes the limit. */
+/* A frame being built: b.data[0..b.len) once finished, never larger
+ * than a header and XR_FRAME_MAX. */
 struct frame_out {
-	uint8_t *buf;
-	size_t len, cap;
+	struct buf b;
 	int failed; /* a put ran out of memory or past XR_FRAME_MAX */
 };
 
@@ -154,14 +156,20 @@ struct frame {
 	size_t flen[FIELD_MAX];
 };
 
+#define FRAME_MALFORMED (-1)
+#define FRAME_TOO_BIG (-2) /* the header claims more than XR_FRAME_MAX */
+
 /*
  * Decodes the frame at the start of buf.  Returns the bytes it used (> 0)
- * and fills f, 0 if buf holds only part of a frame, or -1 with a reason in
- * err if the bytes can never become a valid frame.  On -1 and 0, f is
- * left empty.
+ * and fills f, 0 if buf holds only part of a frame, or FRAME_MALFORMED or
+ * FRAME_TOO_BIG with a reason in err if the bytes can never become a
+ * valid frame.  On 0 and below, f is left empty.
  */
 ssize_t frame_decode(
     const uint8_t *buf, size_t len, struct frame *f, char *err, size_t errlen);
+/* Header and payload bytes of the frame at buf as its header claims,
+ * whether or not it is valid; 0 while the header is incomplete. */
+size_t frame_size(const uint8_t *buf, size_t len);
 /* The field's text, or NULL when the frame does not carry it. */
 const char *frame_get(const struct frame *f, enum field tag);
 void frame_clear(struct frame *f);

@@ -96,7 +96,7 @@ ref_verdict(const uint8_t *buf, size_t len)
 	    buf[3] != FRAME_DELIVERY && buf[3] != FRAME_STATUS)
 		return -1;
 	if ((plen = be32(buf + 8)) > XR_FRAME_MAX)
-		return -1;
+		return FRAME_TOO_BIG;
 	if (len - XR_FRAME_HDR < plen)
 		return 0;
 	if (ref_walk(buf + XR_FRAME_HDR, plen, rf, rl) < 0)
@@ -127,14 +127,14 @@ check_result(const uint8_t *buf, size_t len, ssize_t n, const struct frame *f,
 	const uint8_t *rf[FIELD_MAX];
 	size_t rl[FIELD_MAX], sum = 0;
 
-	if (n < -1 || (n > 0 && (size_t)n > len))
+	if (n < FRAME_TOO_BIG || (n > 0 && (size_t)n > len))
 		abort();
 	/* Incomplete, refused or used: as the rules say, never otherwise. */
 	if (n != ref_verdict(buf, len))
 		abort();
 	if (n <= 0) {
 		check_empty(f);
-		if (n == -1 && (err[0] == '\0' || strlen(err) >= XR_ERRLEN))
+		if (n < 0 && (err[0] == '\0' || strlen(err) >= XR_ERRLEN))
 			abort();
 		return;
 	}
@@ -223,19 +223,19 @@ reencode(const struct frame *f, size_t used)
 			frame_put(&fo, (enum field)t, f->field[t], f->flen[t]);
 	}
 	err[0] = '\0';
-	if (frame_finish(&fo, err, sizeof(err)) != 0 || fo.len > used)
+	if (frame_finish(&fo, err, sizeof(err)) != 0 || fo.b.len > used)
 		abort();
 	/* The spare capacity is not part of the frame. */
-	ASAN_POISON_MEMORY_REGION(fo.buf + fo.len, fo.cap - fo.len);
-	n = decode(fo.buf, fo.len, &g);
-	if (n != (ssize_t)fo.len)
+	ASAN_POISON_MEMORY_REGION(fo.b.data + fo.b.len, fo.b.cap - fo.b.len);
+	n = decode(fo.b.data, fo.b.len, &g);
+	if (n != (ssize_t)fo.b.len)
 		abort();
 	same_frame(f, &g);
 	frame_clear(&g);
 	/* A strict prefix of a valid frame is never refused. */
-	if (decode(fo.buf, fo.len / 2, &g) != 0)
+	if (decode(fo.b.data, fo.b.len / 2, &g) != 0)
 		abort();
-	ASAN_UNPOISON_MEMORY_REGION(fo.buf + fo.len, fo.cap - fo.len);
+	ASAN_UNPOISON_MEMORY_REGION(fo.b.data + fo.b.len, fo.b.cap - fo.b.len);
 	frame_out_free(&fo);
 }
 

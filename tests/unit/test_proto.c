@@ -32,8 +32,8 @@ test_round_trip(void)
 	ssize_t n;
 
 	T_EQ_INT(frame_finish(&fo, err, sizeof(err)), 0, "finish a frame");
-	n = frame_decode(fo.buf, fo.len, &f, err, sizeof(err));
-	T_EQ_INT(n, (long long)fo.len, "decode uses the whole frame");
+	n = frame_decode(fo.b.data, fo.b.len, &f, err, sizeof(err));
+	T_EQ_INT(n, (long long)fo.b.len, "decode uses the whole frame");
 	T_EQ_INT(f.type, FRAME_SUBMIT, "type survives");
 	T_EQ_INT(f.seq, 7, "seq survives");
 	T_EQ_STR(frame_get(&f, FIELD_KIND), "message", "text field survives");
@@ -45,8 +45,8 @@ test_round_trip(void)
 
 	/* Every prefix is incomplete, never an error. */
 	int all_zero = 1;
-	for (size_t i = 0; i < fo.len; i++) {
-		if (frame_decode(fo.buf, i, &f, err, sizeof(err)) != 0)
+	for (size_t i = 0; i < fo.b.len; i++) {
+		if (frame_decode(fo.b.data, i, &f, err, sizeof(err)) != 0)
 			all_zero = 0;
 	}
 	T_OK(all_zero, "every strict prefix of a frame reports 'need more'");
@@ -66,15 +66,15 @@ test_two_frames_in_one_read(void)
 	frame_begin(&b, FRAME_OUTCOME, 8);
 	frame_put_str(&b, FIELD_OUTCOME, "sent");
 	frame_finish(&b, err, sizeof(err));
-	both = malloc(a.len + b.len);
-	memcpy(both, a.buf, a.len);
-	memcpy(both + a.len, b.buf, b.len);
-	n1 = frame_decode(both, a.len + b.len, &f, err, sizeof(err));
-	T_EQ_INT(n1, (long long)a.len, "first of two frames");
+	both = malloc(a.b.len + b.b.len);
+	memcpy(both, a.b.data, a.b.len);
+	memcpy(both + a.b.len, b.b.data, b.b.len);
+	n1 = frame_decode(both, a.b.len + b.b.len, &f, err, sizeof(err));
+	T_EQ_INT(n1, (long long)a.b.len, "first of two frames");
 	frame_clear(&f);
 	n2 = frame_decode(
-	    both + n1, a.len + b.len - (size_t)n1, &f, err, sizeof(err));
-	T_EQ_INT(n2, (long long)b.len, "second of two frames");
+	    both + n1, a.b.len + b.b.len - (size_t)n1, &f, err, sizeof(err));
+	T_EQ_INT(n2, (long long)b.b.len, "second of two frames");
 	T_EQ_INT(f.seq, 8, "second frame's seq");
 	T_EQ_STR(frame_get(&f, FIELD_OUTCOME), "sent", "second frame's field");
 	frame_clear(&f);
@@ -108,7 +108,8 @@ test_refusals(void)
 	T_EQ_INT(decode_bytes("XR\x01\x09\0\0\0\0\0\0\0\0", 12, err), -1,
 	    "unknown frame type");
 	T_EQ_INT(decode_bytes("XR\x01\x01\0\0\0\0\x00\x10\x00\x01", 12, err),
-	    -1, "a length over XR_FRAME_MAX is refused before reading it");
+	    FRAME_TOO_BIG,
+	    "a length over XR_FRAME_MAX is refused before reading it");
 	T_HAS(err, "limit", "the reason names the limit");
 	/* A field that claims more bytes than the frame holds. */
 	T_EQ_INT(decode_bytes(
