@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "deferral.h"
 #include "log.h"
 #include "loop.h"
@@ -42,8 +43,9 @@ static void *cbs_ud;
 static int xfd = -1, watched_fd = -1;
 static int up, stopping;
 static unsigned failures;
-static char *out;             /* text queued this turn, not yet given to */
-static size_t outlen, outcap; /* libstrophe (see the top of the file) */
+/* Text queued this turn, not yet given to libstrophe (see the top of the
+ * file); one byte past it is always a NUL. */
+static struct buf out = BUF_INIT(4096, SIZE_MAX / 2);
 static char down_why[XR_ERRLEN] = "connecting to the XMPP server";
 static struct loop_timer retry_timer;
 
@@ -221,7 +223,7 @@ drop_send_queue(void)
 			break;
 		xmpp_free(ctx, s);
 	}
-	outlen = 0;
+	buf_reset(&out);
 }
 
 /* Gives libstrophe xml to write, and after it the whitespace that keeps
@@ -248,11 +250,11 @@ write_text(const char *xml, size_t len)
 static void
 flush_out(void)
 {
-	if (outlen == 0)
+	if (out.len == 0)
 		return;
 	if (up)
-		write_text(out, outlen);
-	outlen = 0;
+		write_text((const char *)out.data, out.len);
+	buf_reset(&out);
 }
 
 static unsigned long
@@ -405,24 +407,14 @@ xsess_send_raw(const char *xml, size_t len)
 	/* Room for a NUL after the text as well: at log_level debug,
 	 * libstrophe 0.12.2 logs what it sends with "%s", reading up to a
 	 * NUL whatever length it was given (an ASan build caught it). */
-	if (len >= outcap - outlen) {
-		size_t cap = outcap ? outcap : 4096;
-		char *nb;
-
-		while (cap - outlen <= len && cap < SIZE_MAX / 2)
-			cap *= 2;
-		if (cap - outlen <= len || (nb = realloc(out, cap)) == NULL) {
-			/* No room to join: keep the order, write it alone. */
-			flush_out();
-			write_text(xml, len);
-			return 0;
-		}
-		out = nb;
-		outcap = cap;
+	if (len == SIZE_MAX || buf_reserve(&out, len + 1) < 0) {
+		/* No room to join: keep the order, write it alone. */
+		flush_out();
+		write_text(xml, len);
+		return 0;
 	}
-	memcpy(out + outlen, xml, len);
-	outlen += len;
-	out[outlen] = '\0';
+	(void)buf_append(&out, xml, len);
+	out.data[out.len] = '\0';
 	return 0;
 }
 
@@ -495,9 +487,7 @@ xsess_stop(void)
 	up = 0;
 	xmpp_conn_release(conn);
 	close_spare();
-	free(out);
-	out = NULL;
-	outlen = outcap = 0;
+	buf_free(&out);
 	xmpp_ctx_free(ctx);
 	xmpp_shutdown();
 	conn = NULL;
