@@ -416,7 +416,7 @@ listener_io(int fd, short revents, void *ud)
 			continue;
 		}
 		cl->fd = cfd;
-		fr_init(&cl->in, XR_FRAME_MAX);
+		fr_init(&cl->in, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
 		buf_init(&cl->out, OUT_FIRST, OUT_MAX);
 		cl->next = clients;
 		if (clients)

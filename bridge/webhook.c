@@ -44,6 +44,7 @@
 #include "proto.h"
 #include "sign.h"
 #include "webhook.h"
+#include "worker_proto.h"
 
 static struct loop *lp; /* the bridge's loop (its *_start) */
 
@@ -276,7 +277,7 @@ worker_main(void)
 
 	if (hc == NULL)
 		_exit(1);
-	fr_init(&fr, XR_FRAME_MAX);
+	fr_init(&fr, XR_FRAME_MAX, WORKER_FRAME_TYPES);
 	while (worker_read_job(&fr, &f)) {
 		struct frame_out fo = {0};
 		char err[XR_ERRLEN];
@@ -630,7 +631,7 @@ worker_spawn(void)
 	close(sp[1]);
 	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	w->fd = sp[0];
-	fr_init(&w->in, XR_FRAME_MAX);
+	fr_init(&w->in, XR_FRAME_MAX, WORKER_FRAME_TYPES);
 	w->idle_from = xr_now_ms();
 	loop_watch(lp, w->fd, POLLIN, worker_io, w);
 	w->next = workers;

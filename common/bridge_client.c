@@ -149,7 +149,7 @@ await_answer(const struct call *c, uint32_t seq, struct frame *out, char *err,
 	enum bridge_rc rc = BRIDGE_BROKEN;
 	enum fr_rc got = FR_MORE;
 
-	fr_init(&fr, XR_FRAME_MAX);
+	fr_init(&fr, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
 	while (got == FR_MORE &&
 	    (rc = read_more(c, &fr, err, errlen, unread)) == BRIDGE_OK)
 		got = fr_next(&fr, out, err, errlen);

@@ -13,12 +13,13 @@
 #define FR_FIRST 4096 /* the buffer's first size: most frames fit */
 
 void
-fr_init(struct frame_reader *fr, size_t max_payload)
+fr_init(struct frame_reader *fr, size_t max_payload, unsigned types)
 {
 	if (max_payload > XR_FRAME_MAX)
 		max_payload = XR_FRAME_MAX;
 	buf_init(&fr->in, FR_FIRST, XR_FRAME_HDR + max_payload);
 	fr->off = 0;
+	fr->types = types;
 }
 
 static void
@@ -72,7 +73,7 @@ fr_next(struct frame_reader *fr, struct frame *f, char *err, size_t errlen)
 		return FR_MORE;
 	}
 	p = fr->in.data + fr->off;
-	n = frame_decode(p, len, f, err, errlen);
+	n = frame_decode_types(p, len, fr->types, f, err, errlen);
 	if (n > 0) {
 		fr->off += (size_t)n;
 		if (fr->off == fr->in.len) {

@@ -16,7 +16,8 @@
 
 struct frame_reader {
 	struct buf in;
-	size_t off; /* bytes of in already handed out as frames */
+	size_t off;     /* bytes of in already handed out as frames */
+	unsigned types; /* the frame types taken (FRAME_TYPE_BIT) */
 };
 
 enum fr_rc {
@@ -26,8 +27,9 @@ enum fr_rc {
 	FR_TOO_BIG = -2    /* a frame larger than the reader takes */
 };
 
-/* Takes frames of at most max_payload (<= XR_FRAME_MAX) payload bytes. */
-void fr_init(struct frame_reader *fr, size_t max_payload);
+/* Takes frames of the given types (FRAME_TYPES_SOCKET on the responders'
+ * socket) with at most max_payload (<= XR_FRAME_MAX) payload bytes. */
+void fr_init(struct frame_reader *fr, size_t max_payload, unsigned types);
 
 /*
  * One read() from fd into the buffer, retrying EINTR: the bytes read,

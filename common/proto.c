@@ -210,9 +210,35 @@ fields_walk(
 	return 0;
 }
 
+/*
+ * Why a frame of type t is refused here.  The worker channel's type is
+ * named, so that a peer who sends one learns it is not for this socket.
+ */
+static void
+type_refused(unsigned t, char *err, size_t errlen)
+{
+	static const char *const names[] = {[FRAME_SUBMIT] = "submit",
+	    [FRAME_OUTCOME] = "outcome",
+	    [3] = "delivery",
+	    [FRAME_STATUS] = "status"};
+
+	if (t < sizeof(names) / sizeof(names[0]) && names[t] != NULL)
+		snprintf(err, errlen, "a %s frame (type %u) is not taken here",
+		    names[t], t);
+	else
+		snprintf(err, errlen, "unknown frame type %u", t);
+}
+
 ssize_t
 frame_decode(
     const uint8_t *buf, size_t len, struct frame *f, char *err, size_t errlen)
+{
+	return frame_decode_types(buf, len, FRAME_TYPES_SOCKET, f, err, errlen);
+}
+
+ssize_t
+frame_decode_types(const uint8_t *buf, size_t len, unsigned types,
+    struct frame *f, char *err, size_t errlen)
 {
 	uint32_t plen;
 
@@ -230,10 +256,8 @@ frame_decode(
 	}
 	if (len < XR_FRAME_HDR)
 		return 0;
-	if (buf[3] != FRAME_SUBMIT && buf[3] != FRAME_OUTCOME &&
-	    buf[3] != FRAME_DELIVERY && buf[3] != FRAME_STATUS) {
-		snprintf(
-		    err, errlen, "unknown frame type %u", (unsigned)buf[3]);
+	if (buf[3] >= 32 || !(types & FRAME_TYPE_BIT(buf[3]))) {
+		type_refused(buf[3], err, errlen);
 		return -1;
 	}
 	plen = get_u32(buf + 8);

@@ -93,7 +93,7 @@ ref_verdict(const uint8_t *buf, size_t len)
 	if (len < XR_FRAME_HDR)
 		return 0;
 	if (buf[3] != FRAME_SUBMIT && buf[3] != FRAME_OUTCOME &&
-	    buf[3] != FRAME_DELIVERY && buf[3] != FRAME_STATUS)
+	    buf[3] != FRAME_STATUS)
 		return -1;
 	if ((plen = be32(buf + 8)) > XR_FRAME_MAX)
 		return FRAME_TOO_BIG;
@@ -146,7 +146,7 @@ check_result(const uint8_t *buf, size_t len, ssize_t n, const struct frame *f,
 	    f->type != buf[3] || f->seq != be32(buf + 4))
 		abort();
 	if (f->type != FRAME_SUBMIT && f->type != FRAME_OUTCOME &&
-	    f->type != FRAME_DELIVERY && f->type != FRAME_STATUS)
+	    f->type != FRAME_STATUS)
 		abort();
 	if (ref_walk(buf + XR_FRAME_HDR, (size_t)n - XR_FRAME_HDR, rf, rl) < 0)
 		abort();

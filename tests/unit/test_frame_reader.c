@@ -38,7 +38,7 @@ test_split(void)
 	char err[XR_ERRLEN];
 	int more = 1;
 
-	fr_init(&fr, XR_FRAME_MAX);
+	fr_init(&fr, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
 	T_EQ_INT(fr_next(&fr, &f, err, sizeof(err)), FR_MORE, "empty: more");
 	for (size_t i = 0; i + 1 < fo.b.len; i++) {
 		fr_feed(&fr, fo.b.data + i, 1);
@@ -67,7 +67,7 @@ test_several_in_one(void)
 	struct frame f;
 	char err[XR_ERRLEN];
 
-	fr_init(&fr, XR_FRAME_MAX);
+	fr_init(&fr, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
 	fr_feed(&fr, a.b.data, a.b.len);
 	fr_feed(&fr, b.b.data, b.b.len);
 	fr_feed(&fr, c.b.data, 7);
@@ -101,7 +101,7 @@ test_caps(void)
 	char err[XR_ERRLEN];
 
 	/* 95 bytes of field and 5 of its header: a payload of 100. */
-	fr_init(&fr, 100);
+	fr_init(&fr, 100, FRAME_TYPES_SOCKET);
 	T_EQ_INT(fr_feed(&fr, fo.b.data, fo.b.len), 0, "the cap exactly");
 	T_EQ_INT(fr_next(&fr, &f, err, sizeof(err)), FR_FRAME,
 	    "a frame of exactly the cap is taken");
@@ -130,7 +130,7 @@ test_caps(void)
 	T_EQ_INT(fr_next(&fr, &f, err, sizeof(err)), FR_TOO_BIG,
 	    "over XR_FRAME_MAX is too big too");
 	fr_free(&fr);
-	fr_init(&fr, XR_FRAME_MAX);
+	fr_init(&fr, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
 	fr_feed(&fr, "GET / HTTP/1.1", 14);
 	T_EQ_INT(fr_next(&fr, &f, err, sizeof(err)), FR_MALFORMED,
 	    "garbage is malformed, not too big");
@@ -153,7 +153,7 @@ test_read(void)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
 		abort();
-	fr_init(&fr, XR_FRAME_MAX);
+	fr_init(&fr, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
 	xr_write_all(sp[1], a.b.data, a.b.len);
 	xr_write_all(sp[1], b.b.data, b.b.len);
 	close(sp[1]);

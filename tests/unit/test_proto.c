@@ -130,6 +130,40 @@ test_refusals(void)
 	    18, "an unknown tag is skipped (forward compatible)");
 }
 
+/* The worker channel's type is refused on the socket, by name, and taken
+ * where it belongs. */
+static void
+test_worker_type(void)
+{
+	struct frame_out fo = {0};
+	struct frame f;
+	char err[XR_ERRLEN];
+
+	frame_begin(&fo, (enum frame_type)3, 0);
+	frame_put_str(&fo, FIELD_ID, "d1");
+	frame_finish(&fo, err, sizeof(err));
+	T_EQ_INT(frame_decode(fo.b.data, fo.b.len, &f, err, sizeof(err)), -1,
+	    "a delivery frame is refused on the socket");
+	T_HAS(err, "delivery", "naming it");
+	T_EQ_INT(frame_decode_types(fo.b.data, fo.b.len, FRAME_TYPE_BIT(3), &f,
+		     err, sizeof(err)),
+	    (long long)fo.b.len, "and taken by a channel that lists it");
+	T_EQ_STR(frame_get(&f, FIELD_ID), "d1", "with its fields");
+	frame_clear(&f);
+	frame_begin(&fo, FRAME_SUBMIT, 1);
+	frame_finish(&fo, err, sizeof(err));
+	T_EQ_INT(frame_decode_types(fo.b.data, fo.b.len, FRAME_TYPE_BIT(3), &f,
+		     err, sizeof(err)),
+	    -1, "which refuses a submit frame");
+	T_HAS(err, "submit", "naming it too");
+	frame_out_free(&fo);
+	T_EQ_INT(decode_bytes("XR\x01\x09\0\0\0\0\0\0\0\0", 12, err), -1,
+	    "a type nobody uses");
+	T_HAS(err, "unknown frame type 9", "is unknown, by number");
+	T_EQ_INT(decode_bytes("XR\x01\xff\0\0\0\0\0\0\0\0", 12, err), -1,
+	    "and so is the highest type byte");
+}
+
 static void
 test_encoder_limit(void)
 {
@@ -183,6 +217,7 @@ main(void)
 	test_round_trip();
 	test_two_frames_in_one_read();
 	test_refusals();
+	test_worker_type();
 	test_encoder_limit();
 	test_outcome_names();
 	test_wait_words();
