@@ -52,7 +52,7 @@ COMMON_SRC = common/util.c common/log.c common/buf.c common/proto.c common/frame
   common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
-  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
+  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/wh_worker.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
   bridge/auth.c bridge/addrkey.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \

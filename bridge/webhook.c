@@ -7,8 +7,8 @@
  * worker that outlives its delivery's deadline, and closes the socket of
  * a worker idle for WORKER_IDLE_MS, which then exits.  A worker closes
  * every other descriptor at once (libstrophe's socket has no
- * FD_CLOEXEC), never touches libstrophe, does one delivery at a time with
- * a kept HTTP connection (http_client_post), and leaves with _exit.
+ * FD_CLOEXEC) and then runs wh_worker.c: one delivery at a time with a
+ * kept HTTP connection, never touching libstrophe.
  *
  * Why a pool and not a fork per delivery: the fork (copying the bridge's
  * page tables), the child's exit and its reaping were most of what a
@@ -34,7 +34,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "frame_reader.h"
@@ -42,8 +41,8 @@
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
-#include "sign.h"
 #include "webhook.h"
+#include "wh_worker.h"
 #include "worker_proto.h"
 
 static struct loop *lp; /* the bridge's loop (its *_start) */
@@ -156,156 +155,6 @@ reap(int fd, short revents, void *ud)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		reaped(pid);
 }
-
-/* ---- the worker ---- */
-
-/* Performs the job in f and builds its result frame in fo. */
-static void
-worker_deliver(
-    const struct frame *f, struct http_client *hc, struct frame_out *fo)
-{
-	const char *url = frame_get(f, FIELD_URL);
-	const char *id = frame_get(f, FIELD_ID);
-	const char *body = frame_get(f, FIELD_STANZA);
-	const char *secret = frame_get(f, FIELD_SECRET);
-	size_t len = body != NULL ? f->flen[FIELD_STANZA] : 0;
-	unsigned long long deadline = 0, max = 0;
-	struct http_url u;
-	struct http_request req;
-	struct http_response r = {0};
-	char err[XR_ERRLEN], headers[512];
-	enum http_rc rc;
-	int reused;
-
-	frame_begin(fo, FRAME_DELIVERY, 0);
-	if (id == NULL || body == NULL ||
-	    xr_parse_uint(
-		frame_get(f, FIELD_DEADLINE), 1, INT64_MAX, &deadline) < 0 ||
-	    xr_parse_uint(frame_get(f, FIELD_MAX_BYTES), 0, SIZE_MAX, &max) <
-		0) {
-		frame_put_str(fo, FIELD_OUTCOME, "refused");
-		frame_put_str(fo, FIELD_TEXT, "malformed delivery job");
-		return;
-	}
-	/* The bridge checked it before queuing: this is a backstop, and
-	 * a URL the parser refuses stays refused, so it is no retry. */
-	if (http_url_parse(url, &u, err, sizeof(err)) < 0) {
-		frame_put_str(fo, FIELD_OUTCOME, "refused");
-		frame_put_str(fo, FIELD_TEXT, err);
-		return;
-	}
-	snprintf(headers, sizeof(headers),
-	    "User-Agent: xmpp-rest/%s\r\nX-XMPP-Rest-Delivery: %s\r\n",
-	    XR_VERSION, id);
-	if (secret != NULL) {
-		char ts[24], mac[SIGN_HEX_LEN + 1];
-		size_t n = strlen(headers);
-
-		snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-		if (sign_delivery(secret, ts, body, len, mac) < 0) {
-			frame_put_str(fo, FIELD_OUTCOME, "unreachable");
-			frame_put_str(
-			    fo, FIELD_TEXT, "cannot sign the delivery");
-			return;
-		}
-		snprintf(headers + n, sizeof(headers) - n,
-		    "X-XMPP-Rest-Timestamp: %s\r\n"
-		    "X-XMPP-Rest-Signature: sha256=%s\r\n",
-		    ts, mac);
-	}
-	req.url = &u;
-	req.ca_file = frame_get(f, FIELD_CA_FILE);
-	req.headers = headers;
-	req.content_type = "application/xmpp+xml";
-	req.body = body;
-	req.body_len = len;
-	req.max_response_bytes = (size_t)max;
-	req.deadline_ms = (int64_t)deadline;
-	rc = http_client_post(hc, &req, &r, &reused, err, sizeof(err));
-	if (rc == HTTP_OK) {
-		frame_put_str(fo, FIELD_OUTCOME, "response");
-		frame_put_uint(fo, FIELD_STATUS, (unsigned long)r.status);
-		frame_put_str(fo, FIELD_REASON, r.reason);
-		frame_put_str(fo, FIELD_CTYPE, r.content_type);
-		if (r.retry_after > 0)
-			frame_put_uint(fo, FIELD_RETRY, r.retry_after);
-		/* A body cut short, or with NUL bytes, is no stanza: drop it. */
-		if (r.body != NULL && !r.body_truncated &&
-		    memchr(r.body, '\0', r.body_len) == NULL)
-			frame_put(fo, FIELD_STANZA, r.body, r.body_len);
-		else if (r.body != NULL)
-			frame_put_str(fo, FIELD_TRUNCATED, "1");
-	} else {
-		frame_put_str(fo, FIELD_OUTCOME,
-		    rc == HTTP_TIMEOUT ? "timeout" : "unreachable");
-		frame_put_str(fo, FIELD_TEXT, err);
-	}
-	http_response_free(&r);
-}
-
-/*
- * Reads the next job frame from JOB_FD into *f, blocking: 1, or 0 when
- * the bridge closed the socket (idle too long, or gone) or sent what is
- * not one whole frame.  The bridge writes one job and waits for its
- * result, so a read never holds the start of the next job.
- */
-static int
-worker_read_job(struct frame_reader *fr, struct frame *f)
-{
-	char err[XR_ERRLEN];
-	enum fr_rc rc;
-
-	while ((rc = fr_next(fr, f, err, sizeof(err))) == FR_MORE) {
-		if (fr_read(fr, JOB_FD, NULL) <= 0)
-			return 0;
-	}
-	if (rc != FR_FRAME)
-		return 0;
-	if (fr_pending(fr) != 0 || f->type != FRAME_DELIVERY) {
-		frame_clear(f);
-		return 0;
-	}
-	return 1;
-}
-
-static _Noreturn void
-worker_main(void)
-{
-	struct http_client *hc = http_client_new();
-	struct frame_reader fr;
-	struct frame f = {0};
-
-	if (hc == NULL)
-		_exit(1);
-	fr_init(&fr, XR_FRAME_MAX, WORKER_FRAME_TYPES);
-	while (worker_read_job(&fr, &f)) {
-		struct frame_out fo = {0};
-		char err[XR_ERRLEN];
-		unsigned long long deadline = 0;
-		int ok;
-
-		/* A backstop: http_client_post keeps the deadline by itself. */
-		if (xr_parse_uint(frame_get(&f, FIELD_DEADLINE), 1, INT64_MAX,
-			&deadline) == 0 &&
-		    (int64_t)deadline > xr_now_ms())
-			alarm((
-			    unsigned)(((int64_t)deadline - xr_now_ms()) / 1000 +
-			    2));
-		worker_deliver(&f, hc, &fo);
-		alarm(0);
-		ok = frame_finish(&fo, err, sizeof(err)) == 0 &&
-		    xr_write_all(JOB_FD, fo.b.data, fo.b.len) == 0;
-		frame_out_free(&fo);
-		frame_clear(&f);
-		if (!ok)
-			break;
-	}
-	http_client_free(hc);
-	fr_free(&fr);
-	_exit(0);
-}
-
-/* ---- the parent ---- */
 
 /* Reports r for d, which is no longer queued or running, and frees it. */
 static void
@@ -626,7 +475,7 @@ worker_spawn(void)
 			(void)fcntl(JOB_FD, F_SETFD, 0);
 		}
 		close_range(JOB_FD + 1, ~0U, 0);
-		worker_main();
+		wh_worker_run(JOB_FD);
 	}
 	close(sp[1]);
 	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
