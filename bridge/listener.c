@@ -1,5 +1,7 @@
 /*
- * The responders' socket.  Each client has an input buffer that never
+ * The responders' socket: a struct listener owns it and every client
+ * connected to it, and reports frames and closes through its callbacks.
+ * Each client has an input buffer that never
  * holds more than one frame's worth (header + XR_FRAME_MAX) and an output
  * queue with a hard cap; a client that breaks the protocol is told why in
  * a "rejected" outcome and dropped.  When descriptors run out, accepting
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,8 +34,6 @@
 #include "log.h"
 #include "loop.h"
 #include "util.h"
-
-static struct loop *lp; /* the bridge's loop (its *_start) */
 
 #define OUT_FIRST 1024
 #define OUT_MAX (4UL * (XR_FRAME_HDR + XR_FRAME_MAX))
@@ -46,64 +47,60 @@ struct client {
 	struct frame_reader in;
 	struct buf out; /* answers queued; out.data[out_off..) unwritten */
 	size_t out_off;
-	struct client *prev, *next;
+	struct listener *l;
+	LIST_ENTRY(client) link;
 };
 
-static int lfd = -1;
-static char lpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static unsigned long lmax, nclients;
-static struct client *clients;
-static struct listener_cbs lcbs;
-static void *lud;
-static struct loop_timer accept_pause;
-static int64_t idle_ms;            /* 0: no idle timeout */
-static unsigned long max_inflight; /* 0: no limit */
-static struct loop_timer idle_timer;
+struct listener {
+	struct loop *lp;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned long max_clients, nclients;
+	LIST_HEAD(, client) clients;
+	struct listener_cbs cbs;
+	void *ud;
+	struct loop_timer accept_pause;
+	int64_t idle_ms;            /* 0: no idle timeout */
+	unsigned long max_inflight; /* 0: no limit */
+	struct loop_timer idle_timer;
+};
 
 static void client_io(int fd, short revents, void *ud);
 static void idle_sweep(void *ud);
-
-void
-listener_set_limits(unsigned long idle_timeout_s, unsigned long max_pipelined)
-{
-	idle_ms = (int64_t)idle_timeout_s * 1000;
-	max_inflight = max_pipelined;
-}
 
 /* cl went idle (or was just accepted): make sure a sweep will see it.  A
  * sweep armed earlier only finds nothing to close yet and re-arms. */
 static void
 client_mark_active(struct client *cl)
 {
+	struct listener *l = cl->l;
+
 	cl->active_ms = xr_now_ms();
-	if (idle_ms > 0 && idle_timer.when == 0)
-		loop_timer_arm(
-		    lp, &idle_timer, cl->active_ms + idle_ms, idle_sweep, NULL);
+	if (l->idle_ms > 0 && l->idle_timer.when == 0)
+		loop_timer_arm(l->lp, &l->idle_timer,
+		    cl->active_ms + l->idle_ms, idle_sweep, l);
 }
 
 unsigned long
-listener_nclients(void)
+listener_nclients(const struct listener *l)
 {
-	return nclients;
+	return l->nclients;
 }
 
 static void
 client_free(struct client *cl)
 {
-	if (lcbs.on_close)
-		lcbs.on_close(cl, lud);
-	loop_unwatch(lp, cl->fd);
+	struct listener *l = cl->l;
+
+	if (l->cbs.on_close)
+		l->cbs.on_close(cl, l->ud);
+	loop_unwatch(l->lp, cl->fd);
 	close(cl->fd);
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		clients = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
+	LIST_REMOVE(cl, link);
 	fr_free(&cl->in);
 	buf_free(&cl->out);
 	free(cl);
-	nclients--;
+	l->nclients--;
 }
 
 static void
@@ -113,7 +110,7 @@ client_update_events(struct client *cl)
 
 	if (cl->out.len > cl->out_off)
 		ev |= POLLOUT;
-	loop_set_events(lp, cl->fd, ev);
+	loop_set_events(cl->l->lp, cl->fd, ev);
 }
 
 /* Writes what the socket takes now; 0, or -1 if cl was freed. */
@@ -225,11 +222,11 @@ client_frame(struct client *cl, struct frame *f)
 	}
 	cl->active_ms = xr_now_ms();
 	cl->inflight++;
-	if (f->type == FRAME_SUBMIT && max_inflight > 0 &&
-	    cl->inflight > max_inflight)
+	if (f->type == FRAME_SUBMIT && cl->l->max_inflight > 0 &&
+	    cl->inflight > cl->l->max_inflight)
 		refuse_pipelined(cl, f->seq);
 	else
-		lcbs.on_frame(cl, f, lud);
+		cl->l->cbs.on_frame(cl, f, cl->l->ud);
 }
 
 /* Hands on every whole frame cl's buffer holds. */
@@ -318,14 +315,14 @@ client_io(int fd, short revents, void *ud)
 static void
 idle_sweep(void *ud)
 {
+	struct listener *l = ud;
 	int64_t now = xr_now_ms(), next = 0;
 	struct client *cl, *nx;
 
-	(void)ud;
-	for (cl = clients; cl; cl = nx) {
-		int64_t due = cl->active_ms + idle_ms;
+	for (cl = LIST_FIRST(&l->clients); cl; cl = nx) {
+		int64_t due = cl->active_ms + l->idle_ms;
 
-		nx = cl->next;
+		nx = LIST_NEXT(cl, link);
 		if (cl->inflight > 0 || cl->closing)
 			continue;
 		if (due <= now) {
@@ -342,7 +339,7 @@ idle_sweep(void *ud)
 			next = due;
 	}
 	if (next > 0)
-		loop_timer_arm(lp, &idle_timer, next, idle_sweep, NULL);
+		loop_timer_arm(l->lp, &l->idle_timer, next, idle_sweep, l);
 }
 
 static void listener_io(int fd, short revents, void *ud);
@@ -350,8 +347,9 @@ static void listener_io(int fd, short revents, void *ud);
 static void
 accept_resume(void *ud)
 {
-	(void)ud;
-	loop_watch(lp, lfd, POLLIN, listener_io, NULL);
+	struct listener *l = ud;
+
+	loop_watch(l->lp, l->fd, POLLIN, listener_io, l);
 }
 
 /* Answers a connection we will not serve for the whole connection (seq
@@ -372,59 +370,66 @@ refuse_now(int cfd, enum outcome o, const char *condition, const char *text)
 	close(cfd);
 }
 
+/* accept() failed: out of descriptors or memory pauses accepting. */
+static void
+accept_failed(struct listener *l)
+{
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		log_warn("accept; pausing for %d ms", ACCEPT_PAUSE_MS);
+		loop_unwatch(l->lp, l->fd);
+		loop_timer_arm(l->lp, &l->accept_pause,
+		    xr_now_ms() + ACCEPT_PAUSE_MS, accept_resume, l);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		log_warn("accept");
+	}
+}
+
+/* Serves the new connection cfd, or refuses it with the reason. */
+static void
+client_add(struct listener *l, int cfd)
+{
+	char why[XR_ERRLEN];
+	struct client *cl;
+
+	if (l->cbs.on_accept != NULL &&
+	    l->cbs.on_accept(cfd, why, sizeof(why), l->ud) < 0) {
+		log_warnx("refusing a responder: %s", why);
+		refuse_now(cfd, OUTCOME_REJECTED, "internal-server-error", why);
+		return;
+	}
+	if (l->nclients >= l->max_clients || cfd >= LOOP_FD_MAX ||
+	    (cl = calloc(1, sizeof(*cl))) == NULL) {
+		log_warnx("refusing a responder: %lu connected (max_clients)",
+		    l->nclients);
+		refuse_now(cfd, OUTCOME_BUSY, NULL,
+		    "bridge at max_clients concurrent requests");
+		return;
+	}
+	cl->fd = cfd;
+	cl->l = l;
+	fr_init(&cl->in, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
+	buf_init(&cl->out, OUT_FIRST, OUT_MAX);
+	LIST_INSERT_HEAD(&l->clients, cl, link);
+	l->nclients++;
+	loop_watch(l->lp, cfd, POLLIN, client_io, cl);
+	client_mark_active(cl);
+}
+
 static void
 listener_io(int fd, short revents, void *ud)
 {
-	char why[XR_ERRLEN];
-
 	(void)revents;
-	(void)ud;
 	for (;;) {
-		struct client *cl;
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
 		if (cfd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("accept; pausing for %d ms",
-				    ACCEPT_PAUSE_MS);
-				loop_unwatch(lp, lfd);
-				loop_timer_arm(lp, &accept_pause,
-				    xr_now_ms() + ACCEPT_PAUSE_MS,
-				    accept_resume, NULL);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				log_warn("accept");
-			}
+			accept_failed(ud);
 			return;
 		}
-		if (lcbs.on_accept != NULL &&
-		    lcbs.on_accept(cfd, why, sizeof(why), lud) < 0) {
-			log_warnx("refusing a responder: %s", why);
-			refuse_now(cfd, OUTCOME_REJECTED,
-			    "internal-server-error", why);
-			continue;
-		}
-		if (nclients >= lmax || cfd >= LOOP_FD_MAX ||
-		    (cl = calloc(1, sizeof(*cl))) == NULL) {
-			log_warnx("refusing a responder: %lu connected "
-				  "(max_clients)",
-			    nclients);
-			refuse_now(cfd, OUTCOME_BUSY, NULL,
-			    "bridge at max_clients concurrent requests");
-			continue;
-		}
-		cl->fd = cfd;
-		fr_init(&cl->in, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
-		buf_init(&cl->out, OUT_FIRST, OUT_MAX);
-		cl->next = clients;
-		if (clients)
-			clients->prev = cl;
-		clients = cl;
-		nclients++;
-		loop_watch(lp, cfd, POLLIN, client_io, cl);
-		client_mark_active(cl);
+		client_add(ud, cfd);
 	}
 }
 
@@ -462,64 +467,87 @@ claim_path(const struct sockaddr_un *sa, char *err, size_t errlen)
 	return 0;
 }
 
-int
-listener_open(struct loop *loop, const char *path, unsigned long max_clients,
-    const struct listener_cbs *cbs, void *ud, char *err, size_t errlen)
+/* Binds and listens on l->path: 0, or -1 with err. */
+static int
+listener_bind(struct listener *l, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	mode_t old;
 
-	lp = loop;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (xr_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
-	    sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
-		return -1;
-	}
+	xr_strlcpy(sa.sun_path, l->path, sizeof(sa.sun_path));
 	if (claim_path(&sa, err, errlen) < 0)
 		return -1;
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0) {
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	/* Owner and group may connect (the web server joins the group). */
 	old = umask(0117);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		umask(old);
-		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "bind %s: %s", l->path, strerror(errno));
 		goto fail;
 	}
 	umask(old);
-	if (listen(lfd, 128) < 0) {
-		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
-		unlink(path);
+	if (listen(l->fd, 128) < 0) {
+		snprintf(
+		    err, errlen, "listen %s: %s", l->path, strerror(errno));
+		unlink(l->path);
 		goto fail;
 	}
-	xr_strlcpy(lpath, path, sizeof(lpath));
-	lmax = max_clients;
-	lcbs = *cbs;
-	lud = ud;
-	loop_watch(lp, lfd, POLLIN, listener_io, NULL);
 	return 0;
 fail:
-	close(lfd);
-	lfd = -1;
+	close(l->fd);
+	l->fd = -1;
 	return -1;
 }
 
-void
-listener_shutdown(void)
+struct listener *
+listener_new(struct loop *loop, const struct listener_settings *set,
+    const struct listener_cbs *cbs, void *ud, char *err, size_t errlen)
 {
-	while (clients)
-		client_free(clients);
-	if (lfd >= 0) {
-		loop_unwatch(lp, lfd);
-		loop_timer_cancel(&accept_pause);
-		loop_timer_cancel(&idle_timer);
-		close(lfd);
-		unlink(lpath);
-		lfd = -1;
+	struct listener *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
+	l->lp = loop;
+	l->fd = -1;
+	LIST_INIT(&l->clients);
+	l->max_clients = set->max_clients;
+	l->idle_ms = (int64_t)set->idle_timeout_s * 1000;
+	l->max_inflight = set->max_pipelined;
+	l->cbs = *cbs;
+	l->ud = ud;
+	if (xr_strlcpy(l->path, set->path, sizeof(l->path)) >=
+	    sizeof(l->path)) {
+		snprintf(err, errlen, "socket path too long: %s", set->path);
+		free(l);
+		return NULL;
+	}
+	if (listener_bind(l, err, errlen) < 0) {
+		free(l);
+		return NULL;
+	}
+	loop_watch(l->lp, l->fd, POLLIN, listener_io, l);
+	return l;
+}
+
+void
+listener_free(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	while (!LIST_EMPTY(&l->clients))
+		client_free(LIST_FIRST(&l->clients));
+	loop_unwatch(l->lp, l->fd);
+	loop_timer_cancel(&l->accept_pause);
+	loop_timer_cancel(&l->idle_timer);
+	close(l->fd);
+	unlink(l->path);
+	free(l);
 }

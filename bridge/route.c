@@ -31,6 +31,7 @@ static const struct conf *cf;
 static const struct privs *pv;
 static struct outgoing *out;
 static struct incoming *in;
+static struct listener *lis;
 static int64_t started_ms;
 
 /* Every answer to a responder (admission's and the pipeline's). */
@@ -59,7 +60,7 @@ answer_status(struct client *cl, uint32_t seq)
 	r.stray_answers = stray_count();
 	r.stray_last_seen = stray_last_unix();
 	r.queue_max = cf->queue_max;
-	r.responders = listener_nclients();
+	r.responders = listener_nclients(lis);
 	r.webhook = cf->callback_url != NULL;
 	in_stats(in, &r.in);
 	r.answered = answer_counts();
@@ -238,6 +239,8 @@ route_start(struct loop *loop, const struct conf *c, const struct privs *p,
 {
 	static const struct listener_cbs lcbs = {on_frame, on_close, on_accept};
 	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza};
+	struct listener_settings ls = {c->socket, c->max_clients,
+	    c->client_idle_timeout, c->max_pipelined};
 
 	lp = loop;
 	cf = c;
@@ -246,14 +249,13 @@ route_start(struct loop *loop, const struct conf *c, const struct privs *p,
 	started_ms = xr_now_ms();
 	if (start_parts(c, p, err, errlen) < 0)
 		return -1;
-	listener_set_limits(c->client_idle_timeout, c->max_pipelined);
 	if (privs_socket_dir(p, c->socket, err, errlen) < 0 ||
-	    listener_open(
-		lp, c->socket, c->max_clients, &lcbs, NULL, err, errlen) < 0)
+	    (lis = listener_new(lp, &ls, &lcbs, NULL, err, errlen)) == NULL)
 		return -1;
 	if (privs_own_socket(p, c->socket, err, errlen) < 0 ||
 	    xsess_start(lp, c, &xcbs, NULL, err, errlen) < 0) {
-		listener_shutdown();
+		listener_free(lis);
+		lis = NULL;
 		return -1;
 	}
 	return 0;
@@ -285,14 +287,15 @@ route_stop(void)
 {
 	out_give_up(out, "the bridge is shutting down");
 	/* Give the answers a moment to reach the responders. */
-	for (int i = 0; i < 5 && listener_nclients() > 0; i++)
+	for (int i = 0; i < 5 && listener_nclients(lis) > 0; i++)
 		loop_run_once(lp, 20);
 	/* Deliveries hold stanzas of libstrophe's context: first. */
 	wh_shutdown();
 	in_free(in);
 	in = NULL;
 	xsess_stop();
-	listener_shutdown();
+	listener_free(lis);
+	lis = NULL;
 	out_free(out);
 	out = NULL;
 	stanza_thread_done();
