@@ -56,6 +56,8 @@ struct listener {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	unsigned long max_clients, nclients;
+	/* cppcheck sees the list's members used only through the macros. */
+	/* cppcheck-suppress unusedStructMember */
 	LIST_HEAD(, client) clients;
 	struct listener_cbs cbs;
 	void *ud;
