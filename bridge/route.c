@@ -32,6 +32,7 @@ static const struct privs *pv;
 static struct outgoing *out;
 static struct incoming *in;
 static struct listener *lis;
+static struct wh_pool *whp; /* NULL without a callback_url */
 static int64_t started_ms;
 
 /* Every answer to a responder (admission's and the pipeline's). */
@@ -162,21 +163,21 @@ pool_submit(const char *url, const char *id, char *body, size_t len, void *job,
     void *ud)
 {
 	(void)ud;
-	return wh_submit(url, id, body, len, job);
+	return wh_submit(whp, url, id, body, len, job);
 }
 
 static unsigned long
 pool_inflight(void *ud)
 {
 	(void)ud;
-	return wh_inflight();
+	return wh_inflight(whp);
 }
 
 static unsigned long
 pool_queued(void *ud)
 {
 	(void)ud;
-	return wh_queued();
+	return wh_queued(whp);
 }
 
 static void
@@ -228,7 +229,8 @@ start_parts(
 	if ((in = in_new(lp, c, p, &ilink, &pool, NULL, err, errlen)) == NULL)
 		return -1;
 	if (c->callback_url != NULL &&
-	    wh_init(lp, c, on_delivered, in_job_free, err, errlen) < 0)
+	    (whp = wh_new(lp, c, on_delivered, in_job_free, err, errlen)) ==
+		NULL)
 		return -1;
 	return 0;
 }
@@ -290,7 +292,8 @@ route_stop(void)
 	for (int i = 0; i < 5 && listener_nclients(lis) > 0; i++)
 		loop_run_once(lp, 20);
 	/* Deliveries hold stanzas of libstrophe's context: first. */
-	wh_shutdown();
+	wh_free(whp);
+	whp = NULL;
 	in_free(in);
 	in = NULL;
 	xsess_stop();

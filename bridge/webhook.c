@@ -45,8 +45,6 @@
 #include "wh_worker.h"
 #include "worker_proto.h"
 
-static struct loop *lp; /* the bridge's loop (its *_start) */
-
 #define KILL_GRACE_MS 2000   /* past callback_timeout, before SIGKILL */
 #define WORKER_IDLE_MS 30000 /* an idle worker is let go after this */
 #define JOB_FD 3             /* the worker's socket, after dup2 */
@@ -71,32 +69,39 @@ struct worker {
 	int killed;             /* SIGKILLed at d's deadline */
 	int reaped;             /* waitpid returned it: its pid may be reused */
 	int64_t idle_from;      /* when it last finished a delivery */
+	struct wh_pool *p;
 	struct worker *next;
 };
 
-static const struct conf *cf;
-static wh_done_fn on_done;
-static wh_free_fn on_free;
-static struct delivery *queue_head, *queue_tail;
-static struct worker *workers;
-/* Let go but not yet reaped: so that wh_shutdown can reap them too. */
-static struct worker *exiting;
-static unsigned long nqueued, nbusy, nworkers;
-static int chld_pipe[2] = {-1, -1};
-static struct loop_timer kill_timer, idle_timer;
+struct wh_pool {
+	struct loop *lp;
+	const struct conf *cf;
+	wh_done_fn on_done;
+	wh_free_fn on_free;
+	struct delivery *queue_head, *queue_tail;
+	struct worker *workers;
+	/* Let go but not yet reaped: so that wh_free can reap them too. */
+	struct worker *exiting;
+	unsigned long nqueued, nbusy, nworkers;
+	int chld_pipe[2];
+	struct loop_timer kill_timer, idle_timer;
+};
 
-static void start_queued(void);
+/* SIGCHLD is the process's: the write end of the one pool's self-pipe. */
+static int sigchld_fd = -1;
+
+static void start_queued(struct wh_pool *p);
 
 unsigned long
-wh_inflight(void)
+wh_inflight(const struct wh_pool *p)
 {
-	return nbusy;
+	return p != NULL ? p->nbusy : 0;
 }
 
 unsigned long
-wh_queued(void)
+wh_queued(const struct wh_pool *p)
 {
-	return nqueued;
+	return p != NULL ? p->nqueued : 0;
 }
 
 static void
@@ -115,23 +120,23 @@ on_sigchld(int sig)
 	int saved = errno;
 
 	(void)sig;
-	(void)!write(chld_pipe[1], "c", 1);
+	(void)!write(sigchld_fd, "c", 1);
 	errno = saved;
 }
 
 /* Notes that pid was reaped, and frees it if it was already let go. */
 static void
-reaped(pid_t pid)
+reaped(struct wh_pool *p, pid_t pid)
 {
 	struct worker **pp;
 
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->pid == pid) {
 			w->reaped = 1;
 			return;
 		}
 	}
-	for (pp = &exiting; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
+	for (pp = &p->exiting; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
 		;
 	if (*pp) {
 		struct worker *w = *pp;
@@ -149,16 +154,15 @@ reap(int fd, short revents, void *ud)
 	pid_t pid;
 
 	(void)revents;
-	(void)ud;
 	while (read(fd, drain, sizeof(drain)) > 0)
 		;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		reaped(pid);
+		reaped(ud, pid);
 }
 
 /* Reports r for d, which is no longer queued or running, and frees it. */
 static void
-complete(struct delivery *d, const struct wh_result *r)
+complete(struct wh_pool *p, struct delivery *d, const struct wh_result *r)
 {
 	int64_t took = xr_now_ms() - d->start;
 
@@ -171,36 +175,38 @@ complete(struct delivery *d, const struct wh_result *r)
 			: r->kind == WH_REFUSED ? "refused"
 						: "failed",
 		    r->error, (long long)took);
-	on_done(d->job, d->id, r);
-	on_free(d->job);
+	p->on_done(d->job, d->id, r);
+	p->on_free(d->job);
 	delivery_free(d);
 }
 
 static void
-complete_error(struct delivery *d, enum wh_kind kind, const char *why)
+complete_error(
+    struct wh_pool *p, struct delivery *d, enum wh_kind kind, const char *why)
 {
 	struct wh_result r = {kind, 0, "", "", NULL, 0, why, 0};
 
-	complete(d, &r);
+	complete(p, d, &r);
 }
 
 /*
  * Unlinks w and closes its socket, which tells a live worker to exit;
- * w itself waits in the exiting list until it is reaped.
+ * w itself waits in the p->exiting list until it is reaped.
  */
 static void
 worker_release(struct worker *w)
 {
+	struct wh_pool *p = w->p;
 	struct worker **pp;
 
-	for (pp = &workers; *pp && *pp != w; pp = &(*pp)->next)
+	for (pp = &p->workers; *pp && *pp != w; pp = &(*pp)->next)
 		;
 	if (*pp) {
 		*pp = w->next;
-		nworkers--;
+		p->nworkers--;
 	}
 	if (w->fd >= 0) {
-		loop_unwatch(lp, w->fd);
+		loop_unwatch(p->lp, w->fd);
 		close(w->fd);
 		w->fd = -1;
 	}
@@ -211,8 +217,8 @@ worker_release(struct worker *w)
 		free(w);
 		return;
 	}
-	w->next = exiting;
-	exiting = w;
+	w->next = p->exiting;
+	p->exiting = w;
 }
 
 /*
@@ -223,6 +229,7 @@ worker_release(struct worker *w)
 static void
 worker_lost(struct worker *w, const char *why)
 {
+	struct wh_pool *p = w->p;
 	struct delivery *d = w->d;
 	int killed = w->killed;
 
@@ -230,14 +237,14 @@ worker_lost(struct worker *w, const char *why)
 	if (!w->reaped)
 		kill(w->pid, SIGKILL);
 	if (d != NULL)
-		nbusy--;
+		p->nbusy--;
 	worker_release(w);
 	if (d != NULL) {
 		if (killed)
-			complete_error(d, WH_TIMEOUT,
+			complete_error(p, d, WH_TIMEOUT,
 			    "delivery process killed at its deadline");
 		else
-			complete_error(d, WH_UNREACHABLE, why);
+			complete_error(p, d, WH_UNREACHABLE, why);
 	}
 }
 
@@ -245,6 +252,7 @@ worker_lost(struct worker *w, const char *why)
 static void
 worker_result(struct worker *w, const struct frame *f)
 {
+	struct wh_pool *p = w->p;
 	struct delivery *d = w->d;
 	struct wh_result r = {0};
 	const char *outcome = frame_get(f, FIELD_OUTCOME);
@@ -285,14 +293,14 @@ worker_result(struct worker *w, const struct frame *f)
 	/* w is idle again before done runs: done may submit at once. */
 	w->d = NULL;
 	w->idle_from = xr_now_ms();
-	nbusy--;
+	p->nbusy--;
 	/* After a reload that lowered callback_max_inflight. */
-	if (nworkers > cf->callback_max_inflight)
+	if (p->nworkers > p->cf->callback_max_inflight)
 		worker_release(w);
-	complete(d, &r);
+	complete(p, d, &r);
 }
 
-static void arm_idle_timer(void);
+static void arm_idle_timer(struct wh_pool *p);
 
 /* Writes what is left of w's job frame; -1 when the worker is lost. */
 static int
@@ -309,7 +317,7 @@ worker_flush(struct worker *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_set_events(lp, w->fd, POLLIN | POLLOUT);
+			loop_set_events(w->p->lp, w->fd, POLLIN | POLLOUT);
 			return 0;
 		}
 		return -1;
@@ -317,7 +325,7 @@ worker_flush(struct worker *w)
 	frame_out_free(&w->fo);
 	memset(&w->fo, 0, sizeof(w->fo));
 	w->sent = 0;
-	loop_set_events(lp, w->fd, POLLIN);
+	loop_set_events(w->p->lp, w->fd, POLLIN);
 	return 0;
 }
 
@@ -344,6 +352,7 @@ static void
 worker_io(int fd, short revents, void *ud)
 {
 	struct worker *w = ud;
+	struct wh_pool *p = w->p; /* w may be gone by the end */
 	struct frame f = {0};
 	char err[XR_ERRLEN];
 	const char *lost = NULL;
@@ -366,34 +375,34 @@ worker_io(int fd, short revents, void *ud)
 	}
 	if (lost != NULL)
 		worker_lost(w, lost);
-	start_queued();
+	start_queued(p);
 }
 
 static void kill_overdue(void *ud);
 
 static void
-arm_kill_timer(void)
+arm_kill_timer(struct wh_pool *p)
 {
 	int64_t next = 0;
 
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d != NULL && !w->killed &&
 		    (next == 0 || w->d->deadline < next))
 			next = w->d->deadline;
 	}
 	if (next > 0)
-		loop_timer_arm(lp, &kill_timer, next, kill_overdue, NULL);
+		loop_timer_arm(p->lp, &p->kill_timer, next, kill_overdue, p);
 	else
-		loop_timer_cancel(&kill_timer);
+		loop_timer_cancel(&p->kill_timer);
 }
 
 static void
 kill_overdue(void *ud)
 {
+	struct wh_pool *p = ud;
 	int64_t now = xr_now_ms();
 
-	(void)ud;
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d != NULL && !w->killed && !w->reaped &&
 		    w->d->deadline <= now) {
 			log_warnx("delivery %s: worker %d past its deadline; "
@@ -403,44 +412,44 @@ kill_overdue(void *ud)
 			w->killed = 1;
 		}
 	}
-	arm_kill_timer();
+	arm_kill_timer(p);
 }
 
 static void
 retire_idle(void *ud)
 {
+	struct wh_pool *p = ud;
 	int64_t now = xr_now_ms();
 	struct worker *w, *next;
 
-	(void)ud;
-	for (w = workers; w; w = next) {
+	for (w = p->workers; w; w = next) {
 		next = w->next;
 		/* Closing its socket is what tells it to exit. */
 		if (w->d == NULL && now - w->idle_from >= WORKER_IDLE_MS)
 			worker_release(w);
 	}
-	arm_idle_timer();
+	arm_idle_timer(p);
 }
 
 static void
-arm_idle_timer(void)
+arm_idle_timer(struct wh_pool *p)
 {
 	int64_t next = 0;
 
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d == NULL && (next == 0 || w->idle_from < next))
 			next = w->idle_from;
 	}
 	if (next > 0)
-		loop_timer_arm(
-		    lp, &idle_timer, next + WORKER_IDLE_MS, retire_idle, NULL);
+		loop_timer_arm(p->lp, &p->idle_timer, next + WORKER_IDLE_MS,
+		    retire_idle, p);
 	else
-		loop_timer_cancel(&idle_timer);
+		loop_timer_cancel(&p->idle_timer);
 }
 
 /* Forks a new idle worker; NULL when that fails (logged). */
 static struct worker *
-worker_spawn(void)
+worker_spawn(struct wh_pool *p)
 {
 	struct worker *w;
 	int sp[2];
@@ -480,12 +489,13 @@ worker_spawn(void)
 	close(sp[1]);
 	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	w->fd = sp[0];
+	w->p = p;
 	fr_init(&w->in, XR_FRAME_MAX, WORKER_FRAME_TYPES);
 	w->idle_from = xr_now_ms();
-	loop_watch(lp, w->fd, POLLIN, worker_io, w);
-	w->next = workers;
-	workers = w;
-	nworkers++;
+	loop_watch(p->lp, w->fd, POLLIN, worker_io, w);
+	w->next = p->workers;
+	p->workers = w;
+	p->nworkers++;
 	return w;
 fail:
 	close(sp[0]);
@@ -501,21 +511,24 @@ fail:
 static int
 worker_assign(struct worker *w, struct delivery *d, char *err, size_t errlen)
 {
+	struct wh_pool *p = w->p;
+
 	d->start = xr_now_ms();
 	d->deadline =
-	    d->start + (int64_t)cf->callback_timeout * 1000 + KILL_GRACE_MS;
+	    d->start + (int64_t)p->cf->callback_timeout * 1000 + KILL_GRACE_MS;
 	frame_begin(&w->fo, FRAME_DELIVERY, 0);
 	frame_put_str(&w->fo, FIELD_URL, d->url);
 	frame_put_str(&w->fo, FIELD_ID, d->id);
 	frame_put(&w->fo, FIELD_STANZA, d->body, d->len);
 	frame_put_uint(&w->fo, FIELD_DEADLINE,
-	    (unsigned long)(d->start + (int64_t)cf->callback_timeout * 1000));
+	    (unsigned long)(d->start +
+		(int64_t)p->cf->callback_timeout * 1000));
 	frame_put_uint(
-	    &w->fo, FIELD_MAX_BYTES, cf->callback_max_response_bytes);
-	if (cf->callback_secret != NULL)
-		frame_put_str(&w->fo, FIELD_SECRET, cf->callback_secret);
-	if (cf->callback_ca_file != NULL)
-		frame_put_str(&w->fo, FIELD_CA_FILE, cf->callback_ca_file);
+	    &w->fo, FIELD_MAX_BYTES, p->cf->callback_max_response_bytes);
+	if (p->cf->callback_secret != NULL)
+		frame_put_str(&w->fo, FIELD_SECRET, p->cf->callback_secret);
+	if (p->cf->callback_ca_file != NULL)
+		frame_put_str(&w->fo, FIELD_CA_FILE, p->cf->callback_ca_file);
 	if (frame_finish(&w->fo, err, errlen) < 0) {
 		frame_out_free(&w->fo);
 		memset(&w->fo, 0, sizeof(w->fo));
@@ -525,14 +538,14 @@ worker_assign(struct worker *w, struct delivery *d, char *err, size_t errlen)
 	w->d = d;
 	w->killed = 0;
 	fr_reset(&w->in);
-	nbusy++;
+	p->nbusy++;
 	return 0;
 }
 
 static struct worker *
-idle_worker(void)
+idle_worker(const struct wh_pool *p)
 {
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d == NULL)
 			return w;
 	}
@@ -540,21 +553,22 @@ idle_worker(void)
 }
 
 static void
-start_queued(void)
+start_queued(struct wh_pool *p)
 {
-	while (queue_head != NULL && nbusy < cf->callback_max_inflight) {
-		struct delivery *d = queue_head;
-		struct worker *w = idle_worker();
+	while (
+	    p->queue_head != NULL && p->nbusy < p->cf->callback_max_inflight) {
+		struct delivery *d = p->queue_head;
+		struct worker *w = idle_worker(p);
 		char err[XR_ERRLEN];
 
-		queue_head = d->next;
-		if (queue_head == NULL)
-			queue_tail = NULL;
-		nqueued--;
+		p->queue_head = d->next;
+		if (p->queue_head == NULL)
+			p->queue_tail = NULL;
+		p->nqueued--;
 		d->next = NULL;
-		if (w == NULL && (w = worker_spawn()) == NULL) {
+		if (w == NULL && (w = worker_spawn(p)) == NULL) {
 			d->start = xr_now_ms();
-			complete_error(d, WH_UNREACHABLE,
+			complete_error(p, d, WH_UNREACHABLE,
 			    "could not start a delivery process");
 			continue;
 		}
@@ -562,7 +576,7 @@ start_queued(void)
 			log_warnx("delivery %s: %s", d->id, err);
 			d->start = xr_now_ms();
 			/* The same job would be as large next time. */
-			complete_error(d, WH_REFUSED,
+			complete_error(p, d, WH_REFUSED,
 			    "delivery too large for a delivery process");
 			continue;
 		}
@@ -570,17 +584,18 @@ start_queued(void)
 			worker_lost(
 			    w, "delivery process ended without a result");
 	}
-	arm_kill_timer();
-	arm_idle_timer();
+	arm_kill_timer(p);
+	arm_idle_timer(p);
 }
 
 int
-wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
+wh_submit(struct wh_pool *p, const char *url, const char *id, char *body,
+    size_t len, void *job)
 {
 	struct delivery *d;
 
-	if (nbusy >= cf->callback_max_inflight &&
-	    nqueued >= cf->callback_queue_max) {
+	if (p->nbusy >= p->cf->callback_max_inflight &&
+	    p->nqueued >= p->cf->callback_queue_max) {
 		free(body);
 		return -1;
 	}
@@ -597,76 +612,88 @@ wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
 	d->body = body;
 	d->len = len;
 	d->job = job;
-	if (queue_tail)
-		queue_tail->next = d;
+	if (p->queue_tail)
+		p->queue_tail->next = d;
 	else
-		queue_head = d;
-	queue_tail = d;
-	nqueued++;
-	start_queued();
+		p->queue_head = d;
+	p->queue_tail = d;
+	p->nqueued++;
+	start_queued(p);
 	return 0;
 }
 
-int
-wh_init(struct loop *loop, const struct conf *c, wh_done_fn done,
+struct wh_pool *
+wh_new(struct loop *loop, const struct conf *c, wh_done_fn done,
     wh_free_fn free_job, char *err, size_t errlen)
 {
+	struct wh_pool *p;
 	struct sigaction sa;
 
-	lp = loop;
-	cf = c;
-	on_done = done;
-	on_free = free_job;
-	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
+	if (sigchld_fd >= 0) {
+		snprintf(err, errlen, "a delivery pool is already running");
+		return NULL;
 	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->lp = loop;
+	p->cf = c;
+	p->on_done = done;
+	p->on_free = free_job;
+	if (pipe2(p->chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(p);
+		return NULL;
+	}
+	sigchld_fd = p->chld_pipe[1];
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigchld;
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGCHLD, &sa, NULL) < 0) {
 		snprintf(err, errlen, "sigaction: %s", strerror(errno));
-		return -1;
+		wh_free(p);
+		return NULL;
 	}
-	loop_watch(lp, chld_pipe[0], POLLIN, reap, NULL);
-	return 0;
+	loop_watch(p->lp, p->chld_pipe[0], POLLIN, reap, p);
+	return p;
 }
 
 void
-wh_shutdown(void)
+wh_free(struct wh_pool *p)
 {
 	struct delivery *d;
 	struct worker *w;
 
-	while ((w = workers) != NULL) {
+	if (p == NULL)
+		return;
+	while ((w = p->workers) != NULL) {
 		if ((d = w->d) != NULL) {
-			on_free(d->job);
+			p->on_free(d->job);
 			delivery_free(d);
 		}
 		worker_release(w);
 	}
-	while ((w = exiting) != NULL) {
-		exiting = w->next;
+	while ((w = p->exiting) != NULL) {
+		p->exiting = w->next;
 		if (!w->reaped) {
 			kill(w->pid, SIGKILL);
 			(void)waitpid(w->pid, NULL, 0);
 		}
 		free(w);
 	}
-	while ((d = queue_head) != NULL) {
-		queue_head = d->next;
-		on_free(d->job);
+	while ((d = p->queue_head) != NULL) {
+		p->queue_head = d->next;
+		p->on_free(d->job);
 		delivery_free(d);
 	}
-	queue_tail = NULL;
-	nbusy = nqueued = 0;
-	loop_timer_cancel(&kill_timer);
-	loop_timer_cancel(&idle_timer);
-	if (chld_pipe[0] >= 0) {
-		loop_unwatch(lp, chld_pipe[0]);
-		close(chld_pipe[0]);
-		close(chld_pipe[1]);
-		chld_pipe[0] = chld_pipe[1] = -1;
-	}
+	loop_timer_cancel(&p->kill_timer);
+	loop_timer_cancel(&p->idle_timer);
+	loop_unwatch(p->lp, p->chld_pipe[0]);
+	signal(SIGCHLD, SIG_DFL);
+	sigchld_fd = -1;
+	close(p->chld_pipe[0]);
+	close(p->chld_pipe[1]);
+	free(p);
 }
