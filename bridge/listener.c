@@ -77,7 +77,7 @@ client_mark_active(struct client *cl)
 {
 	struct listener *l = cl->l;
 
-	cl->active_ms = xr_now_ms();
+	cl->active_ms = loop_now(l->lp);
 	if (l->idle_ms > 0 && l->idle_timer.when == 0)
 		loop_timer_arm(l->lp, &l->idle_timer,
 		    cl->active_ms + l->idle_ms, idle_sweep, l);
@@ -222,7 +222,7 @@ client_frame(struct client *cl, struct frame *f)
 		client_reject(cl, f->seq, "expected a submit or status frame");
 		return;
 	}
-	cl->active_ms = xr_now_ms();
+	cl->active_ms = loop_now(cl->l->lp);
 	cl->inflight++;
 	if (f->type == FRAME_SUBMIT && cl->l->max_inflight > 0 &&
 	    cl->inflight > cl->l->max_inflight)
@@ -254,7 +254,7 @@ client_parse(struct client *cl)
 	}
 	/* A frame begun must end within the idle timeout too. */
 	if (took && fr_pending(&cl->in) > 0)
-		cl->active_ms = xr_now_ms();
+		cl->active_ms = loop_now(cl->l->lp);
 }
 
 static void
@@ -278,7 +278,8 @@ client_read(struct client *cl)
 			return;
 		}
 		if (began)
-			cl->active_ms = xr_now_ms(); /* a frame begins */
+			cl->active_ms =
+			    loop_now(cl->l->lp); /* a frame begins */
 		client_parse(cl);
 		/* A short read took all there was: the loop says when there is
 		 * more, which saves a recv() that would fail with EAGAIN on
@@ -318,7 +319,7 @@ static void
 idle_sweep(void *ud)
 {
 	struct listener *l = ud;
-	int64_t now = xr_now_ms(), next = 0;
+	int64_t now = loop_now(l->lp), next = 0;
 	struct client *cl, *nx;
 
 	for (cl = LIST_FIRST(&l->clients); cl; cl = nx) {
@@ -381,7 +382,7 @@ accept_failed(struct listener *l)
 		log_warn("accept; pausing for %d ms", ACCEPT_PAUSE_MS);
 		loop_unwatch(l->lp, l->fd);
 		loop_timer_arm(l->lp, &l->accept_pause,
-		    xr_now_ms() + ACCEPT_PAUSE_MS, accept_resume, l);
+		    loop_now(l->lp) + ACCEPT_PAUSE_MS, accept_resume, l);
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 		log_warn("accept");
 	}
