@@ -543,10 +543,14 @@ listener_new(struct loop *loop, const struct listener_settings *set,
 void
 listener_free(struct listener *l)
 {
+	struct client *cl, *next;
+
 	if (l == NULL)
 		return;
-	while (!LIST_EMPTY(&l->clients))
-		client_free(LIST_FIRST(&l->clients));
+	for (cl = LIST_FIRST(&l->clients); cl != NULL; cl = next) {
+		next = LIST_NEXT(cl, link);
+		client_free(cl);
+	}
 	loop_unwatch(l->lp, l->fd);
 	loop_timer_cancel(&l->accept_pause);
 	loop_timer_cancel(&l->idle_timer);

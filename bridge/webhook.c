@@ -669,6 +669,8 @@ wh_free(struct wh_pool *p)
 	if (p == NULL)
 		return;
 	while ((w = p->workers) != NULL) {
+		p->workers = w->next;
+		p->nworkers--;
 		if ((d = w->d) != NULL) {
 			p->on_free(d->job);
 			delivery_free(d);

@@ -1,6 +1,6 @@
 /*
- * The capped growable buffer (buf.h).  The cap is checked before any
- * size is computed from len + n, so no sum can wrap.
+ * The capped growable buffer (buf.h).  len + n is checked for wrapping
+ * before it is compared with the cap.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,17 +22,17 @@ buf_reserve(struct buf *b, size_t n)
 	size_t want, cap;
 	uint8_t *nb;
 
-	if (n > b->max || b->len > b->max - n) {
+	if (n > SIZE_MAX - b->len || (want = b->len + n) > b->max) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	want = b->len + n;
 	if (want <= b->cap)
 		return 0;
 	cap = b->cap > 0 ? b->cap : b->first > 0 ? b->first : 1;
-	while (cap < want)
-		cap = cap > b->max / 2 ? b->max : cap * 2;
-	if (cap > b->max)
+	while (cap < want && cap <= b->max / 2)
+		cap *= 2;
+	/* Doubling would pass max, or the first size does: max holds want. */
+	if (cap < want || cap > b->max)
 		cap = b->max;
 	if ((nb = realloc(b->data, cap)) == NULL) {
 		errno = ENOMEM;
