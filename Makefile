@@ -52,7 +52,7 @@ COMMON_SRC = common/util.c common/log.c common/buf.c common/proto.c common/frame
   common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
-  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/wh_worker.c bridge/http.c \
+  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/wh_worker.c bridge/worker_proto.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/token_cmd.c \
   bridge/auth.c bridge/addrkey.c bridge/privs.c bridge/reload.c bridge/status_cmd.c bridge/spool.c \
@@ -62,7 +62,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_track test_urltmpl \
   test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
   test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status \
-  test_buf test_frame_reader test_listener
+  test_buf test_frame_reader test_listener test_worker_proto
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -104,7 +104,8 @@ UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/bridge/track.o $(B)/bridge/urltmp
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
   $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o \
   $(B)/bridge/outgoing.o $(B)/bridge/incoming.o $(B)/bridge/status.o $(B)/bridge/answer.o \
-  $(B)/bridge/stanza_answer.o $(B)/bridge/admit.o $(B)/bridge/listener.o $(B)/bridge/auth.o
+  $(B)/bridge/stanza_answer.o $(B)/bridge/admit.o $(B)/bridge/listener.o $(B)/bridge/auth.o \
+  $(B)/bridge/worker_proto.o
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \

@@ -254,42 +254,12 @@ worker_result(struct worker *w, const struct frame *f)
 {
 	struct wh_pool *p = w->p;
 	struct delivery *d = w->d;
-	struct wh_result r = {0};
-	const char *outcome = frame_get(f, FIELD_OUTCOME);
-	unsigned long long status = 0, retry = 0;
+	struct wh_result r;
 
-	if (outcome != NULL && strcmp(outcome, "response") == 0 &&
-	    xr_parse_uint(frame_get(f, FIELD_STATUS), 100, 599, &status) == 0) {
-		r.kind = WH_RESPONSE;
-		r.status = (int)status;
-		r.reason = frame_get(f, FIELD_REASON)
-		    ? frame_get(f, FIELD_REASON)
-		    : "";
-		r.content_type =
-		    frame_get(f, FIELD_CTYPE) ? frame_get(f, FIELD_CTYPE) : "";
-		r.body = frame_get(f, FIELD_STANZA);
-		r.body_len = r.body ? f->flen[FIELD_STANZA] : 0;
-		if (frame_get(f, FIELD_RETRY) != NULL &&
-		    xr_parse_uint(frame_get(f, FIELD_RETRY), 0,
-			HTTP_RETRY_AFTER_MAX, &retry) == 0)
-			r.retry_after = (unsigned long)retry;
-		if (frame_get(f, FIELD_TRUNCATED))
-			log_warnx("delivery %s: answer body over "
-				  "callback_max_response_bytes; ignored",
-			    d->id);
-	} else if (outcome != NULL && strcmp(outcome, "timeout") == 0) {
-		r.kind = WH_TIMEOUT;
-		r.error = frame_get(f, FIELD_TEXT);
-	} else if (outcome != NULL && strcmp(outcome, "refused") == 0) {
-		r.kind = WH_REFUSED;
-		r.error = frame_get(f, FIELD_TEXT);
-	} else {
-		r.kind = WH_UNREACHABLE;
-		r.error = outcome != NULL ? frame_get(f, FIELD_TEXT)
-					  : "delivery process sent no outcome";
-	}
-	if (r.error == NULL)
-		r.error = "unknown";
+	if (wp_read_result(f, &r))
+		log_warnx("delivery %s: answer body over "
+			  "callback_max_response_bytes; ignored",
+		    d->id);
 	/* w is idle again before done runs: done may submit at once. */
 	w->d = NULL;
 	w->idle_from = xr_now_ms();

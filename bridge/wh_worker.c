@@ -18,13 +18,6 @@
 #include "wh_worker.h"
 #include "worker_proto.h"
 
-static void
-put_failure(struct frame_out *fo, const char *outcome, const char *why)
-{
-	frame_put_str(fo, FIELD_OUTCOME, outcome);
-	frame_put_str(fo, FIELD_TEXT, why);
-}
-
 /* The delivery's own headers, signed when the job carries a secret:
  * 0, or -1 when it cannot be signed. */
 static int
@@ -52,24 +45,6 @@ job_headers(const struct frame *f, char *headers, size_t size)
 	return 0;
 }
 
-/* The result of a POST that got an answer. */
-static void
-put_response(struct frame_out *fo, const struct http_response *r)
-{
-	frame_put_str(fo, FIELD_OUTCOME, "response");
-	frame_put_uint(fo, FIELD_STATUS, (unsigned long)r->status);
-	frame_put_str(fo, FIELD_REASON, r->reason);
-	frame_put_str(fo, FIELD_CTYPE, r->content_type);
-	if (r->retry_after > 0)
-		frame_put_uint(fo, FIELD_RETRY, r->retry_after);
-	/* A body cut short, or with NUL bytes, is no stanza: drop it. */
-	if (r->body != NULL && !r->body_truncated &&
-	    memchr(r->body, '\0', r->body_len) == NULL)
-		frame_put(fo, FIELD_STANZA, r->body, r->body_len);
-	else if (r->body != NULL)
-		frame_put_str(fo, FIELD_TRUNCATED, "1");
-}
-
 /* Performs the job in f and builds its result frame in fo. */
 static void
 deliver(const struct frame *f, struct http_client *hc, struct frame_out *fo)
@@ -89,17 +64,17 @@ deliver(const struct frame *f, struct http_client *hc, struct frame_out *fo)
 		frame_get(f, FIELD_DEADLINE), 1, INT64_MAX, &deadline) < 0 ||
 	    xr_parse_uint(frame_get(f, FIELD_MAX_BYTES), 0, SIZE_MAX, &max) <
 		0) {
-		put_failure(fo, "refused", "malformed delivery job");
+		wp_put_failure(fo, "refused", "malformed delivery job");
 		return;
 	}
 	/* The bridge checked it before queuing: this is a backstop, and
 	 * a URL the parser refuses stays refused, so it is no retry. */
 	if (http_url_parse(frame_get(f, FIELD_URL), &u, err, sizeof(err)) < 0) {
-		put_failure(fo, "refused", err);
+		wp_put_failure(fo, "refused", err);
 		return;
 	}
 	if (job_headers(f, headers, sizeof(headers)) < 0) {
-		put_failure(fo, "unreachable", "cannot sign the delivery");
+		wp_put_failure(fo, "unreachable", "cannot sign the delivery");
 		return;
 	}
 	req.url = &u;
@@ -112,9 +87,9 @@ deliver(const struct frame *f, struct http_client *hc, struct frame_out *fo)
 	req.deadline_ms = (int64_t)deadline;
 	rc = http_client_post(hc, &req, &r, &reused, err, sizeof(err));
 	if (rc == HTTP_OK)
-		put_response(fo, &r);
+		wp_put_response(fo, &r);
 	else
-		put_failure(
+		wp_put_failure(
 		    fo, rc == HTTP_TIMEOUT ? "timeout" : "unreachable", err);
 	http_response_free(&r);
 }

@@ -15,7 +15,9 @@
 #ifndef XR_WORKER_PROTO_H
 #define XR_WORKER_PROTO_H
 
+#include "http.h"
 #include "proto.h"
+#include "webhook.h"
 
 #define FRAME_DELIVERY ((enum frame_type)3)
 #define WORKER_FRAME_TYPES FRAME_TYPE_BIT(FRAME_DELIVERY)
@@ -29,5 +31,17 @@
 #define FIELD_MAX_BYTES ((enum field)24)
 #define FIELD_SECRET ((enum field)25)
 #define FIELD_CA_FILE ((enum field)26)
+
+/* A worker's result frame, in fo begun as FRAME_DELIVERY: the response
+ * r, or a failure (outcome "timeout", "unreachable" or "refused"). */
+void wp_put_response(struct frame_out *fo, const struct http_response *r);
+void wp_put_failure(struct frame_out *fo, const char *outcome, const char *why);
+
+/*
+ * Reads the result frame f into r, whose strings point into f.  Returns
+ * 1 when the response's body was dropped as over the cap or no text, so
+ * the pool can say so, else 0.
+ */
+int wp_read_result(const struct frame *f, struct wh_result *r);
 
 #endif
