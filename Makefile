@@ -48,12 +48,12 @@ XR_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # B is the build directory: build/ for the release build, build/asan for
 # the sanitizer build the tests run.
 B ?= build
-COMMON_SRC = common/util.c common/log.c common/proto.c common/conf.c common/conf_value.c common/jid.c \
+COMMON_SRC = common/util.c common/log.c common/buf.c common/proto.c common/frame_reader.c common/conf.c common/conf_value.c common/jid.c \
   common/bridge_client.c common/outbuf.c common/json_out.c common/xmpp_error.c common/stanza.c \
   common/stanza_root.c common/stanza_write.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/exchange.c cgi/respond.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
-  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/http.c \
+  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/wh_worker.c bridge/wh_settings.c bridge/worker_proto.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/creds_field.c bridge/creds_file.c \
   bridge/token_cmd.c bridge/token_args.c bridge/token_secret.c bridge/token_store.c \
@@ -65,7 +65,7 @@ BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
 UNIT_TESTS = test_proto test_conf test_jid test_stanza test_stanza_root test_stanza_write test_track test_urltmpl \
   test_rules test_http test_http_url test_http_resp test_sign test_creds test_spool test_stray test_outbuf test_streamerr \
   test_conf_docs test_reload test_addrkey test_deferral test_rate test_senderror test_outgoing test_incoming test_status \
-  test_auth test_admit test_respond
+  test_auth test_admit test_respond test_buf test_frame_reader test_listener test_worker_proto
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 CGI_OBJ    = $(CGI_SRC:%.c=$(B)/%.o)
@@ -110,7 +110,8 @@ UNIT_OBJ = $(COMMON_OBJ) $(B)/cgi/reply.o $(B)/cgi/request.o $(B)/cgi/exchange.o
   $(B)/bridge/privs.o $(B)/bridge/stray.o $(B)/bridge/streamerr.o $(B)/bridge/claim.o $(B)/bridge/deferral.o \
   $(B)/bridge/addrkey.o $(B)/bridge/rate.o $(B)/bridge/xmpp.o $(B)/bridge/loop.o \
   $(B)/bridge/outgoing.o $(B)/bridge/incoming.o $(B)/bridge/incoming_retry.o $(B)/bridge/status.o $(B)/bridge/answer.o \
-  $(B)/bridge/stanza_answer.o $(B)/bridge/admit.o $(B)/bridge/listener.o $(B)/bridge/auth.o
+  $(B)/bridge/stanza_answer.o $(B)/bridge/admit.o $(B)/bridge/listener.o $(B)/bridge/auth.o \
+  $(B)/bridge/worker_proto.o
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $@"; $(CC) $(XR_CPPFLAGS) -Icgi -Ibridge -Itests/unit $(XR_CFLAGS) $(XR_LDFLAGS) -o $@ $< \
@@ -146,7 +147,8 @@ FUZZ_TARGETS  = fuzz_http_resp fuzz_frame fuzz_stanza fuzz_conf fuzz_creds fuzz_
   fuzz_headers fuzz_claim fuzz_auth fuzz_jid fuzz_urltmpl fuzz_spool fuzz_reply fuzz_streamerr
 # The responder's targets include cgi/request.c or cgi/respond.c to reach
 # their static parts.
-FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/proto.c \
+FUZZ_CGI_SRC  = common/stanza.c cgi/reply.c common/util.c common/log.c common/buf.c common/proto.c \
+  common/frame_reader.c \
   common/conf.c common/conf_value.c common/jid.c common/bridge_client.c common/outbuf.c common/json_out.c \
   common/xmpp_error.c common/stanza_root.c common/stanza_write.c
 build/fuzz/fuzz_headers: FUZZ_CGI_STEPS = cgi/exchange.c cgi/respond.c
@@ -156,14 +158,15 @@ build/fuzz/fuzz_outcome build/fuzz/fuzz_headers: build/fuzz/%: tests/fuzz/%.c te
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0 jansson) \
 	  -o $@ $< $(FUZZ_CGI_STEPS) $(FUZZ_CGI_SRC) -lxml2 -ljansson
 build/fuzz/fuzz_claim: tests/fuzz/fuzz_claim.c tests/fuzz/fuzz_util.h bridge/claim.c common/stanza.c common/jid.c \
-  common/stanza_root.c common/stanza_write.c common/proto.c common/conf.c common/conf_value.c common/outbuf.c common/log.c common/util.c | need-fuzz
+  common/stanza_root.c common/stanza_write.c common/buf.c common/proto.c common/conf.c common/conf_value.c common/outbuf.c common/log.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libxml-2.0) \
 	  -o $@ $(filter %.c,$^) -lxml2
 build/fuzz/fuzz_http_resp: tests/fuzz/fuzz_http_resp.c bridge/http_resp.c common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
-build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/proto.c common/util.c | need-fuzz
+build/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c common/buf.c common/proto.c common/frame_reader.c \
+  common/util.c | need-fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"; $(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_stanza: tests/fuzz/fuzz_stanza.c tests/fuzz/fuzz_util.h common/stanza.c \

@@ -57,7 +57,7 @@ make_frame(size_t n, struct frame *f, struct frame_out *fo)
 	frame_put(fo, FIELD_STANZA, xml, len);
 	free(xml);
 	if (frame_finish(fo, err, sizeof(err)) < 0 ||
-	    frame_decode(fo->buf, fo->len, f, err, sizeof(err)) <= 0) {
+	    frame_decode(fo->b.data, fo->b.len, f, err, sizeof(err)) <= 0) {
 		fprintf(stderr, "claim-cost: %s\n", err);
 		return -1;
 	}

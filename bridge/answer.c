@@ -26,13 +26,15 @@ answer_send(struct client *cl, uint32_t seq, const struct answer *a,
     struct answer_tally *t)
 {
 	struct frame_out fo = {0};
-	char why[XR_ERRLEN], err[XR_ERRLEN];
+	char why[XR_ERRLEN];
 	struct answer busy;
 	int ok = 0;
 
 	if (cl != NULL) {
 		ok = answer_frame(&fo, seq, a, why, sizeof(why)) == 0;
 		if (!ok) {
+			char err[XR_ERRLEN];
+
 			/* The answer does not fit in a frame: say so instead.
 			 * Only running out of memory stops this one too. */
 			busy = (struct answer){.outcome = OUTCOME_BUSY,

@@ -7,10 +7,12 @@
  * framing and nothing followed it.  Invariant: the receive buffer never
  * grows past HTTP_HEAD_MAX + max_response_bytes + slack.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "http.h"
 #include "http_conn.h"
 #include "http_priv.h"
@@ -82,30 +84,6 @@ sat_add(size_t a, size_t b)
 }
 
 /*
- * Makes room in *in for the next read, up to cap: 1, 0 when the buffer is
- * full at cap, -1 when out of memory.
- */
-static int
-recv_room(char **in, size_t inlen, size_t *incap, size_t cap)
-{
-	size_t ncap;
-	char *n;
-
-	if (inlen < *incap)
-		return 1;
-	if (*incap > 0 && *incap == cap)
-		return 0;
-	ncap = *incap == 0 ? RECV_FIRST : sat_add(*incap, *incap);
-	if (ncap > cap)
-		ncap = cap;
-	if ((n = realloc(*in, ncap)) == NULL)
-		return -1;
-	*in = n;
-	*incap = ncap;
-	return 1;
-}
-
-/*
  * Sends out and reads one response on c.  *started says whether any byte
  * of the response arrived; *reusable whether c may carry another request
  * (the response allows it and nothing followed it).
@@ -115,40 +93,40 @@ exchange(const struct http_conn *c, const char *out, size_t outlen,
     const struct http_request *req, int64_t start, struct http_response *r,
     int *started, int *reusable, char *err, size_t errlen)
 {
-	char *in = NULL;
-	size_t inlen = 0, incap = 0, cap, max = req->max_response_bytes;
+	struct buf in;
+	size_t max = req->max_response_bytes;
 	int64_t deadline = req->deadline_ms;
 	enum http_rc rc;
-	int p = -1, room;
+	int p = -1;
 
 	*started = 0;
 	*reusable = 0;
 	rc = http_conn_write(c, out, outlen, deadline, err, errlen);
 	if (rc != HTTP_OK)
 		return rc;
-	cap =
-	    sat_add(sat_add(HTTP_HEAD_MAX, max), sat_add(RECV_SLACK, max / 4));
+	buf_init(&in, RECV_FIRST,
+	    sat_add(sat_add(HTTP_HEAD_MAX, max), sat_add(RECV_SLACK, max / 4)));
 	for (;;) {
 		size_t got;
 
-		if ((room = recv_room(&in, inlen, &incap, cap)) == 0) {
-			/* Full: what came is all we take. */
-			p = http_resp_parse(
-			    in, inlen, HTTP_FEED_CAPPED, max, r, err, errlen);
-			/* The rest is still on the wire. */
-			r->keep_alive = 0;
-			break;
-		}
-		if (room < 0) {
+		if (buf_reserve(&in, 1) < 0 && errno == ENOMEM) {
 			http_seterr(
 			    err, errlen, "out of memory for the response");
 			rc = HTTP_UNREACHABLE;
 			goto done;
 		}
-		rc = http_conn_read(
-		    c, in + inlen, incap - inlen, &got, deadline, err, errlen);
+		if (buf_room(&in) == 0) {
+			/* Full: what came is all we take. */
+			p = http_resp_parse((const char *)in.data, in.len,
+			    HTTP_FEED_CAPPED, max, r, err, errlen);
+			/* The rest is still on the wire. */
+			r->keep_alive = 0;
+			break;
+		}
+		rc = http_conn_read(c, (char *)in.data + in.len, buf_room(&in),
+		    &got, deadline, err, errlen);
 		if (rc == HTTP_TIMEOUT) {
-			if (inlen == 0)
+			if (in.len == 0)
 				http_seterr(err, errlen,
 				    "no response within %lld ms",
 				    (long long)(deadline - start));
@@ -156,19 +134,19 @@ exchange(const struct http_conn *c, const char *out, size_t outlen,
 				http_seterr(err, errlen,
 				    "response incomplete after %lld ms (%zu "
 				    "bytes received)",
-				    (long long)(deadline - start), inlen);
+				    (long long)(deadline - start), in.len);
 		}
 		if (rc != HTTP_OK)
 			goto done;
-		if (got == 0 && inlen == 0) {
+		if (got == 0 && in.len == 0) {
 			http_seterr(err, errlen,
 			    "connection closed without a response");
 			rc = HTTP_UNREACHABLE;
 			goto done;
 		}
-		inlen += got;
+		in.len += got;
 		*started = 1;
-		p = http_resp_parse(in, inlen,
+		p = http_resp_parse((const char *)in.data, in.len,
 		    got == 0 ? HTTP_FEED_EOF : HTTP_FEED_MORE, max, r, err,
 		    errlen);
 		if (p != 0)
@@ -176,9 +154,9 @@ exchange(const struct http_conn *c, const char *out, size_t outlen,
 	}
 	rc = p == 1 ? HTTP_OK : HTTP_BAD_RESPONSE;
 	/* Bytes past the response: the stream is out of step; drop it. */
-	*reusable = p == 1 && r->keep_alive && r->used == inlen;
+	*reusable = p == 1 && r->keep_alive && r->used == in.len;
 done:
-	free(in);
+	buf_free(&in);
 	return rc;
 }
 

@@ -1,5 +1,7 @@
 /*
- * The responders' socket.  Each client has an input buffer that never
+ * The responders' socket: a struct listener owns it and every client
+ * connected to it, and reports frames and closes through its callbacks.
+ * Each client has an input buffer that never
  * holds more than one frame's worth (header + XR_FRAME_MAX) and an output
  * queue with a hard cap; a client that breaks the protocol is told why in
  * a "rejected" outcome and dropped.  When descriptors run out, accepting
@@ -21,19 +23,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "frame_reader.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
 #include "util.h"
 
-static struct loop *lp; /* the bridge's loop (its *_start) */
-
-#define IN_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
+#define OUT_FIRST 1024
 #define OUT_MAX (4UL * (XR_FRAME_HDR + XR_FRAME_MAX))
 #define ACCEPT_PAUSE_MS 1000
 
@@ -42,68 +44,65 @@ struct client {
 	int closing;            /* close once the output queue is empty */
 	unsigned long inflight; /* frames read and not yet answered */
 	int64_t active_ms;      /* a frame began, ended or was answered */
-	uint8_t *in;
-	size_t in_len, in_cap;
-	uint8_t *out;
-	size_t out_len, out_off, out_cap;
-	struct client *prev, *next;
+	struct frame_reader in;
+	struct buf out; /* answers queued; out.data[out_off..) unwritten */
+	size_t out_off;
+	struct listener *l;
+	LIST_ENTRY(client) link;
 };
 
-static int lfd = -1;
-static char lpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static unsigned long lmax, nclients;
-static struct client *clients;
-static struct listener_cbs lcbs;
-static void *lud;
-static struct loop_timer accept_pause;
-static int64_t idle_ms;            /* 0: no idle timeout */
-static unsigned long max_inflight; /* 0: no limit */
-static struct loop_timer idle_timer;
+struct listener {
+	struct loop *lp;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned long max_clients, nclients;
+	/* cppcheck sees the list's members used only through the macros. */
+	/* cppcheck-suppress unusedStructMember */
+	LIST_HEAD(, client) clients;
+	struct listener_cbs cbs;
+	void *ud;
+	struct loop_timer accept_pause;
+	int64_t idle_ms;            /* 0: no idle timeout */
+	unsigned long max_inflight; /* 0: no limit */
+	struct loop_timer idle_timer;
+};
 
 static void client_io(int fd, short revents, void *ud);
 static void idle_sweep(void *ud);
-
-void
-listener_set_limits(unsigned long idle_timeout_s, unsigned long max_pipelined)
-{
-	idle_ms = (int64_t)idle_timeout_s * 1000;
-	max_inflight = max_pipelined;
-}
 
 /* cl went idle (or was just accepted): make sure a sweep will see it.  A
  * sweep armed earlier only finds nothing to close yet and re-arms. */
 static void
 client_mark_active(struct client *cl)
 {
-	cl->active_ms = xr_now_ms();
-	if (idle_ms > 0 && idle_timer.when == 0)
-		loop_timer_arm(
-		    lp, &idle_timer, cl->active_ms + idle_ms, idle_sweep, NULL);
+	struct listener *l = cl->l;
+
+	cl->active_ms = loop_now(l->lp);
+	if (l->idle_ms > 0 && l->idle_timer.when == 0)
+		loop_timer_arm(l->lp, &l->idle_timer,
+		    cl->active_ms + l->idle_ms, idle_sweep, l);
 }
 
 unsigned long
-listener_nclients(void)
+listener_nclients(const struct listener *l)
 {
-	return nclients;
+	return l != NULL ? l->nclients : 0;
 }
 
 static void
 client_free(struct client *cl)
 {
-	if (lcbs.on_close)
-		lcbs.on_close(cl, lud);
-	loop_unwatch(lp, cl->fd);
+	struct listener *l = cl->l;
+
+	if (l->cbs.on_close)
+		l->cbs.on_close(cl, l->ud);
+	loop_unwatch(l->lp, cl->fd);
 	close(cl->fd);
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		clients = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
-	free(cl->in);
-	free(cl->out);
+	LIST_REMOVE(cl, link);
+	fr_free(&cl->in);
+	buf_free(&cl->out);
 	free(cl);
-	nclients--;
+	l->nclients--;
 }
 
 static void
@@ -111,18 +110,18 @@ client_update_events(struct client *cl)
 {
 	short ev = cl->closing ? 0 : POLLIN;
 
-	if (cl->out_len > cl->out_off)
+	if (cl->out.len > cl->out_off)
 		ev |= POLLOUT;
-	loop_set_events(lp, cl->fd, ev);
+	loop_set_events(cl->l->lp, cl->fd, ev);
 }
 
 /* Writes what the socket takes now; 0, or -1 if cl was freed. */
 static int
 client_flush(struct client *cl)
 {
-	while (cl->out_off < cl->out_len) {
-		ssize_t n = send(cl->fd, cl->out + cl->out_off,
-		    cl->out_len - cl->out_off, MSG_NOSIGNAL);
+	while (cl->out_off < cl->out.len) {
+		ssize_t n = send(cl->fd, cl->out.data + cl->out_off,
+		    cl->out.len - cl->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -134,8 +133,9 @@ client_flush(struct client *cl)
 		}
 		cl->out_off += (size_t)n;
 	}
-	if (cl->out_off == cl->out_len) {
-		cl->out_off = cl->out_len = 0;
+	if (cl->out_off == cl->out.len) {
+		cl->out_off = 0;
+		buf_reset(&cl->out);
 		if (cl->closing) {
 			client_free(cl);
 			return -1;
@@ -148,35 +148,23 @@ client_flush(struct client *cl)
 void
 listener_send(struct client *cl, const struct frame_out *fo)
 {
-	size_t need;
-
-	if (cl->out_off > 0 && cl->out_off == cl->out_len)
-		cl->out_off = cl->out_len = 0;
-	need = cl->out_len + fo->len;
-	if (need > OUT_MAX) {
-		log_warnx("responder does not read its answers; dropping it");
+	if (cl->out_off > 0 && cl->out_off == cl->out.len) {
+		cl->out_off = 0;
+		buf_reset(&cl->out);
+	}
+	if (buf_append(&cl->out, fo->b.data, fo->b.len) < 0) {
+		if (errno == ENOMEM) {
+			log_warnx("out of memory queueing an answer");
+		} else {
+			log_warnx(
+			    "responder does not read its answers; dropping it");
+			cl->out_off = 0;
+			buf_reset(&cl->out);
+		}
 		cl->closing = 1;
-		cl->out_len = cl->out_off = 0;
 		client_update_events(cl);
 		return;
 	}
-	if (need > cl->out_cap) {
-		size_t cap = cl->out_cap ? cl->out_cap : 1024;
-		uint8_t *nb;
-
-		while (cap < need)
-			cap *= 2;
-		if ((nb = realloc(cl->out, cap)) == NULL) {
-			log_warnx("out of memory queueing an answer");
-			cl->closing = 1;
-			client_update_events(cl);
-			return;
-		}
-		cl->out = nb;
-		cl->out_cap = cap;
-	}
-	memcpy(cl->out + cl->out_len, fo->buf, fo->len);
-	cl->out_len += fo->len;
 	/* Every frame to a responder answers one of its frames. */
 	if (cl->inflight > 0 && --cl->inflight == 0)
 		client_mark_active(cl);
@@ -206,7 +194,7 @@ client_reject(struct client *cl, uint32_t seq, const char *why)
 	log_warnx("bad frame from a responder: %s", why);
 	listener_send_outcome(cl, seq, OUTCOME_REJECTED, "bad-request", why);
 	cl->closing = 1;
-	cl->in_len = 0;
+	fr_reset(&cl->in);
 	client_update_events(cl);
 }
 
@@ -226,92 +214,77 @@ refuse_pipelined(struct client *cl, uint32_t seq)
 	    cl, seq, OUTCOME_BUSY, "resource-constraint", why);
 }
 
-/* Decodes every whole frame in cl's buffer; -1 if cl was freed. */
-static int
+/* Hands one decoded frame on, or answers it here. */
+static void
+client_frame(struct client *cl, struct frame *f)
+{
+	if (f->type != FRAME_SUBMIT && f->type != FRAME_STATUS) {
+		client_reject(cl, f->seq, "expected a submit or status frame");
+		return;
+	}
+	cl->active_ms = loop_now(cl->l->lp);
+	cl->inflight++;
+	if (f->type == FRAME_SUBMIT && cl->l->max_inflight > 0 &&
+	    cl->inflight > cl->l->max_inflight)
+		refuse_pipelined(cl, f->seq);
+	else
+		cl->l->cbs.on_frame(cl, f, cl->l->ud);
+}
+
+/* Hands on every whole frame cl's buffer holds. */
+static void
 client_parse(struct client *cl)
 {
-	size_t off = 0;
 	char err[XR_ERRLEN];
+	int took = 0;
 
-	while (!cl->closing && off < cl->in_len) {
+	while (!cl->closing) {
 		struct frame f;
-		ssize_t n = frame_decode(
-		    cl->in + off, cl->in_len - off, &f, err, sizeof(err));
-		if (n == 0)
+		enum fr_rc rc = fr_next(&cl->in, &f, err, sizeof(err));
+
+		if (rc == FR_MORE)
 			break;
-		if (n < 0) {
+		if (rc != FR_FRAME) {
 			client_reject(cl, 0, err);
-			return 0;
+			return;
 		}
-		off += (size_t)n;
-		if (f.type != FRAME_SUBMIT && f.type != FRAME_STATUS) {
-			client_reject(
-			    cl, f.seq, "expected a submit or status frame");
-			frame_clear(&f);
-			return 0;
-		}
-		cl->active_ms = xr_now_ms();
-		cl->inflight++;
-		if (f.type == FRAME_SUBMIT && max_inflight > 0 &&
-		    cl->inflight > max_inflight)
-			refuse_pipelined(cl, f.seq);
-		else
-			lcbs.on_frame(cl, &f, lud);
+		took = 1;
+		client_frame(cl, &f);
 		frame_clear(&f);
 	}
-	if (off > 0 && !cl->closing) {
-		memmove(cl->in, cl->in + off, cl->in_len - off);
-		cl->in_len -= off;
-	}
 	/* A frame begun must end within the idle timeout too. */
-	if (off > 0 && cl->in_len > 0)
-		cl->active_ms = xr_now_ms();
-	return 0;
+	if (took && fr_pending(&cl->in) > 0)
+		cl->active_ms = loop_now(cl->l->lp);
 }
 
 static void
 client_read(struct client *cl)
 {
 	for (;;) {
-		ssize_t n;
-		size_t room;
+		int began = fr_pending(&cl->in) == 0, filled;
+		ssize_t n = fr_read(&cl->in, cl->fd, &filled);
 
-		if (cl->in_len == cl->in_cap) {
-			size_t cap = cl->in_cap ? cl->in_cap * 2 : 4096;
-			uint8_t *nb;
-
-			if (cap > IN_MAX)
-				cap = IN_MAX;
-			if (cap == cl->in_cap) {
-				/* frame_decode refuses oversized frames first */
-				client_reject(cl, 0, "frame too large");
-				return;
-			}
-			if ((nb = realloc(cl->in, cap)) == NULL) {
-				client_reject(cl, 0, "bridge out of memory");
-				return;
-			}
-			cl->in = nb;
-			cl->in_cap = cap;
-		}
-		room = cl->in_cap - cl->in_len;
-		n = recv(cl->fd, cl->in + cl->in_len, room, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
+		if (n < 0 && (errno == ENOMEM || errno == EMSGSIZE)) {
+			/* fr_next refuses an oversized frame before this */
+			client_reject(cl, 0,
+			    errno == ENOMEM ? "bridge out of memory"
+					    : "frame too large");
+			return;
+		}
 		if (n <= 0) {
 			client_free(cl);
 			return;
 		}
-		if (cl->in_len == 0)
-			cl->active_ms = xr_now_ms(); /* a frame begins */
-		cl->in_len += (size_t)n;
+		if (began)
+			cl->active_ms =
+			    loop_now(cl->l->lp); /* a frame begins */
 		client_parse(cl);
 		/* A short read took all there was: the loop says when there is
 		 * more, which saves a recv() that would fail with EAGAIN on
 		 * nearly every request. */
-		if (cl->closing || (size_t)n < room)
+		if (cl->closing || !filled)
 			return;
 	}
 }
@@ -345,21 +318,23 @@ client_io(int fd, short revents, void *ud)
 static void
 idle_sweep(void *ud)
 {
-	int64_t now = xr_now_ms(), next = 0;
+	struct listener *l = ud;
+	int64_t now = loop_now(l->lp), next = 0;
 	struct client *cl, *nx;
 
-	(void)ud;
-	for (cl = clients; cl; cl = nx) {
-		int64_t due = cl->active_ms + idle_ms;
+	for (cl = LIST_FIRST(&l->clients); cl; cl = nx) {
+		int64_t due = cl->active_ms + l->idle_ms;
 
-		nx = cl->next;
+		nx = LIST_NEXT(cl, link);
 		if (cl->inflight > 0 || cl->closing)
 			continue;
 		if (due <= now) {
 			log_info("closing a responder connection idle for %lld "
 				 "s (client_idle_timeout)%s",
 			    (long long)((now - cl->active_ms) / 1000),
-			    cl->in_len > 0 ? " in the middle of a frame" : "");
+			    fr_pending(&cl->in) > 0
+				? " in the middle of a frame"
+				: "");
 			client_free(cl);
 			continue;
 		}
@@ -367,7 +342,7 @@ idle_sweep(void *ud)
 			next = due;
 	}
 	if (next > 0)
-		loop_timer_arm(lp, &idle_timer, next, idle_sweep, NULL);
+		loop_timer_arm(l->lp, &l->idle_timer, next, idle_sweep, l);
 }
 
 static void listener_io(int fd, short revents, void *ud);
@@ -375,8 +350,9 @@ static void listener_io(int fd, short revents, void *ud);
 static void
 accept_resume(void *ud)
 {
-	(void)ud;
-	loop_watch(lp, lfd, POLLIN, listener_io, NULL);
+	struct listener *l = ud;
+
+	loop_watch(l->lp, l->fd, POLLIN, listener_io, l);
 }
 
 /* Answers a connection we will not serve for the whole connection (seq
@@ -392,62 +368,71 @@ refuse_now(int cfd, enum outcome o, const char *condition, const char *text)
 	frame_put_str(&fo, FIELD_CONDITION, condition);
 	frame_put_str(&fo, FIELD_TEXT, text);
 	if (frame_finish(&fo, err, sizeof(err)) == 0)
-		(void)send(cfd, fo.buf, fo.len, MSG_NOSIGNAL);
+		(void)send(cfd, fo.b.data, fo.b.len, MSG_NOSIGNAL);
 	frame_out_free(&fo);
 	close(cfd);
+}
+
+/* accept() failed: out of descriptors or memory pauses accepting. */
+static void
+accept_failed(struct listener *l)
+{
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		log_warn("accept; pausing for %d ms", ACCEPT_PAUSE_MS);
+		loop_unwatch(l->lp, l->fd);
+		loop_timer_arm(l->lp, &l->accept_pause,
+		    loop_now(l->lp) + ACCEPT_PAUSE_MS, accept_resume, l);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		log_warn("accept");
+	}
+}
+
+/* Serves the new connection cfd, or refuses it with the reason. */
+static void
+client_add(struct listener *l, int cfd)
+{
+	char why[XR_ERRLEN];
+	struct client *cl;
+
+	if (l->cbs.on_accept != NULL &&
+	    l->cbs.on_accept(cfd, why, sizeof(why), l->ud) < 0) {
+		log_warnx("refusing a responder: %s", why);
+		refuse_now(cfd, OUTCOME_REJECTED, "internal-server-error", why);
+		return;
+	}
+	if (l->nclients >= l->max_clients || cfd >= LOOP_FD_MAX ||
+	    (cl = calloc(1, sizeof(*cl))) == NULL) {
+		log_warnx("refusing a responder: %lu connected (max_clients)",
+		    l->nclients);
+		refuse_now(cfd, OUTCOME_BUSY, NULL,
+		    "bridge at max_clients concurrent requests");
+		return;
+	}
+	cl->fd = cfd;
+	cl->l = l;
+	fr_init(&cl->in, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
+	buf_init(&cl->out, OUT_FIRST, OUT_MAX);
+	LIST_INSERT_HEAD(&l->clients, cl, link);
+	l->nclients++;
+	loop_watch(l->lp, cfd, POLLIN, client_io, cl);
+	client_mark_active(cl);
 }
 
 static void
 listener_io(int fd, short revents, void *ud)
 {
-	char why[XR_ERRLEN];
-
 	(void)revents;
-	(void)ud;
 	for (;;) {
-		struct client *cl;
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
 		if (cfd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("accept; pausing for %d ms",
-				    ACCEPT_PAUSE_MS);
-				loop_unwatch(lp, lfd);
-				loop_timer_arm(lp, &accept_pause,
-				    xr_now_ms() + ACCEPT_PAUSE_MS,
-				    accept_resume, NULL);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				log_warn("accept");
-			}
+			accept_failed(ud);
 			return;
 		}
-		if (lcbs.on_accept != NULL &&
-		    lcbs.on_accept(cfd, why, sizeof(why), lud) < 0) {
-			log_warnx("refusing a responder: %s", why);
-			refuse_now(cfd, OUTCOME_REJECTED,
-			    "internal-server-error", why);
-			continue;
-		}
-		if (nclients >= lmax || cfd >= LOOP_FD_MAX ||
-		    (cl = calloc(1, sizeof(*cl))) == NULL) {
-			log_warnx("refusing a responder: %lu connected "
-				  "(max_clients)",
-			    nclients);
-			refuse_now(cfd, OUTCOME_BUSY, NULL,
-			    "bridge at max_clients concurrent requests");
-			continue;
-		}
-		cl->fd = cfd;
-		cl->next = clients;
-		if (clients)
-			clients->prev = cl;
-		clients = cl;
-		nclients++;
-		loop_watch(lp, cfd, POLLIN, client_io, cl);
-		client_mark_active(cl);
+		client_add(ud, cfd);
 	}
 }
 
@@ -485,64 +470,91 @@ claim_path(const struct sockaddr_un *sa, char *err, size_t errlen)
 	return 0;
 }
 
-int
-listener_open(struct loop *loop, const char *path, unsigned long max_clients,
-    const struct listener_cbs *cbs, void *ud, char *err, size_t errlen)
+/* Binds and listens on l->path: 0, or -1 with err. */
+static int
+listener_bind(struct listener *l, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	mode_t old;
 
-	lp = loop;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (xr_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
-	    sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
-		return -1;
-	}
+	xr_strlcpy(sa.sun_path, l->path, sizeof(sa.sun_path));
 	if (claim_path(&sa, err, errlen) < 0)
 		return -1;
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0) {
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	/* Owner and group may connect (the web server joins the group). */
 	old = umask(0117);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		umask(old);
-		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "bind %s: %s", l->path, strerror(errno));
 		goto fail;
 	}
 	umask(old);
-	if (listen(lfd, 128) < 0) {
-		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
-		unlink(path);
+	if (listen(l->fd, 128) < 0) {
+		snprintf(
+		    err, errlen, "listen %s: %s", l->path, strerror(errno));
+		unlink(l->path);
 		goto fail;
 	}
-	xr_strlcpy(lpath, path, sizeof(lpath));
-	lmax = max_clients;
-	lcbs = *cbs;
-	lud = ud;
-	loop_watch(lp, lfd, POLLIN, listener_io, NULL);
 	return 0;
 fail:
-	close(lfd);
-	lfd = -1;
+	close(l->fd);
+	l->fd = -1;
 	return -1;
 }
 
-void
-listener_shutdown(void)
+struct listener *
+listener_new(struct loop *loop, const struct listener_settings *set,
+    const struct listener_cbs *cbs, void *ud, char *err, size_t errlen)
 {
-	while (clients)
-		client_free(clients);
-	if (lfd >= 0) {
-		loop_unwatch(lp, lfd);
-		loop_timer_cancel(&accept_pause);
-		loop_timer_cancel(&idle_timer);
-		close(lfd);
-		unlink(lpath);
-		lfd = -1;
+	struct listener *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
+	l->lp = loop;
+	l->fd = -1;
+	LIST_INIT(&l->clients);
+	l->max_clients = set->max_clients;
+	l->idle_ms = (int64_t)set->idle_timeout_s * 1000;
+	l->max_inflight = set->max_pipelined;
+	l->cbs = *cbs;
+	l->ud = ud;
+	if (xr_strlcpy(l->path, set->path, sizeof(l->path)) >=
+	    sizeof(l->path)) {
+		snprintf(err, errlen, "socket path too long: %s", set->path);
+		free(l);
+		return NULL;
+	}
+	if (listener_bind(l, err, errlen) < 0) {
+		free(l);
+		return NULL;
+	}
+	loop_watch(l->lp, l->fd, POLLIN, listener_io, l);
+	return l;
+}
+
+void
+listener_free(struct listener *l)
+{
+	struct client *cl, *next;
+
+	if (l == NULL)
+		return;
+	for (cl = LIST_FIRST(&l->clients); cl != NULL; cl = next) {
+		next = LIST_NEXT(cl, link);
+		client_free(cl);
+	}
+	loop_unwatch(l->lp, l->fd);
+	loop_timer_cancel(&l->accept_pause);
+	loop_timer_cancel(&l->idle_timer);
+	close(l->fd);
+	unlink(l->path);
+	free(l);
 }

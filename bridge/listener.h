@@ -23,15 +23,22 @@ struct listener_cbs {
 };
 
 struct loop;
+struct listener;
 
-int listener_open(struct loop *loop, const char *path,
-    unsigned long max_clients, const struct listener_cbs *cbs, void *ud,
-    char *err, size_t errlen);
-/* client_idle_timeout (s) and max_pipelined; 0 turns either off. */
-void listener_set_limits(
-    unsigned long idle_timeout_s, unsigned long max_pipelined);
+struct listener_settings {
+	const char *path;
+	unsigned long max_clients;
+	unsigned long idle_timeout_s; /* client_idle_timeout; 0: none */
+	unsigned long max_pipelined;  /* 0: no limit */
+};
+
+/* Listens on set->path (taking over a stale socket file there); NULL with
+ * err when it cannot. */
+struct listener *listener_new(struct loop *loop,
+    const struct listener_settings *set, const struct listener_cbs *cbs,
+    void *ud, char *err, size_t errlen);
 /* Closes every client (calling on_close) and removes the socket file. */
-void listener_shutdown(void);
+void listener_free(struct listener *l);
 
 /* Queues an encoded frame for cl; drops cl if its queue overflows. */
 void listener_send(struct client *cl, const struct frame_out *fo);
@@ -40,6 +47,6 @@ void listener_send(struct client *cl, const struct frame_out *fo);
 void listener_send_outcome(struct client *cl, uint32_t seq, enum outcome o,
     const char *condition, const char *text);
 
-unsigned long listener_nclients(void);
+unsigned long listener_nclients(const struct listener *l);
 
 #endif

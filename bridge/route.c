@@ -39,6 +39,8 @@ struct route {
 	struct incoming *in;
 	struct xsess *xs;
 	struct auth *au; /* made once privileges are dropped */
+	struct listener *lis;
+	struct wh_pool *whp; /* NULL without a callback_url */
 	int64_t started_ms;
 	struct answer_tally tally;
 	int stopping; /* route_free: stanzas from the session are dropped */
@@ -71,7 +73,7 @@ answer_status(struct route *rt, struct client *cl, uint32_t seq)
 	r.stray_answers = stray_count(rt->sy);
 	r.stray_last_seen = stray_last_unix(rt->sy);
 	r.queue_max = rt->cf->queue_max;
-	r.responders = listener_nclients();
+	r.responders = listener_nclients(rt->lis);
 	r.webhook = rt->cf->callback_url != NULL;
 	in_stats(rt->in, &r.in);
 	r.answered = rt->tally.n;
@@ -182,22 +184,25 @@ static int
 pool_submit(const char *url, const char *id, char *body, size_t len, void *job,
     void *ud)
 {
-	(void)ud;
-	return wh_submit(url, id, body, len, job);
+	struct route *rt = ud;
+
+	return wh_submit(rt->whp, url, id, body, len, job);
 }
 
 static unsigned long
 pool_inflight(void *ud)
 {
-	(void)ud;
-	return wh_inflight();
+	struct route *rt = ud;
+
+	return wh_inflight(rt->whp);
 }
 
 static unsigned long
 pool_queued(void *ud)
 {
-	(void)ud;
-	return wh_queued();
+	struct route *rt = ud;
+
+	return wh_queued(rt->whp);
 }
 
 static void
@@ -256,7 +261,8 @@ start_parts(struct route *rt, char *err, size_t errlen)
 		 errlen)) == NULL)
 		return -1;
 	if (c->callback_url != NULL &&
-	    wh_init(rt->lp, c, on_delivered, in_job_free, err, errlen) < 0)
+	    (rt->whp = wh_new(
+		 rt->lp, c, on_delivered, in_job_free, err, errlen)) == NULL)
 		return -1;
 	return 0;
 }
@@ -268,11 +274,12 @@ start_io(struct route *rt, char *err, size_t errlen)
 	static const struct listener_cbs lcbs = {on_frame, on_close, on_accept};
 	static const struct xsess_cbs xcbs = {on_up, on_down, on_stanza};
 	const struct conf *c = rt->cf;
+	struct listener_settings ls = {c->socket, c->max_clients,
+	    c->client_idle_timeout, c->max_pipelined};
 
-	listener_set_limits(c->client_idle_timeout, c->max_pipelined);
 	if (privs_socket_dir(rt->pv, c->socket, err, errlen) < 0 ||
-	    listener_open(
-		rt->lp, c->socket, c->max_clients, &lcbs, rt, err, errlen) < 0)
+	    (rt->lis = listener_new(rt->lp, &ls, &lcbs, rt, err, errlen)) ==
+		NULL)
 		return -1;
 	return privs_own_socket(rt->pv, c->socket, err, errlen) < 0 ||
 		(rt->xs = xsess_new(rt->lp, c, &xcbs, rt, err, errlen)) == NULL
@@ -318,6 +325,9 @@ route_reconfigure(struct route *rt)
 	xsess_reconfigure(rt->xs, c);
 	if (in_reconfigure(rt->in, c) < 0)
 		log_warnx("out of memory: callback_url stays as it was");
+	if (wh_reconfigure(rt->whp, c) < 0)
+		log_warnx("out of memory: the webhook's settings stay as they "
+			  "were");
 	if (rt->au != NULL)
 		auth_reconfigure(rt->au, c);
 }
@@ -351,15 +361,15 @@ route_free(struct route *rt)
 	if (rt->out != NULL)
 		out_give_up(rt->out, "the bridge is shutting down");
 	/* Give the answers a moment to reach the responders. */
-	for (int i = 0; i < 5 && listener_nclients() > 0; i++)
+	for (int i = 0; i < 5 && listener_nclients(rt->lis) > 0; i++)
 		loop_run_once(rt->lp, 20);
 	/* Deliveries hold stanzas of libstrophe's context: first.  What the
 	 * session still reads while it closes goes nowhere. */
 	rt->stopping = 1;
-	wh_shutdown();
+	wh_free(rt->whp);
 	xsess_free(rt->xs);
 	in_free(rt->in);
-	listener_shutdown();
+	listener_free(rt->lis);
 	auth_free(rt->au);
 	out_free(rt->out);
 	stray_free(rt->sy);

@@ -7,8 +7,8 @@
  * worker that outlives its delivery's deadline, and closes the socket of
  * a worker idle for WORKER_IDLE_MS, which then exits.  A worker closes
  * every other descriptor at once (libstrophe's socket has no
- * FD_CLOEXEC), never touches libstrophe, does one delivery at a time with
- * a kept HTTP connection (http_client_post), and leaves with _exit.
+ * FD_CLOEXEC) and then runs wh_worker.c: one delivery at a time with a
+ * kept HTTP connection, never touching libstrophe.
  *
  * Why a pool and not a fork per delivery: the fork (copying the bridge's
  * page tables), the child's exit and its reaping were most of what a
@@ -34,22 +34,21 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "frame_reader.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
-#include "sign.h"
 #include "webhook.h"
-
-static struct loop *lp; /* the bridge's loop (its *_start) */
+#include "wh_settings.h"
+#include "wh_worker.h"
+#include "worker_proto.h"
 
 #define KILL_GRACE_MS 2000   /* past callback_timeout, before SIGKILL */
 #define WORKER_IDLE_MS 30000 /* an idle worker is let go after this */
 #define JOB_FD 3             /* the worker's socket, after dup2 */
-#define FRAME_BUF_MAX (XR_FRAME_HDR + XR_FRAME_MAX)
 
 struct delivery {
 	char id[XR_ID_LEN + 1];
@@ -63,41 +62,47 @@ struct delivery {
 
 struct worker {
 	pid_t pid;
-	int fd;              /* our end of the socketpair, non-blocking */
-	struct delivery *d;  /* the delivery it runs; NULL when idle */
-	struct frame_out fo; /* the job frame, until written */
-	size_t sent;         /* bytes of fo written */
-	uint8_t *in;         /* the result frame as it comes */
-	size_t ilen, icap;
-	int killed;        /* SIGKILLed at d's deadline */
-	int reaped;        /* waitpid returned it: its pid may be reused */
-	int64_t idle_from; /* when it last finished a delivery */
+	int fd;                 /* our end of the socketpair, non-blocking */
+	struct delivery *d;     /* the delivery it runs; NULL when idle */
+	struct frame_out fo;    /* the job frame, until written */
+	size_t sent;            /* bytes of fo written */
+	struct frame_reader in; /* the result frame as it comes */
+	int killed;             /* SIGKILLed at d's deadline */
+	int reaped;             /* waitpid returned it: its pid may be reused */
+	int64_t idle_from;      /* when it last finished a delivery */
+	struct wh_pool *p;
 	struct worker *next;
 };
 
-static const struct conf *cf;
-static wh_done_fn on_done;
-static wh_free_fn on_free;
-static struct delivery *queue_head, *queue_tail;
-static struct worker *workers;
-/* Let go but not yet reaped: so that wh_shutdown can reap them too. */
-static struct worker *exiting;
-static unsigned long nqueued, nbusy, nworkers;
-static int chld_pipe[2] = {-1, -1};
-static struct loop_timer kill_timer, idle_timer;
+struct wh_pool {
+	struct loop *lp;
+	struct wh_settings set;
+	wh_done_fn on_done;
+	wh_free_fn on_free;
+	struct delivery *queue_head, *queue_tail;
+	struct worker *workers;
+	/* Let go but not yet reaped: so that wh_free can reap them too. */
+	struct worker *exiting;
+	unsigned long nqueued, nbusy, nworkers;
+	int chld_pipe[2];
+	struct loop_timer kill_timer, idle_timer, start_timer;
+};
 
-static void start_queued(void);
+/* SIGCHLD is the process's: the write end of the one pool's self-pipe. */
+static int sigchld_fd = -1;
+
+static void start_queued(struct wh_pool *p);
 
 unsigned long
-wh_inflight(void)
+wh_inflight(const struct wh_pool *p)
 {
-	return nbusy;
+	return p != NULL ? p->nbusy : 0;
 }
 
 unsigned long
-wh_queued(void)
+wh_queued(const struct wh_pool *p)
 {
-	return nqueued;
+	return p != NULL ? p->nqueued : 0;
 }
 
 static void
@@ -116,23 +121,23 @@ on_sigchld(int sig)
 	int saved = errno;
 
 	(void)sig;
-	(void)!write(chld_pipe[1], "c", 1);
+	(void)!write(sigchld_fd, "c", 1);
 	errno = saved;
 }
 
 /* Notes that pid was reaped, and frees it if it was already let go. */
 static void
-reaped(pid_t pid)
+reaped(struct wh_pool *p, pid_t pid)
 {
 	struct worker **pp;
 
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->pid == pid) {
 			w->reaped = 1;
 			return;
 		}
 	}
-	for (pp = &exiting; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
+	for (pp = &p->exiting; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
 		;
 	if (*pp) {
 		struct worker *w = *pp;
@@ -150,186 +155,15 @@ reap(int fd, short revents, void *ud)
 	pid_t pid;
 
 	(void)revents;
-	(void)ud;
 	while (read(fd, drain, sizeof(drain)) > 0)
 		;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		reaped(pid);
+		reaped(ud, pid);
 }
-
-/* ---- the worker ---- */
-
-/* Performs the job in f and builds its result frame in fo. */
-static void
-worker_deliver(
-    const struct frame *f, struct http_client *hc, struct frame_out *fo)
-{
-	const char *url = frame_get(f, FIELD_URL);
-	const char *id = frame_get(f, FIELD_ID);
-	const char *body = frame_get(f, FIELD_STANZA);
-	const char *secret = frame_get(f, FIELD_SECRET);
-	size_t len = body != NULL ? f->flen[FIELD_STANZA] : 0;
-	unsigned long long deadline = 0, max = 0;
-	struct http_url u;
-	struct http_request req;
-	struct http_response r = {0};
-	char err[XR_ERRLEN], headers[512];
-	enum http_rc rc;
-	int reused;
-
-	frame_begin(fo, FRAME_DELIVERY, 0);
-	if (id == NULL || body == NULL ||
-	    xr_parse_uint(
-		frame_get(f, FIELD_DEADLINE), 1, INT64_MAX, &deadline) < 0 ||
-	    xr_parse_uint(frame_get(f, FIELD_MAX_BYTES), 0, SIZE_MAX, &max) <
-		0) {
-		frame_put_str(fo, FIELD_OUTCOME, "refused");
-		frame_put_str(fo, FIELD_TEXT, "malformed delivery job");
-		return;
-	}
-	/* The bridge checked it before queuing: this is a backstop, and
-	 * a URL the parser refuses stays refused, so it is no retry. */
-	if (http_url_parse(url, &u, err, sizeof(err)) < 0) {
-		frame_put_str(fo, FIELD_OUTCOME, "refused");
-		frame_put_str(fo, FIELD_TEXT, err);
-		return;
-	}
-	snprintf(headers, sizeof(headers),
-	    "User-Agent: xmpp-rest/%s\r\nX-XMPP-Rest-Delivery: %s\r\n",
-	    XR_VERSION, id);
-	if (secret != NULL) {
-		char ts[24], mac[SIGN_HEX_LEN + 1];
-		size_t n = strlen(headers);
-
-		snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-		if (sign_delivery(secret, ts, body, len, mac) < 0) {
-			frame_put_str(fo, FIELD_OUTCOME, "unreachable");
-			frame_put_str(
-			    fo, FIELD_TEXT, "cannot sign the delivery");
-			return;
-		}
-		snprintf(headers + n, sizeof(headers) - n,
-		    "X-XMPP-Rest-Timestamp: %s\r\n"
-		    "X-XMPP-Rest-Signature: sha256=%s\r\n",
-		    ts, mac);
-	}
-	req.url = &u;
-	req.ca_file = frame_get(f, FIELD_CA_FILE);
-	req.headers = headers;
-	req.content_type = "application/xmpp+xml";
-	req.body = body;
-	req.body_len = len;
-	req.max_response_bytes = (size_t)max;
-	req.deadline_ms = (int64_t)deadline;
-	rc = http_client_post(hc, &req, &r, &reused, err, sizeof(err));
-	if (rc == HTTP_OK) {
-		frame_put_str(fo, FIELD_OUTCOME, "response");
-		frame_put_uint(fo, FIELD_STATUS, (unsigned long)r.status);
-		frame_put_str(fo, FIELD_REASON, r.reason);
-		frame_put_str(fo, FIELD_CTYPE, r.content_type);
-		if (r.retry_after > 0)
-			frame_put_uint(fo, FIELD_RETRY, r.retry_after);
-		/* A body cut short, or with NUL bytes, is no stanza: drop it. */
-		if (r.body != NULL && !r.body_truncated &&
-		    memchr(r.body, '\0', r.body_len) == NULL)
-			frame_put(fo, FIELD_STANZA, r.body, r.body_len);
-		else if (r.body != NULL)
-			frame_put_str(fo, FIELD_TRUNCATED, "1");
-	} else {
-		frame_put_str(fo, FIELD_OUTCOME,
-		    rc == HTTP_TIMEOUT ? "timeout" : "unreachable");
-		frame_put_str(fo, FIELD_TEXT, err);
-	}
-	http_response_free(&r);
-}
-
-/*
- * Reads the next job frame from JOB_FD into *f, blocking: 1, or 0 when
- * the bridge closed the socket (idle too long, or gone) or sent what is
- * not one whole frame.  The bridge writes one job and waits for its
- * result, so a read never holds the start of the next job.
- */
-static int
-worker_read_job(uint8_t **buf, size_t *cap, struct frame *f)
-{
-	char err[XR_ERRLEN];
-	size_t len = 0;
-
-	for (;;) {
-		ssize_t n, used;
-
-		if (len == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 4096;
-			uint8_t *nb;
-
-			if (ncap > FRAME_BUF_MAX)
-				ncap = FRAME_BUF_MAX;
-			if (ncap <= *cap || (nb = realloc(*buf, ncap)) == NULL)
-				return 0;
-			*buf = nb;
-			*cap = ncap;
-		}
-		n = read(JOB_FD, *buf + len, *cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		len += (size_t)n;
-		used = frame_decode(*buf, len, f, err, sizeof(err));
-		if (used < 0)
-			return 0;
-		if (used == 0)
-			continue;
-		if ((size_t)used != len || f->type != FRAME_DELIVERY) {
-			frame_clear(f);
-			return 0;
-		}
-		return 1;
-	}
-}
-
-static _Noreturn void
-worker_main(void)
-{
-	struct http_client *hc = http_client_new();
-	uint8_t *buf = NULL;
-	size_t cap = 0;
-	struct frame f = {0};
-
-	if (hc == NULL)
-		_exit(1);
-	while (worker_read_job(&buf, &cap, &f)) {
-		struct frame_out fo = {0};
-		char err[XR_ERRLEN];
-		unsigned long long deadline = 0;
-		int ok;
-
-		/* A backstop: http_client_post keeps the deadline by itself. */
-		if (xr_parse_uint(frame_get(&f, FIELD_DEADLINE), 1, INT64_MAX,
-			&deadline) == 0 &&
-		    (int64_t)deadline > xr_now_ms())
-			alarm((
-			    unsigned)(((int64_t)deadline - xr_now_ms()) / 1000 +
-			    2));
-		worker_deliver(&f, hc, &fo);
-		alarm(0);
-		ok = frame_finish(&fo, err, sizeof(err)) == 0 &&
-		    xr_write_all(JOB_FD, fo.buf, fo.len) == 0;
-		frame_out_free(&fo);
-		frame_clear(&f);
-		if (!ok)
-			break;
-	}
-	http_client_free(hc);
-	free(buf);
-	_exit(0);
-}
-
-/* ---- the parent ---- */
 
 /* Reports r for d, which is no longer queued or running, and frees it. */
 static void
-complete(struct delivery *d, const struct wh_result *r)
+complete(struct wh_pool *p, struct delivery *d, const struct wh_result *r)
 {
 	int64_t took = xr_now_ms() - d->start;
 
@@ -342,49 +176,50 @@ complete(struct delivery *d, const struct wh_result *r)
 			: r->kind == WH_REFUSED ? "refused"
 						: "failed",
 		    r->error, (long long)took);
-	on_done(d->job, d->id, r);
-	on_free(d->job);
+	p->on_done(d->job, d->id, r);
+	p->on_free(d->job);
 	delivery_free(d);
 }
 
 static void
-complete_error(struct delivery *d, enum wh_kind kind, const char *why)
+complete_error(
+    struct wh_pool *p, struct delivery *d, enum wh_kind kind, const char *why)
 {
 	struct wh_result r = {kind, 0, "", "", NULL, 0, why, 0};
 
-	complete(d, &r);
+	complete(p, d, &r);
 }
 
 /*
  * Unlinks w and closes its socket, which tells a live worker to exit;
- * w itself waits in the exiting list until it is reaped.
+ * w itself waits in the p->exiting list until it is reaped.
  */
 static void
 worker_release(struct worker *w)
 {
+	struct wh_pool *p = w->p;
 	struct worker **pp;
 
-	for (pp = &workers; *pp && *pp != w; pp = &(*pp)->next)
+	for (pp = &p->workers; *pp && *pp != w; pp = &(*pp)->next)
 		;
 	if (*pp) {
 		*pp = w->next;
-		nworkers--;
+		p->nworkers--;
 	}
 	if (w->fd >= 0) {
-		loop_unwatch(lp, w->fd);
+		loop_unwatch(p->lp, w->fd);
 		close(w->fd);
 		w->fd = -1;
 	}
 	frame_out_free(&w->fo);
-	free(w->in);
-	w->in = NULL;
+	fr_free(&w->in);
 	w->d = NULL;
 	if (w->reaped) {
 		free(w);
 		return;
 	}
-	w->next = exiting;
-	exiting = w;
+	w->next = p->exiting;
+	p->exiting = w;
 }
 
 /*
@@ -395,6 +230,7 @@ worker_release(struct worker *w)
 static void
 worker_lost(struct worker *w, const char *why)
 {
+	struct wh_pool *p = w->p;
 	struct delivery *d = w->d;
 	int killed = w->killed;
 
@@ -402,14 +238,14 @@ worker_lost(struct worker *w, const char *why)
 	if (!w->reaped)
 		kill(w->pid, SIGKILL);
 	if (d != NULL)
-		nbusy--;
+		p->nbusy--;
 	worker_release(w);
 	if (d != NULL) {
 		if (killed)
-			complete_error(d, WH_TIMEOUT,
+			complete_error(p, d, WH_TIMEOUT,
 			    "delivery process killed at its deadline");
 		else
-			complete_error(d, WH_UNREACHABLE, why);
+			complete_error(p, d, WH_UNREACHABLE, why);
 	}
 }
 
@@ -417,63 +253,33 @@ worker_lost(struct worker *w, const char *why)
 static void
 worker_result(struct worker *w, const struct frame *f)
 {
+	struct wh_pool *p = w->p;
 	struct delivery *d = w->d;
-	struct wh_result r = {0};
-	const char *outcome = frame_get(f, FIELD_OUTCOME);
-	unsigned long long status = 0, retry = 0;
+	struct wh_result r;
 
-	if (outcome != NULL && strcmp(outcome, "response") == 0 &&
-	    xr_parse_uint(frame_get(f, FIELD_STATUS), 100, 599, &status) == 0) {
-		r.kind = WH_RESPONSE;
-		r.status = (int)status;
-		r.reason = frame_get(f, FIELD_REASON)
-		    ? frame_get(f, FIELD_REASON)
-		    : "";
-		r.content_type =
-		    frame_get(f, FIELD_CTYPE) ? frame_get(f, FIELD_CTYPE) : "";
-		r.body = frame_get(f, FIELD_STANZA);
-		r.body_len = r.body ? f->flen[FIELD_STANZA] : 0;
-		if (frame_get(f, FIELD_RETRY) != NULL &&
-		    xr_parse_uint(frame_get(f, FIELD_RETRY), 0,
-			HTTP_RETRY_AFTER_MAX, &retry) == 0)
-			r.retry_after = (unsigned long)retry;
-		if (frame_get(f, FIELD_TRUNCATED))
-			log_warnx("delivery %s: answer body over "
-				  "callback_max_response_bytes; ignored",
-			    d->id);
-	} else if (outcome != NULL && strcmp(outcome, "timeout") == 0) {
-		r.kind = WH_TIMEOUT;
-		r.error = frame_get(f, FIELD_TEXT);
-	} else if (outcome != NULL && strcmp(outcome, "refused") == 0) {
-		r.kind = WH_REFUSED;
-		r.error = frame_get(f, FIELD_TEXT);
-	} else {
-		r.kind = WH_UNREACHABLE;
-		r.error = outcome != NULL ? frame_get(f, FIELD_TEXT)
-					  : "delivery process sent no outcome";
-	}
-	if (r.error == NULL)
-		r.error = "unknown";
+	if (wp_read_result(f, &r))
+		log_warnx("delivery %s: answer body over "
+			  "callback_max_response_bytes; ignored",
+		    d->id);
 	/* w is idle again before done runs: done may submit at once. */
 	w->d = NULL;
-	w->ilen = 0;
 	w->idle_from = xr_now_ms();
-	nbusy--;
+	p->nbusy--;
 	/* After a reload that lowered callback_max_inflight. */
-	if (nworkers > cf->callback_max_inflight)
+	if (p->nworkers > p->set.max_inflight)
 		worker_release(w);
-	complete(d, &r);
+	complete(p, d, &r);
 }
 
-static void arm_idle_timer(void);
+static void arm_idle_timer(struct wh_pool *p);
 
 /* Writes what is left of w's job frame; -1 when the worker is lost. */
 static int
 worker_flush(struct worker *w)
 {
-	while (w->sent < w->fo.len) {
-		ssize_t n = send(w->fd, w->fo.buf + w->sent,
-		    w->fo.len - w->sent, MSG_NOSIGNAL);
+	while (w->sent < w->fo.b.len) {
+		ssize_t n = send(w->fd, w->fo.b.data + w->sent,
+		    w->fo.b.len - w->sent, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			w->sent += (size_t)n;
@@ -482,7 +288,7 @@ worker_flush(struct worker *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_set_events(lp, w->fd, POLLIN | POLLOUT);
+			loop_set_events(w->p->lp, w->fd, POLLIN | POLLOUT);
 			return 0;
 		}
 		return -1;
@@ -490,7 +296,7 @@ worker_flush(struct worker *w)
 	frame_out_free(&w->fo);
 	memset(&w->fo, 0, sizeof(w->fo));
 	w->sent = 0;
-	loop_set_events(lp, w->fd, POLLIN);
+	loop_set_events(w->p->lp, w->fd, POLLIN);
 	return 0;
 }
 
@@ -499,29 +305,15 @@ static const char *
 worker_read(struct worker *w)
 {
 	for (;;) {
-		ssize_t n;
+		ssize_t n = fr_read(&w->in, w->fd, NULL);
 
-		if (w->ilen == w->icap) {
-			size_t cap = w->icap ? w->icap * 2 : 4096;
-			uint8_t *nb;
-
-			/* Not a frame we can take: end the worker. */
-			if (w->icap >= FRAME_BUF_MAX ||
-			    (nb = realloc(w->in, cap)) == NULL)
-				return "delivery process sent an oversized "
-				       "result";
-			w->in = nb;
-			w->icap = cap;
-		}
-		n = read(w->fd, w->in + w->ilen, w->icap - w->ilen);
-		if (n > 0) {
-			w->ilen += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
+		if (n > 0)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return NULL;
+		/* Not a frame we can take: end the worker. */
+		if (n < 0 && (errno == EMSGSIZE || errno == ENOMEM))
+			return "delivery process sent an oversized result";
 		/* The end, or an error: whatever came is all there is. */
 		return "delivery process ended without a result";
 	}
@@ -531,20 +323,21 @@ static void
 worker_io(int fd, short revents, void *ud)
 {
 	struct worker *w = ud;
+	struct wh_pool *p = w->p; /* w may be gone by the end */
 	struct frame f = {0};
 	char err[XR_ERRLEN];
 	const char *lost = NULL;
-	ssize_t used = 0;
+	enum fr_rc rc = FR_MORE;
 
 	(void)fd;
-	if ((revents & POLLOUT) && w->fo.len > 0 && worker_flush(w) < 0)
+	if ((revents & POLLOUT) && w->fo.b.len > 0 && worker_flush(w) < 0)
 		lost = "delivery process ended without a result";
 	else if (revents & (POLLIN | POLLHUP | POLLERR))
 		lost = worker_read(w);
-	if (lost == NULL && w->ilen > 0 &&
-	    (used = frame_decode(w->in, w->ilen, &f, err, sizeof(err))) != 0) {
+	if (lost == NULL &&
+	    (rc = fr_next(&w->in, &f, err, sizeof(err))) != FR_MORE) {
 		/* One frame per job, nothing unasked: else it is broken. */
-		if (used < 0 || (size_t)used != w->ilen || w->d == NULL ||
+		if (rc != FR_FRAME || fr_pending(&w->in) != 0 || w->d == NULL ||
 		    f.type != FRAME_DELIVERY)
 			lost = "delivery process sent a bad result";
 		else
@@ -553,34 +346,34 @@ worker_io(int fd, short revents, void *ud)
 	}
 	if (lost != NULL)
 		worker_lost(w, lost);
-	start_queued();
+	start_queued(p);
 }
 
 static void kill_overdue(void *ud);
 
 static void
-arm_kill_timer(void)
+arm_kill_timer(struct wh_pool *p)
 {
 	int64_t next = 0;
 
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d != NULL && !w->killed &&
 		    (next == 0 || w->d->deadline < next))
 			next = w->d->deadline;
 	}
 	if (next > 0)
-		loop_timer_arm(lp, &kill_timer, next, kill_overdue, NULL);
+		loop_timer_arm(p->lp, &p->kill_timer, next, kill_overdue, p);
 	else
-		loop_timer_cancel(&kill_timer);
+		loop_timer_cancel(&p->kill_timer);
 }
 
 static void
 kill_overdue(void *ud)
 {
+	struct wh_pool *p = ud;
 	int64_t now = xr_now_ms();
 
-	(void)ud;
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d != NULL && !w->killed && !w->reaped &&
 		    w->d->deadline <= now) {
 			log_warnx("delivery %s: worker %d past its deadline; "
@@ -590,44 +383,44 @@ kill_overdue(void *ud)
 			w->killed = 1;
 		}
 	}
-	arm_kill_timer();
+	arm_kill_timer(p);
 }
 
 static void
 retire_idle(void *ud)
 {
+	struct wh_pool *p = ud;
 	int64_t now = xr_now_ms();
 	struct worker *w, *next;
 
-	(void)ud;
-	for (w = workers; w; w = next) {
+	for (w = p->workers; w; w = next) {
 		next = w->next;
 		/* Closing its socket is what tells it to exit. */
 		if (w->d == NULL && now - w->idle_from >= WORKER_IDLE_MS)
 			worker_release(w);
 	}
-	arm_idle_timer();
+	arm_idle_timer(p);
 }
 
 static void
-arm_idle_timer(void)
+arm_idle_timer(struct wh_pool *p)
 {
 	int64_t next = 0;
 
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d == NULL && (next == 0 || w->idle_from < next))
 			next = w->idle_from;
 	}
 	if (next > 0)
-		loop_timer_arm(
-		    lp, &idle_timer, next + WORKER_IDLE_MS, retire_idle, NULL);
+		loop_timer_arm(p->lp, &p->idle_timer, next + WORKER_IDLE_MS,
+		    retire_idle, p);
 	else
-		loop_timer_cancel(&idle_timer);
+		loop_timer_cancel(&p->idle_timer);
 }
 
 /* Forks a new idle worker; NULL when that fails (logged). */
 static struct worker *
-worker_spawn(void)
+worker_spawn(struct wh_pool *p)
 {
 	struct worker *w;
 	int sp[2];
@@ -662,16 +455,18 @@ worker_spawn(void)
 			(void)fcntl(JOB_FD, F_SETFD, 0);
 		}
 		close_range(JOB_FD + 1, ~0U, 0);
-		worker_main();
+		wh_worker_run(JOB_FD);
 	}
 	close(sp[1]);
 	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	w->fd = sp[0];
+	w->p = p;
+	fr_init(&w->in, XR_FRAME_MAX, WORKER_FRAME_TYPES);
 	w->idle_from = xr_now_ms();
-	loop_watch(lp, w->fd, POLLIN, worker_io, w);
-	w->next = workers;
-	workers = w;
-	nworkers++;
+	loop_watch(p->lp, w->fd, POLLIN, worker_io, w);
+	w->next = p->workers;
+	p->workers = w;
+	p->nworkers++;
 	return w;
 fail:
 	close(sp[0]);
@@ -687,21 +482,22 @@ fail:
 static int
 worker_assign(struct worker *w, struct delivery *d, char *err, size_t errlen)
 {
+	struct wh_pool *p = w->p;
+
 	d->start = xr_now_ms();
 	d->deadline =
-	    d->start + (int64_t)cf->callback_timeout * 1000 + KILL_GRACE_MS;
+	    d->start + (int64_t)p->set.timeout_s * 1000 + KILL_GRACE_MS;
 	frame_begin(&w->fo, FRAME_DELIVERY, 0);
 	frame_put_str(&w->fo, FIELD_URL, d->url);
 	frame_put_str(&w->fo, FIELD_ID, d->id);
 	frame_put(&w->fo, FIELD_STANZA, d->body, d->len);
 	frame_put_uint(&w->fo, FIELD_DEADLINE,
-	    (unsigned long)(d->start + (int64_t)cf->callback_timeout * 1000));
-	frame_put_uint(
-	    &w->fo, FIELD_MAX_BYTES, cf->callback_max_response_bytes);
-	if (cf->callback_secret != NULL)
-		frame_put_str(&w->fo, FIELD_SECRET, cf->callback_secret);
-	if (cf->callback_ca_file != NULL)
-		frame_put_str(&w->fo, FIELD_CA_FILE, cf->callback_ca_file);
+	    (unsigned long)(d->start + (int64_t)p->set.timeout_s * 1000));
+	frame_put_uint(&w->fo, FIELD_MAX_BYTES, p->set.max_response_bytes);
+	if (p->set.secret != NULL)
+		frame_put_str(&w->fo, FIELD_SECRET, p->set.secret);
+	if (p->set.ca_file != NULL)
+		frame_put_str(&w->fo, FIELD_CA_FILE, p->set.ca_file);
 	if (frame_finish(&w->fo, err, errlen) < 0) {
 		frame_out_free(&w->fo);
 		memset(&w->fo, 0, sizeof(w->fo));
@@ -710,15 +506,15 @@ worker_assign(struct worker *w, struct delivery *d, char *err, size_t errlen)
 	w->sent = 0;
 	w->d = d;
 	w->killed = 0;
-	w->ilen = 0;
-	nbusy++;
+	fr_reset(&w->in);
+	p->nbusy++;
 	return 0;
 }
 
 static struct worker *
-idle_worker(void)
+idle_worker(const struct wh_pool *p)
 {
-	for (struct worker *w = workers; w; w = w->next) {
+	for (struct worker *w = p->workers; w; w = w->next) {
 		if (w->d == NULL)
 			return w;
 	}
@@ -726,21 +522,21 @@ idle_worker(void)
 }
 
 static void
-start_queued(void)
+start_queued(struct wh_pool *p)
 {
-	while (queue_head != NULL && nbusy < cf->callback_max_inflight) {
-		struct delivery *d = queue_head;
-		struct worker *w = idle_worker();
+	while (p->queue_head != NULL && p->nbusy < p->set.max_inflight) {
+		struct delivery *d = p->queue_head;
+		struct worker *w = idle_worker(p);
 		char err[XR_ERRLEN];
 
-		queue_head = d->next;
-		if (queue_head == NULL)
-			queue_tail = NULL;
-		nqueued--;
+		p->queue_head = d->next;
+		if (p->queue_head == NULL)
+			p->queue_tail = NULL;
+		p->nqueued--;
 		d->next = NULL;
-		if (w == NULL && (w = worker_spawn()) == NULL) {
+		if (w == NULL && (w = worker_spawn(p)) == NULL) {
 			d->start = xr_now_ms();
-			complete_error(d, WH_UNREACHABLE,
+			complete_error(p, d, WH_UNREACHABLE,
 			    "could not start a delivery process");
 			continue;
 		}
@@ -748,7 +544,7 @@ start_queued(void)
 			log_warnx("delivery %s: %s", d->id, err);
 			d->start = xr_now_ms();
 			/* The same job would be as large next time. */
-			complete_error(d, WH_REFUSED,
+			complete_error(p, d, WH_REFUSED,
 			    "delivery too large for a delivery process");
 			continue;
 		}
@@ -756,17 +552,23 @@ start_queued(void)
 			worker_lost(
 			    w, "delivery process ended without a result");
 	}
-	arm_kill_timer();
-	arm_idle_timer();
+	arm_kill_timer(p);
+	arm_idle_timer(p);
+}
+
+static void
+start_queued_cb(void *ud)
+{
+	start_queued(ud);
 }
 
 int
-wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
+wh_submit(struct wh_pool *p, const char *url, const char *id, char *body,
+    size_t len, void *job)
 {
 	struct delivery *d;
 
-	if (nbusy >= cf->callback_max_inflight &&
-	    nqueued >= cf->callback_queue_max) {
+	if (p->nbusy >= p->set.max_inflight && p->nqueued >= p->set.queue_max) {
 		free(body);
 		return -1;
 	}
@@ -783,76 +585,112 @@ wh_submit(const char *url, const char *id, char *body, size_t len, void *job)
 	d->body = body;
 	d->len = len;
 	d->job = job;
-	if (queue_tail)
-		queue_tail->next = d;
+	if (p->queue_tail)
+		p->queue_tail->next = d;
 	else
-		queue_head = d;
-	queue_tail = d;
-	nqueued++;
-	start_queued();
+		p->queue_head = d;
+	p->queue_tail = d;
+	p->nqueued++;
+	start_queued(p);
 	return 0;
 }
 
-int
-wh_init(struct loop *loop, const struct conf *c, wh_done_fn done,
+struct wh_pool *
+wh_new(struct loop *loop, const struct conf *c, wh_done_fn done,
     wh_free_fn free_job, char *err, size_t errlen)
 {
+	struct wh_pool *p;
 	struct sigaction sa;
 
-	lp = loop;
-	cf = c;
-	on_done = done;
-	on_free = free_job;
-	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
+	if (sigchld_fd >= 0) {
+		snprintf(err, errlen, "a delivery pool is already running");
+		return NULL;
 	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->lp = loop;
+	if (wh_settings_copy(&p->set, c) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(p);
+		return NULL;
+	}
+	p->on_done = done;
+	p->on_free = free_job;
+	if (pipe2(p->chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		wh_settings_clear(&p->set);
+		free(p);
+		return NULL;
+	}
+	sigchld_fd = p->chld_pipe[1];
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigchld;
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGCHLD, &sa, NULL) < 0) {
 		snprintf(err, errlen, "sigaction: %s", strerror(errno));
-		return -1;
+		wh_free(p);
+		return NULL;
 	}
-	loop_watch(lp, chld_pipe[0], POLLIN, reap, NULL);
-	return 0;
+	loop_watch(p->lp, p->chld_pipe[0], POLLIN, reap, p);
+	return p;
 }
 
 void
-wh_shutdown(void)
+wh_free(struct wh_pool *p)
 {
 	struct delivery *d;
 	struct worker *w;
 
-	while ((w = workers) != NULL) {
+	if (p == NULL)
+		return;
+	while ((w = p->workers) != NULL) {
+		p->workers = w->next;
+		p->nworkers--;
 		if ((d = w->d) != NULL) {
-			on_free(d->job);
+			p->on_free(d->job);
 			delivery_free(d);
 		}
 		worker_release(w);
 	}
-	while ((w = exiting) != NULL) {
-		exiting = w->next;
+	while ((w = p->exiting) != NULL) {
+		p->exiting = w->next;
 		if (!w->reaped) {
 			kill(w->pid, SIGKILL);
 			(void)waitpid(w->pid, NULL, 0);
 		}
 		free(w);
 	}
-	while ((d = queue_head) != NULL) {
-		queue_head = d->next;
-		on_free(d->job);
+	while ((d = p->queue_head) != NULL) {
+		p->queue_head = d->next;
+		p->on_free(d->job);
 		delivery_free(d);
 	}
-	queue_tail = NULL;
-	nbusy = nqueued = 0;
-	loop_timer_cancel(&kill_timer);
-	loop_timer_cancel(&idle_timer);
-	if (chld_pipe[0] >= 0) {
-		loop_unwatch(lp, chld_pipe[0]);
-		close(chld_pipe[0]);
-		close(chld_pipe[1]);
-		chld_pipe[0] = chld_pipe[1] = -1;
-	}
+	loop_timer_cancel(&p->kill_timer);
+	loop_timer_cancel(&p->idle_timer);
+	loop_timer_cancel(&p->start_timer);
+	loop_unwatch(p->lp, p->chld_pipe[0]);
+	signal(SIGCHLD, SIG_DFL);
+	sigchld_fd = -1;
+	close(p->chld_pipe[0]);
+	close(p->chld_pipe[1]);
+	wh_settings_clear(&p->set);
+	free(p);
+}
+
+int
+wh_reconfigure(struct wh_pool *p, const struct conf *c)
+{
+	if (p == NULL)
+		return 0;
+	if (wh_settings_copy(&p->set, c) < 0)
+		return -1;
+	/* A higher callback_max_inflight lets queued deliveries start: on
+	 * the loop's next turn, not inside the reload. */
+	if (p->nqueued > 0)
+		loop_timer_arm(
+		    p->lp, &p->start_timer, xr_now_ms(), start_queued_cb, p);
+	return 0;
 }

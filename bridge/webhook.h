@@ -41,9 +41,22 @@ typedef void (*wh_done_fn)(
 typedef void (*wh_free_fn)(void *job);
 
 struct loop;
+struct wh_pool;
 
-int wh_init(struct loop *loop, const struct conf *c, wh_done_fn done,
+/*
+ * The pool, watching SIGCHLD through a self-pipe on loop: one per process,
+ * since SIGCHLD is.  It copies the settings it reads of c.
+ */
+struct wh_pool *wh_new(struct loop *loop, const struct conf *c, wh_done_fn done,
     wh_free_fn free_job, char *err, size_t errlen);
+
+/* After a reload: the callback_* values the pool reads, from c.  0, or -1
+ * when out of memory (the old values stay).  p may be NULL. */
+int wh_reconfigure(struct wh_pool *p, const struct conf *c);
+
+/* Kills and reaps the workers, frees every job (free_job) without
+ * calling done, and the pool. */
+void wh_free(struct wh_pool *p);
 
 /*
  * Queues a POST of body to url, with id as its X-XMPP-Rest-Delivery (NULL:
@@ -51,16 +64,14 @@ int wh_init(struct loop *loop, const struct conf *c, wh_done_fn done,
  * body (malloc'd) and, on success, of job.  -1 when the queue is full:
  * body is freed, job is still the caller's.
  */
-int wh_submit(
-    const char *url, const char *id, char *body, size_t len, void *job);
+int wh_submit(struct wh_pool *p, const char *url, const char *id, char *body,
+    size_t len, void *job);
 
-/* Deliveries waiting for a free worker (at most callback_queue_max). */
-unsigned long wh_queued(void);
+/* Deliveries waiting for a free worker (at most callback_queue_max); 0
+ * without a pool. */
+unsigned long wh_queued(const struct wh_pool *p);
 
-/* Kills and reaps the workers, frees every job (free_job) without
- * calling done. */
-void wh_shutdown(void);
-
-unsigned long wh_inflight(void);
+/* Deliveries running; 0 without a pool. */
+unsigned long wh_inflight(const struct wh_pool *p);
 
 #endif

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "deferral.h"
 #include "log.h"
 #include "loop.h"
@@ -47,8 +48,9 @@ struct xsess {
 	int spare_fd; /* see unread_stream_error */
 	int up, stopping, sm_given;
 	unsigned failures;
-	char *out;             /* text queued this turn, not yet given */
-	size_t outlen, outcap; /* to libstrophe (the top of the file) */
+	/* Text queued this turn, not yet given to libstrophe (see the top
+	 * of the file); one byte past it is always a NUL. */
+	struct buf out;
 	char down_why[XR_ERRLEN];
 	struct loop_timer retry_timer;
 	LIST_ENTRY(xsess) live;
@@ -237,7 +239,7 @@ drop_send_queue(struct xsess *xs)
 			break;
 		xmpp_free(xs->ctx, s);
 	}
-	xs->outlen = 0;
+	buf_reset(&xs->out);
 }
 
 /* Gives libstrophe xml to write, and after it the whitespace that keeps
@@ -264,11 +266,11 @@ write_text(struct xsess *xs, const char *xml, size_t len)
 static void
 flush_out(struct xsess *xs)
 {
-	if (xs->outlen == 0)
+	if (xs->out.len == 0)
 		return;
 	if (xs->up)
-		write_text(xs, xs->out, xs->outlen);
-	xs->outlen = 0;
+		write_text(xs, (const char *)xs->out.data, xs->out.len);
+	buf_reset(&xs->out);
 }
 
 static unsigned long
@@ -422,6 +424,7 @@ xsess_new(struct loop *lp, const struct conf *c,
 	xs->cbs = *callbacks;
 	xs->cbs_ud = ud;
 	xs->xfd = xs->watched_fd = xs->spare_fd = -1;
+	buf_init(&xs->out, 4096, SIZE_MAX / 2);
 	snprintf(xs->down_why, sizeof(xs->down_why),
 	    "connecting to the XMPP server");
 	LIST_INSERT_HEAD(&sessions, xs, live);
@@ -457,25 +460,14 @@ xsess_send_raw(struct xsess *xs, const char *xml, size_t len)
 	/* Room for a NUL after the text as well: at log_level debug,
 	 * libstrophe 0.12.2 logs what it sends with "%s", reading up to a
 	 * NUL whatever length it was given (an ASan build caught it). */
-	if (len >= xs->outcap - xs->outlen) {
-		size_t cap = xs->outcap ? xs->outcap : 4096;
-		char *nb;
-
-		while (cap - xs->outlen <= len && cap < SIZE_MAX / 2)
-			cap *= 2;
-		if (cap - xs->outlen <= len ||
-		    (nb = realloc(xs->out, cap)) == NULL) {
-			/* No room to join: keep the order, write it alone. */
-			flush_out(xs);
-			write_text(xs, xml, len);
-			return 0;
-		}
-		xs->out = nb;
-		xs->outcap = cap;
+	if (len == SIZE_MAX || buf_reserve(&xs->out, len + 1) < 0) {
+		/* No room to join: keep the order, write it alone. */
+		flush_out(xs);
+		write_text(xs, xml, len);
+		return 0;
 	}
-	memcpy(xs->out + xs->outlen, xml, len);
-	xs->outlen += len;
-	xs->out[xs->outlen] = '\0';
+	(void)buf_append(&xs->out, xml, len);
+	xs->out.data[xs->out.len] = '\0';
 	return 0;
 }
 
@@ -554,7 +546,7 @@ xsess_free(struct xsess *xs)
 		xmpp_ctx_free(xs->ctx);
 	xmpp_shutdown();
 	LIST_REMOVE(xs, live);
-	free(xs->out);
+	buf_free(&xs->out);
 	free(xs->jid);
 	free(xs->server);
 	free(xs);

@@ -24,11 +24,11 @@ struct bridge_conn {
 
 /*
  * Sends submit (a finished frame with the given seq) to the bridge at path
- * and fills out with the outcome.  err describes any failure.  With keep,
- * its connection is used (made if need be) and kept for the next call
- * after a clean answer; with NULL, the call has a connection of its own.
+ * and fills out with the outcome.  err describes any failure.  bc's
+ * connection is used (made if need be) and kept for the next call after a
+ * clean answer.
  */
-enum bridge_rc bridge_call(struct bridge_conn *keep, const char *path,
+enum bridge_rc bridge_call(struct bridge_conn *bc, const char *path,
     const struct frame_out *submit, uint32_t seq, int timeout_ms,
     struct frame *out, char *err, size_t errlen);
 

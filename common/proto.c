@@ -4,13 +4,15 @@
  * byte order matters; every length is checked against what is left of
  * the buffer and against XR_FRAME_MAX before it is used.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
 
-#define FIELD_HDR 5 /* tag byte + u32 length */
+#define FIELD_HDR 5  /* tag byte + u32 length */
+#define FO_FIRST 512 /* a frame_out's first size: most outcomes fit */
 
 static const char *const outcome_names[OUTCOME_COUNT] = {
     [OUTCOME_SENT] = "sent",
@@ -84,62 +86,47 @@ get_u32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Makes room for n more bytes, refusing to grow past one full frame. */
+/* Makes room for n more bytes; a frame never grows past the limit. */
 static int
 fo_reserve(struct frame_out *fo, size_t n)
 {
-	size_t want, cap;
-	uint8_t *nb;
-
 	if (fo->failed)
 		return -1;
-	if (n > XR_FRAME_HDR + XR_FRAME_MAX - fo->len) {
-		fo->failed = 2;
+	if (buf_reserve(&fo->b, n) < 0) {
+		fo->failed = errno == ENOMEM ? 1 : 2;
 		return -1;
 	}
-	want = fo->len + n;
-	if (want <= fo->cap)
-		return 0;
-	cap = fo->cap ? fo->cap : 512;
-	while (cap < want)
-		cap *= 2;
-	if ((nb = realloc(fo->buf, cap)) == NULL) {
-		fo->failed = 1;
-		return -1;
-	}
-	fo->buf = nb;
-	fo->cap = cap;
 	return 0;
 }
 
 void
 frame_begin(struct frame_out *fo, enum frame_type type, uint32_t seq)
 {
-	fo->len = 0;
+	uint8_t hdr[XR_FRAME_HDR] = {'X', 'R', XR_PROTO_VERSION, (uint8_t)type};
+
+	/* A struct frame_out = {0} is new; one used before keeps its
+	 * allocation. */
+	if (fo->b.max == 0)
+		buf_init(&fo->b, FO_FIRST, XR_FRAME_HDR + XR_FRAME_MAX);
+	buf_reset(&fo->b);
 	fo->failed = 0;
-	if (fo_reserve(fo, XR_FRAME_HDR) < 0)
-		return;
-	fo->buf[0] = 'X';
-	fo->buf[1] = 'R';
-	fo->buf[2] = XR_PROTO_VERSION;
-	fo->buf[3] = (uint8_t)type;
-	put_u32(fo->buf + 4, seq);
-	put_u32(fo->buf + 8, 0);
-	fo->len = XR_FRAME_HDR;
+	put_u32(hdr + 4, seq);
+	if (fo_reserve(fo, XR_FRAME_HDR) == 0)
+		(void)buf_append(&fo->b, hdr, sizeof(hdr));
 }
 
 void
 frame_put(struct frame_out *fo, enum field tag, const char *v, size_t n)
 {
+	uint8_t hdr[FIELD_HDR] = {(uint8_t)tag};
+
 	if (n > XR_FRAME_MAX || fo_reserve(fo, FIELD_HDR + n) < 0) {
 		fo->failed = fo->failed ? fo->failed : 2;
 		return;
 	}
-	fo->buf[fo->len] = (uint8_t)tag;
-	put_u32(fo->buf + fo->len + 1, (uint32_t)n);
-	if (n > 0)
-		memcpy(fo->buf + fo->len + FIELD_HDR, v, n);
-	fo->len += FIELD_HDR + n;
+	put_u32(hdr + 1, (uint32_t)n);
+	(void)buf_append(&fo->b, hdr, sizeof(hdr));
+	(void)buf_append(&fo->b, v, n);
 }
 
 void
@@ -161,20 +148,20 @@ frame_put_uint(struct frame_out *fo, enum field tag, unsigned long v)
 int
 frame_finish(struct frame_out *fo, char *err, size_t errlen)
 {
-	if (fo->failed || fo->len < XR_FRAME_HDR) {
+	if (fo->failed || fo->b.len < XR_FRAME_HDR) {
 		snprintf(err, errlen, "%s",
 		    fo->failed == 1 ? "out of memory"
 				    : "frame larger than the protocol limit");
 		return -1;
 	}
-	put_u32(fo->buf + 8, (uint32_t)(fo->len - XR_FRAME_HDR));
+	put_u32(fo->b.data + 8, (uint32_t)(fo->b.len - XR_FRAME_HDR));
 	return 0;
 }
 
 void
 frame_out_free(struct frame_out *fo)
 {
-	free(fo->buf);
+	buf_free(&fo->b);
 	memset(fo, 0, sizeof(*fo));
 }
 
@@ -223,9 +210,35 @@ fields_walk(
 	return 0;
 }
 
+/*
+ * Why a frame of type t is refused here.  The worker channel's type is
+ * named, so that a peer who sends one learns it is not for this socket.
+ */
+static void
+type_refused(unsigned t, char *err, size_t errlen)
+{
+	static const char *const names[] = {[FRAME_SUBMIT] = "submit",
+	    [FRAME_OUTCOME] = "outcome",
+	    [3] = "delivery",
+	    [FRAME_STATUS] = "status"};
+
+	if (t < sizeof(names) / sizeof(names[0]) && names[t] != NULL)
+		snprintf(err, errlen, "a %s frame (type %u) is not taken here",
+		    names[t], t);
+	else
+		snprintf(err, errlen, "unknown frame type %u", t);
+}
+
 ssize_t
 frame_decode(
     const uint8_t *buf, size_t len, struct frame *f, char *err, size_t errlen)
+{
+	return frame_decode_types(buf, len, FRAME_TYPES_SOCKET, f, err, errlen);
+}
+
+ssize_t
+frame_decode_types(const uint8_t *buf, size_t len, unsigned types,
+    struct frame *f, char *err, size_t errlen)
 {
 	uint32_t plen;
 
@@ -243,17 +256,15 @@ frame_decode(
 	}
 	if (len < XR_FRAME_HDR)
 		return 0;
-	if (buf[3] != FRAME_SUBMIT && buf[3] != FRAME_OUTCOME &&
-	    buf[3] != FRAME_DELIVERY && buf[3] != FRAME_STATUS) {
-		snprintf(
-		    err, errlen, "unknown frame type %u", (unsigned)buf[3]);
+	if (buf[3] >= 32 || !(types & FRAME_TYPE_BIT(buf[3]))) {
+		type_refused(buf[3], err, errlen);
 		return -1;
 	}
 	plen = get_u32(buf + 8);
 	if (plen > XR_FRAME_MAX) {
 		snprintf(err, errlen, "frame of %u bytes; limit is %u",
 		    (unsigned)plen, (unsigned)XR_FRAME_MAX);
-		return -1;
+		return FRAME_TOO_BIG;
 	}
 	if (len - XR_FRAME_HDR < plen)
 		return 0;
@@ -269,6 +280,14 @@ frame_decode(
 	f->type = buf[3];
 	f->seq = get_u32(buf + 4);
 	return (ssize_t)(XR_FRAME_HDR + plen);
+}
+
+size_t
+frame_size(const uint8_t *buf, size_t len)
+{
+	if (len < XR_FRAME_HDR)
+		return 0;
+	return XR_FRAME_HDR + (size_t)get_u32(buf + 8);
 }
 
 const char *

@@ -46,28 +46,30 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "buf.h"
+
 #define XR_PROTO_VERSION 1
 #define XR_FRAME_HDR 12
 #define XR_FRAME_MAX (1024UL * 1024UL) /* payload bytes; hard limit */
 
 /*
- * FRAME_DELIVERY never crosses the socket: it goes between the bridge and
- * its webhook delivery workers over a socketpair (see bridge/webhook.c).
- * The bridge sends a job: URL, ID (the X-XMPP-Rest-Delivery id), STANZA
- * (the body), DEADLINE (CLOCK_MONOTONIC ms, the same clock in both
- * processes), MAX_BYTES (callback_max_response_bytes), and when set
- * SECRET (callback_secret) and CA_FILE (callback_ca_file).  The worker
- * answers with OUTCOME ("response", "timeout", "unreachable", or
- * "refused": a job no later try can do better with) and, as they apply,
- * STATUS, REASON, CTYPE, RETRY, STANZA, TRUNCATED or TEXT.
+ * Type 3 and the tags left out below belong to the bridge's own channel
+ * to its webhook workers (bridge/worker_proto.h), which never crosses
+ * this socket: frame_decode refuses type 3 by name, like any type it
+ * does not list.
  */
 enum frame_type {
 	FRAME_SUBMIT = 1,
 	FRAME_OUTCOME = 2,
-	FRAME_DELIVERY = 3,
 	FRAME_STATUS = 4 /* no fields; answered with an OUTCOME whose TEXT
 			    is the bridge's state as JSON */
 };
+
+/* A set of frame types, for the decoder to accept. */
+#define FRAME_TYPE_BIT(t) (1U << (unsigned)(t))
+#define FRAME_TYPES_SOCKET                                              \
+	(FRAME_TYPE_BIT(FRAME_SUBMIT) | FRAME_TYPE_BIT(FRAME_OUTCOME) | \
+	    FRAME_TYPE_BIT(FRAME_STATUS))
 
 enum field {
 	FIELD_KIND = 1,
@@ -82,21 +84,15 @@ enum field {
 	FIELD_ERRTYPE,
 	FIELD_CONDITION,
 	FIELD_TEXT,
-	FIELD_STATUS, /* FRAME_DELIVERY: HTTP status, reason, content type */
-	FIELD_REASON,
-	FIELD_CTYPE,
-	FIELD_TRUNCATED,
-	FIELD_AUTHORIZATION, /* FRAME_SUBMIT: who is asking */
+	FIELD_STATUS, /* FRAME_OUTCOME "rejected": an HTTP status */
+	/* 14 to 16: the worker channel's */
+	FIELD_AUTHORIZATION = 17, /* FRAME_SUBMIT: who is asking */
 	FIELD_REMOTE_USER,
 	FIELD_REMOTE_ADDR,
 	FIELD_CHALLENGE, /* FRAME_OUTCOME: why not */
 	FIELD_RETRY,
-	FIELD_URL, /* FRAME_DELIVERY jobs: see above */
-	FIELD_DEADLINE,
-	FIELD_MAX_BYTES,
-	FIELD_SECRET,
-	FIELD_CA_FILE,
-	FIELD_MAX /* one past the last known tag */
+	/* 22 to 26: the worker channel's */
+	FIELD_MAX = 27 /* one past the last tag a decoded frame keeps */
 };
 
 /* What became of a submitted stanza; carried as its name. */
@@ -130,10 +126,10 @@ enum outcome {
 const char *outcome_name(enum outcome o);
 int outcome_parse(const char *name, enum outcome *out);
 
-/* A frame being built: a growable buffer that never passes the limit. */
+/* A frame being built: b.data[0..b.len) once finished, never larger
+ * than a header and XR_FRAME_MAX. */
 struct frame_out {
-	uint8_t *buf;
-	size_t len, cap;
+	struct buf b;
 	int failed; /* a put ran out of memory or past XR_FRAME_MAX */
 };
 
@@ -154,14 +150,23 @@ struct frame {
 	size_t flen[FIELD_MAX];
 };
 
+#define FRAME_MALFORMED (-1)
+#define FRAME_TOO_BIG (-2) /* the header claims more than XR_FRAME_MAX */
+
 /*
  * Decodes the frame at the start of buf.  Returns the bytes it used (> 0)
- * and fills f, 0 if buf holds only part of a frame, or -1 with a reason in
- * err if the bytes can never become a valid frame.  On -1 and 0, f is
- * left empty.
+ * and fills f, 0 if buf holds only part of a frame, or FRAME_MALFORMED or
+ * FRAME_TOO_BIG with a reason in err if the bytes can never become a
+ * valid frame.  On 0 and below, f is left empty.
  */
 ssize_t frame_decode(
     const uint8_t *buf, size_t len, struct frame *f, char *err, size_t errlen);
+/* The same for a channel whose frames are of the given set of types. */
+ssize_t frame_decode_types(const uint8_t *buf, size_t len, unsigned types,
+    struct frame *f, char *err, size_t errlen);
+/* Header and payload bytes of the frame at buf as its header claims,
+ * whether or not it is valid; 0 while the header is incomplete. */
+size_t frame_size(const uint8_t *buf, size_t len);
 /* The field's text, or NULL when the frame does not carry it. */
 const char *frame_get(const struct frame *f, enum field tag);
 void frame_clear(struct frame *f);

@@ -112,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (i == sizeof(order) / sizeof(order[0]))
 		frame_put(&fo, FIELD_STANZA, p, (size_t)(end - p));
 	if (frame_finish(&fo, err, sizeof(err)) < 0 ||
-	    frame_decode(fo.buf, fo.len, &f, err, sizeof(err)) <= 0) {
+	    frame_decode(fo.b.data, fo.b.len, &f, err, sizeof(err)) <= 0) {
 		frame_out_free(&fo);
 		return 0;
 	}

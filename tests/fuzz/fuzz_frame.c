@@ -1,13 +1,15 @@
 /*
- * libFuzzer target for the frame decoder (common/proto.c).  The input is
- * a byte stream as a responder might send it.  It is decoded three ways:
+ * libFuzzer target for the frame decoder (common/proto.c) and the frame
+ * reader (common/frame_reader.c).  The input is a byte stream as a
+ * responder might send it.  It is decoded four ways:
  *
  *  - whole: frame after frame from the complete input;
  *  - byte by byte, the way the bridge's listener reassembles (decode from
  *    a growing buffer, consume whole frames, keep the rest), so every
  *    split point is a buffer end at least once;
  *  - in chunks of input-chosen sizes, and as two chunks split at an
- *    input-chosen point.
+ *    input-chosen point;
+ *  - through the frame reader, in chunks of input-chosen sizes.
  *
  * The streams must agree frame for frame.  Bytes not received yet and
  * bytes already consumed are poisoned, so the decoder reading past the
@@ -23,6 +25,7 @@
 
 #include <sanitizer/asan_interface.h>
 
+#include "frame_reader.h"
 #include "proto.h"
 #include "util.h"
 
@@ -93,10 +96,10 @@ ref_verdict(const uint8_t *buf, size_t len)
 	if (len < XR_FRAME_HDR)
 		return 0;
 	if (buf[3] != FRAME_SUBMIT && buf[3] != FRAME_OUTCOME &&
-	    buf[3] != FRAME_DELIVERY && buf[3] != FRAME_STATUS)
+	    buf[3] != FRAME_STATUS)
 		return -1;
 	if ((plen = be32(buf + 8)) > XR_FRAME_MAX)
-		return -1;
+		return FRAME_TOO_BIG;
 	if (len - XR_FRAME_HDR < plen)
 		return 0;
 	if (ref_walk(buf + XR_FRAME_HDR, plen, rf, rl) < 0)
@@ -127,14 +130,14 @@ check_result(const uint8_t *buf, size_t len, ssize_t n, const struct frame *f,
 	const uint8_t *rf[FIELD_MAX];
 	size_t rl[FIELD_MAX], sum = 0;
 
-	if (n < -1 || (n > 0 && (size_t)n > len))
+	if (n < FRAME_TOO_BIG || (n > 0 && (size_t)n > len))
 		abort();
 	/* Incomplete, refused or used: as the rules say, never otherwise. */
 	if (n != ref_verdict(buf, len))
 		abort();
 	if (n <= 0) {
 		check_empty(f);
-		if (n == -1 && (err[0] == '\0' || strlen(err) >= XR_ERRLEN))
+		if (n < 0 && (err[0] == '\0' || strlen(err) >= XR_ERRLEN))
 			abort();
 		return;
 	}
@@ -146,7 +149,7 @@ check_result(const uint8_t *buf, size_t len, ssize_t n, const struct frame *f,
 	    f->type != buf[3] || f->seq != be32(buf + 4))
 		abort();
 	if (f->type != FRAME_SUBMIT && f->type != FRAME_OUTCOME &&
-	    f->type != FRAME_DELIVERY && f->type != FRAME_STATUS)
+	    f->type != FRAME_STATUS)
 		abort();
 	if (ref_walk(buf + XR_FRAME_HDR, (size_t)n - XR_FRAME_HDR, rf, rl) < 0)
 		abort();
@@ -223,19 +226,19 @@ reencode(const struct frame *f, size_t used)
 			frame_put(&fo, (enum field)t, f->field[t], f->flen[t]);
 	}
 	err[0] = '\0';
-	if (frame_finish(&fo, err, sizeof(err)) != 0 || fo.len > used)
+	if (frame_finish(&fo, err, sizeof(err)) != 0 || fo.b.len > used)
 		abort();
 	/* The spare capacity is not part of the frame. */
-	ASAN_POISON_MEMORY_REGION(fo.buf + fo.len, fo.cap - fo.len);
-	n = decode(fo.buf, fo.len, &g);
-	if (n != (ssize_t)fo.len)
+	ASAN_POISON_MEMORY_REGION(fo.b.data + fo.b.len, fo.b.cap - fo.b.len);
+	n = decode(fo.b.data, fo.b.len, &g);
+	if (n != (ssize_t)fo.b.len)
 		abort();
 	same_frame(f, &g);
 	frame_clear(&g);
 	/* A strict prefix of a valid frame is never refused. */
-	if (decode(fo.buf, fo.len / 2, &g) != 0)
+	if (decode(fo.b.data, fo.b.len / 2, &g) != 0)
 		abort();
-	ASAN_UNPOISON_MEMORY_REGION(fo.buf + fo.len, fo.cap - fo.len);
+	ASAN_UNPOISON_MEMORY_REGION(fo.b.data + fo.b.len, fo.b.cap - fo.b.len);
 	frame_out_free(&fo);
 }
 
@@ -347,6 +350,61 @@ stream(const uint8_t *data, size_t size, const struct whole *w, uint32_t seed,
 	free(buf);
 }
 
+/*
+ * The same stream through the frame reader (common/frame_reader.c), in
+ * chunks of generated sizes: it must hand out the whole pass's frames in
+ * order and refuse where the whole pass refuses, as too big exactly when
+ * the header claims more than XR_FRAME_MAX.
+ */
+static void
+stream_reader(
+    const uint8_t *data, size_t size, const struct whole *w, uint32_t seed)
+{
+	struct frame_reader fr;
+	size_t fed = 0, used = 0, idx = 0;
+	int refused = 0;
+
+	fr_init(&fr, XR_FRAME_MAX, FRAME_TYPES_SOCKET);
+	while (fed < size && !refused) {
+		size_t step;
+
+		seed = seed * 1103515245u + 12345u;
+		step = (seed >> 16) % 61 + 1;
+		if (step > size - fed)
+			step = size - fed;
+		if (fr_feed(&fr, data + fed, step) < 0)
+			abort();
+		fed += step;
+		for (;;) {
+			struct frame f;
+			char err[XR_ERRLEN];
+			enum fr_rc rc = fr_next(&fr, &f, err, sizeof(err));
+
+			if (rc == FR_MORE)
+				break;
+			if (rc != FR_FRAME) {
+				if (!w->refused || used != w->end ||
+				    (rc == FR_TOO_BIG) !=
+					(ref_verdict(data + used, fed - used) ==
+					    FRAME_TOO_BIG))
+					abort();
+				refused = 1;
+				break;
+			}
+			if (idx >= w->count || w->offs[idx] != used)
+				abort();
+			same_frame(&f, &w->frames[idx]);
+			frame_clear(&f);
+			used += w->lens[idx++];
+			if (fr_pending(&fr) != fed - used)
+				abort();
+		}
+	}
+	if (idx != w->count || refused != w->refused)
+		abort();
+	fr_free(&fr);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -360,6 +418,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stream(data, size, &w, h | 1u, 0);
 	if (size > 1)
 		stream(data, size, &w, 0, h % (size - 1) + 1);
+	if (size < XR_FRAME_MAX)
+		stream_reader(data, size, &w, h);
 	whole_free(&w);
 	return 0;
 }

@@ -320,6 +320,19 @@ def t_socket_garbage(ctx):
     expect(seq == 78 and f.get(FIELD_OUTCOME) == "reply", "after garbage: %r" % f)
 
 
+@test("bridge socket: a delivery frame (the bridge's own worker channel) is rejected, "
+      "naming it; the bridge keeps serving")
+def t_socket_delivery_frame(ctx):
+    _, f = ask(ctx.stack, frame(6, [(2, b"d1"), (22, b"http://127.0.0.1:1/")], ftype=3))
+    expect(f.get(FIELD_OUTCOME) == "rejected" and "delivery" in f.get(FIELD_TEXT, ""),
+           "a delivery frame: %r" % f)
+    iq = b"<iq type='get' to='localhost' id='sock3'><ping xmlns='urn:xmpp:ping'/></iq>"
+    seq, f = ask(ctx.stack, frame(79, [(1, b"iq"), (2, b"sock3"), (3, b"localhost"),
+                                       (4, b"rest.localhost"), (5, b"get"), (6, iq), (7, b"5000"),
+                                       (8, b"reply"), (17, bearer(ctx))]))
+    expect(seq == 79 and f.get(FIELD_OUTCOME) == "reply", "after a delivery frame: %r" % f)
+
+
 @test("xmpp-restd -n with an unknown key: exit 1 with FILE:LINE: reason")
 def t_bridge_bad_conf(ctx):
     path = os.path.join(ctx.stack.tmp, "bad.conf")

@@ -228,6 +228,21 @@ def t_slow(c):
     expect(n == 1, "%d replies to %s (a late one after the timeout?)" % (n, sid))
 
 
+@test("SIGHUP raising callback_timeout from 1 to 6: an iq whose webhook takes 3 s, which "
+      "timed out before, now gets the webhook's reply", group="slow")
+def t_slow_reload(c):
+    t = tok()
+    off = c.log_offset()
+    c.stack.write_bridge_conf({"callback_url": c.srv.url("/slow"), "callback_timeout": 6})
+    os.kill(c.stack.bridge.pid, signal.SIGHUP)
+    expect(c.wait_log(lambda ln: "reloaded" in ln, off, 10) is not None, "no reload in the log")
+    sid = "slr-" + t
+    c.answer(sid, Reply.xmpp("<iq type='result'><late xmlns='%s'/></iq>" % NS_WH, delay=3))
+    c.send("<iq type='get' to='bot@%s' id='%s'><query xmlns='%s'/></iq>" % (COMPONENT, sid, NS_WH))
+    rec = c.iq_reply(sid, 15)
+    expect(rec.type == "result" and "late" in rec.xml, "after the reload: %s" % rec.xml)
+
+
 def _https_conf(c):
     return {"callback_url": c.https.url("/secure/{kind}"), "callback_ca_file": c.ca.cert}
 
@@ -467,6 +482,29 @@ def t_ka_reload_secret(c):
         after.header("X-XMPP-Rest-Signature"), want))
     expect(after.conn == before.conn, "a new connection after the reload (%d, then %d)" % (
         before.conn, after.conn))
+
+
+@test("SIGHUP raising callback_max_inflight from 1 to 3 while one delivery takes 6 s and two "
+      "wait behind it: the two start at once, before the first is answered", group="keepalive")
+def t_ka_reload_inflight(c):
+    t = tok()
+    c.quiesce()
+    ids = ["kai%d-%s" % (i, t) for i in range(3)]
+    c.answer(ids[0], Reply(204, delay=6))
+    c.send("".join("<message to='ka@%s' id='%s' type='chat'><body>%s</body></message>" % (
+        COMPONENT, sid, sid) for sid in ids))
+    first = c.srv.wait_for(lambda r: r.stanza_id == ids[0], 10)
+    off = c.log_offset()
+    conf = _ka_conf(c)
+    conf["callback_max_inflight"] = 3
+    c.stack.write_bridge_conf(conf)
+    os.kill(c.stack.bridge.pid, signal.SIGHUP)
+    expect(c.wait_log(lambda ln: "reloaded" in ln, off, 10) is not None, "no reload in the log")
+    for sid in ids[1:]:
+        c.srv.wait_for(lambda r, sid=sid: r.stanza_id == sid, 10)
+    expect(first.answered is None, "the queued deliveries waited for the first one's answer")
+    c.srv.wait_for(lambda r: r.stanza_id == ids[0], 10, answered=True)
+    c.quiesce()
 
 
 def run_suite(runner, stack, alice, bob, only=None):

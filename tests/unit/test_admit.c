@@ -81,7 +81,8 @@ build(struct frame *f, const struct fv *extra)
 	for (size_t i = 0; i < n; i++)
 		frame_put_str(&fo, fields[i].tag, fields[i].v);
 	if (frame_finish(&fo, err, sizeof(err)) < 0 ||
-	    (used = frame_decode(fo.buf, fo.len, f, err, sizeof(err))) <= 0) {
+	    (used = frame_decode(fo.b.data, fo.b.len, f, err, sizeof(err))) <=
+		0) {
 		fprintf(stderr, "frame: %s\n", err);
 		frame_out_free(&fo);
 		return -1;
@@ -212,7 +213,7 @@ test_answer_frames(void)
 
 	T_EQ_INT(answer_frame(&fo, 9, &a, err, sizeof(err)), 0,
 	    "an answer is framed");
-	T_OK(frame_decode(fo.buf, fo.len, &f, err, sizeof(err)) > 0 &&
+	T_OK(frame_decode(fo.b.data, fo.b.len, &f, err, sizeof(err)) > 0 &&
 		f.type == FRAME_OUTCOME && f.seq == 9,
 	    "as an OUTCOME frame for its seq");
 	T_EQ_STR(

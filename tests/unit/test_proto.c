@@ -32,8 +32,8 @@ test_round_trip(void)
 	ssize_t n;
 
 	T_EQ_INT(frame_finish(&fo, err, sizeof(err)), 0, "finish a frame");
-	n = frame_decode(fo.buf, fo.len, &f, err, sizeof(err));
-	T_EQ_INT(n, (long long)fo.len, "decode uses the whole frame");
+	n = frame_decode(fo.b.data, fo.b.len, &f, err, sizeof(err));
+	T_EQ_INT(n, (long long)fo.b.len, "decode uses the whole frame");
 	T_EQ_INT(f.type, FRAME_SUBMIT, "type survives");
 	T_EQ_INT(f.seq, 7, "seq survives");
 	T_EQ_STR(frame_get(&f, FIELD_KIND), "message", "text field survives");
@@ -45,8 +45,8 @@ test_round_trip(void)
 
 	/* Every prefix is incomplete, never an error. */
 	int all_zero = 1;
-	for (size_t i = 0; i < fo.len; i++) {
-		if (frame_decode(fo.buf, i, &f, err, sizeof(err)) != 0)
+	for (size_t i = 0; i < fo.b.len; i++) {
+		if (frame_decode(fo.b.data, i, &f, err, sizeof(err)) != 0)
 			all_zero = 0;
 	}
 	T_OK(all_zero, "every strict prefix of a frame reports 'need more'");
@@ -66,15 +66,15 @@ test_two_frames_in_one_read(void)
 	frame_begin(&b, FRAME_OUTCOME, 8);
 	frame_put_str(&b, FIELD_OUTCOME, "sent");
 	frame_finish(&b, err, sizeof(err));
-	both = malloc(a.len + b.len);
-	memcpy(both, a.buf, a.len);
-	memcpy(both + a.len, b.buf, b.len);
-	n1 = frame_decode(both, a.len + b.len, &f, err, sizeof(err));
-	T_EQ_INT(n1, (long long)a.len, "first of two frames");
+	both = malloc(a.b.len + b.b.len);
+	memcpy(both, a.b.data, a.b.len);
+	memcpy(both + a.b.len, b.b.data, b.b.len);
+	n1 = frame_decode(both, a.b.len + b.b.len, &f, err, sizeof(err));
+	T_EQ_INT(n1, (long long)a.b.len, "first of two frames");
 	frame_clear(&f);
 	n2 = frame_decode(
-	    both + n1, a.len + b.len - (size_t)n1, &f, err, sizeof(err));
-	T_EQ_INT(n2, (long long)b.len, "second of two frames");
+	    both + n1, a.b.len + b.b.len - (size_t)n1, &f, err, sizeof(err));
+	T_EQ_INT(n2, (long long)b.b.len, "second of two frames");
 	T_EQ_INT(f.seq, 8, "second frame's seq");
 	T_EQ_STR(frame_get(&f, FIELD_OUTCOME), "sent", "second frame's field");
 	frame_clear(&f);
@@ -108,7 +108,8 @@ test_refusals(void)
 	T_EQ_INT(decode_bytes("XR\x01\x09\0\0\0\0\0\0\0\0", 12, err), -1,
 	    "unknown frame type");
 	T_EQ_INT(decode_bytes("XR\x01\x01\0\0\0\0\x00\x10\x00\x01", 12, err),
-	    -1, "a length over XR_FRAME_MAX is refused before reading it");
+	    FRAME_TOO_BIG,
+	    "a length over XR_FRAME_MAX is refused before reading it");
 	T_HAS(err, "limit", "the reason names the limit");
 	/* A field that claims more bytes than the frame holds. */
 	T_EQ_INT(decode_bytes(
@@ -127,6 +128,40 @@ test_refusals(void)
 	T_EQ_INT(decode_bytes(
 		     "XR\x01\x01\0\0\0\0\0\0\0\x06\xc8\0\0\0\x01q", 18, err),
 	    18, "an unknown tag is skipped (forward compatible)");
+}
+
+/* The worker channel's type is refused on the socket, by name, and taken
+ * where it belongs. */
+static void
+test_worker_type(void)
+{
+	struct frame_out fo = {0};
+	struct frame f;
+	char err[XR_ERRLEN];
+
+	frame_begin(&fo, (enum frame_type)3, 0);
+	frame_put_str(&fo, FIELD_ID, "d1");
+	frame_finish(&fo, err, sizeof(err));
+	T_EQ_INT(frame_decode(fo.b.data, fo.b.len, &f, err, sizeof(err)), -1,
+	    "a delivery frame is refused on the socket");
+	T_HAS(err, "delivery", "naming it");
+	T_EQ_INT(frame_decode_types(fo.b.data, fo.b.len, FRAME_TYPE_BIT(3), &f,
+		     err, sizeof(err)),
+	    (long long)fo.b.len, "and taken by a channel that lists it");
+	T_EQ_STR(frame_get(&f, FIELD_ID), "d1", "with its fields");
+	frame_clear(&f);
+	frame_begin(&fo, FRAME_SUBMIT, 1);
+	frame_finish(&fo, err, sizeof(err));
+	T_EQ_INT(frame_decode_types(fo.b.data, fo.b.len, FRAME_TYPE_BIT(3), &f,
+		     err, sizeof(err)),
+	    -1, "which refuses a submit frame");
+	T_HAS(err, "submit", "naming it too");
+	frame_out_free(&fo);
+	T_EQ_INT(decode_bytes("XR\x01\x09\0\0\0\0\0\0\0\0", 12, err), -1,
+	    "a type nobody uses");
+	T_HAS(err, "unknown frame type 9", "is unknown, by number");
+	T_EQ_INT(decode_bytes("XR\x01\xff\0\0\0\0\0\0\0\0", 12, err), -1,
+	    "and so is the highest type byte");
 }
 
 static void
@@ -182,6 +217,7 @@ main(void)
 	test_round_trip();
 	test_two_frames_in_one_read();
 	test_refusals();
+	test_worker_type();
 	test_encoder_limit();
 	test_outcome_names();
 	test_wait_words();
