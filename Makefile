@@ -53,7 +53,7 @@ COMMON_SRC = common/util.c common/log.c common/buf.c common/proto.c common/frame
   common/stanza_root.c common/stanza_write.c
 CGI_SRC    = cgi/main.c cgi/request.c cgi/exchange.c cgi/respond.c cgi/reply.c
 BRIDGE_SRC = bridge/main.c bridge/loop.c bridge/listener.c bridge/xmpp.c \
-  bridge/track.c bridge/route.c bridge/wire.c bridge/webhook.c bridge/wh_worker.c bridge/wh_settings.c bridge/worker_proto.c bridge/http.c \
+  bridge/track.c bridge/route.c bridge/route_links.c bridge/wire.c bridge/webhook.c bridge/wh_worker.c bridge/wh_settings.c bridge/worker_proto.c bridge/http.c \
   bridge/http_url.c bridge/http_resp.c bridge/http_conn.c \
   bridge/urltmpl.c bridge/rules.c bridge/sign.c bridge/creds.c bridge/creds_field.c bridge/creds_file.c \
   bridge/token_cmd.c bridge/token_args.c bridge/token_secret.c bridge/token_store.c \

@@ -21,39 +21,13 @@
 #include "outgoing.h"
 #include "privs.h"
 #include "route.h"
+#include "route_priv.h"
 #include "stanza.h"
 #include "status.h"
 #include "stray.h"
 #include "util.h"
 #include "webhook.h"
 #include "xmpp.h"
-
-struct route {
-	struct loop *lp;
-	/* The running configuration: main changes it between turns of the
-	 * loop only, and then calls route_reconfigure. */
-	const struct conf *cf;
-	const struct privs *pv;
-	struct stray *sy;
-	struct outgoing *out;
-	struct incoming *in;
-	struct xsess *xs;
-	struct auth *au; /* made once privileges are dropped */
-	struct listener *lis;
-	struct wh_pool *whp; /* NULL without a callback_url */
-	int64_t started_ms;
-	struct answer_tally tally;
-	int stopping; /* route_free: stanzas from the session are dropped */
-};
-
-/* Every answer to a responder (admission's and the pipeline's). */
-static void
-send_answer(struct client *cl, uint32_t seq, const struct answer *a, void *ud)
-{
-	struct route *rt = ud;
-
-	answer_send(cl, seq, a, &rt->tally);
-}
 
 static void
 answer_status(struct route *rt, struct client *cl, uint32_t seq)
@@ -108,7 +82,8 @@ on_frame(struct client *cl, const struct frame *f, void *ud)
 		answer_status(rt, cl, f->seq);
 		return;
 	}
-	if (admit(rt->cf, rt->au, cl, f, &rq, &st, send_answer, rt) < 0)
+	if (admit(rt->cf, rt->au, cl, f, &rq, &st, route_out_link.answer, rt) <
+	    0)
 		return;
 	out_submit(rt->out, &rq);
 	stanza_free(&st);
@@ -120,89 +95,6 @@ on_close(struct client *cl, void *ud)
 	struct route *rt = ud;
 
 	out_drop_client(rt->out, cl);
-}
-
-/* ---- the session, as the pipeline and delivery see it ---- */
-
-static int
-link_is_up(void *ud)
-{
-	struct route *rt = ud;
-
-	return xsess_is_up(rt->xs);
-}
-
-static const char *
-link_down_reason(void *ud)
-{
-	struct route *rt = ud;
-
-	return xsess_down_reason(rt->xs);
-}
-
-static int
-link_write(const char *xml, size_t len, void *ud)
-{
-	struct route *rt = ud;
-
-	return xsess_send_raw(rt->xs, xml, len);
-}
-
-static int
-link_write_alone(const char *xml, size_t len, void *ud)
-{
-	struct route *rt = ud;
-
-	return xsess_send_raw_alone(rt->xs, xml, len);
-}
-
-static void
-link_reconnect(void *ud)
-{
-	struct route *rt = ud;
-
-	xsess_reconnect(rt->xs);
-}
-
-static int
-link_send(xmpp_stanza_t *st, void *ud)
-{
-	struct route *rt = ud;
-
-	return xsess_send(rt->xs, st);
-}
-
-static xmpp_ctx_t *
-link_ctx(void *ud)
-{
-	struct route *rt = ud;
-
-	return xsess_ctx(rt->xs);
-}
-
-static int
-pool_submit(const char *url, const char *id, char *body, size_t len, void *job,
-    void *ud)
-{
-	struct route *rt = ud;
-
-	return wh_submit(rt->whp, url, id, body, len, job);
-}
-
-static unsigned long
-pool_inflight(void *ud)
-{
-	struct route *rt = ud;
-
-	return wh_inflight(rt->whp);
-}
-
-static unsigned long
-pool_queued(void *ud)
-{
-	struct route *rt = ud;
-
-	return wh_queued(rt->whp);
 }
 
 static void
@@ -244,21 +136,17 @@ on_stanza(xmpp_stanza_t *st, void *ud)
 static int
 start_parts(struct route *rt, char *err, size_t errlen)
 {
-	static const struct out_link olink = {link_is_up, link_down_reason,
-	    link_write, link_write_alone, link_reconnect, send_answer};
-	static const struct in_link ilink = {link_is_up, link_send, link_ctx};
-	static const struct in_pool pool = {
-	    pool_submit, pool_inflight, pool_queued};
 	const struct conf *c = rt->cf;
 	struct out_settings os = {c->jid, c->queue_max, c->queue_wait};
 
 	if ((rt->sy = stray_new()) == NULL ||
-	    (rt->out = out_new(rt->lp, rt->sy, &olink, rt, &os)) == NULL) {
+	    (rt->out = out_new(rt->lp, rt->sy, &route_out_link, rt, &os)) ==
+		NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((rt->in = in_new(rt->lp, rt->sy, c, rt->pv, &ilink, &pool, rt, err,
-		 errlen)) == NULL)
+	if ((rt->in = in_new(rt->lp, rt->sy, c, rt->pv, &route_in_link,
+		 &route_in_pool, rt, err, errlen)) == NULL)
 		return -1;
 	if (c->callback_url != NULL &&
 	    (rt->whp = wh_new(
