@@ -3,7 +3,8 @@
  * temporary directory, with a fake clock: frames split across writes and
  * several in one, the refusals (a delivery frame, an oversized one, one
  * SUBMIT past max_pipelined, a client past max_clients) and the idle
- * timeout, each in milliseconds.
+ * timeout, each in milliseconds; and an answer too large for a frame
+ * (bridge/answer.c), which reaches the responder as a busy one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "frame_reader.h"
 #include "listener.h"
 #include "loop.h"
@@ -268,6 +270,42 @@ test_limits(void)
 	frame_out_free(&a);
 }
 
+/* An answer past the frame limit becomes a busy answer that says why,
+ * and is counted as what was sent. */
+static void
+test_answer_too_large(void)
+{
+	struct listener *l = open_listener(8, 0, 0);
+	struct frame_out a = submit(4);
+	struct answer_tally t = {{0}};
+	char outcome[32], text[XR_ERRLEN];
+	uint32_t seq = 0;
+	int fd = connect_client();
+	size_t n = XR_FRAME_MAX + 1;
+	char *big = malloc(n);
+
+	if (big == NULL)
+		abort();
+	memset(big, 'x', n);
+	xr_write_all(fd, a.b.data, a.b.len);
+	turns();
+	answer_send(last_cl, 4,
+	    &(struct answer){
+		.outcome = OUTCOME_REPLY, .stanza = big, .stanza_len = n},
+	    &t);
+	turns();
+	T_EQ_INT(answer(fd, outcome, text, &seq), 0, "a reply too large...");
+	T_EQ_STR(outcome, "busy", "...reaches the responder as busy");
+	T_EQ_INT(seq, 4, "under the request's seq");
+	T_HAS(text, "protocol limit", "saying why");
+	T_OK(t.n[OUTCOME_BUSY] == 1 && t.n[OUTCOME_REPLY] == 0,
+	    "and is counted as busy, not as a reply");
+	close(fd);
+	listener_free(l);
+	frame_out_free(&a);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -282,6 +320,7 @@ main(void)
 	test_refusals();
 	test_pipelined();
 	test_limits();
+	test_answer_too_large();
 	loop_free(lp);
 	rmdir(dir);
 	return t_done();
