@@ -171,7 +171,7 @@ retry_job(struct incoming *in, struct spool_msg *m, const char *body)
 static void
 attempt(struct incoming *in, struct spool_queue *q)
 {
-	struct spool_msg *m = q->head;
+	struct spool_msg *m = TAILQ_FIRST(&q->msgs);
 	struct job *j;
 	struct http_url u;
 	char err[XR_ERRLEN], *body;

@@ -32,7 +32,7 @@ struct watch {
 struct loop {
 	struct watch watches[LOOP_FD_MAX];
 	int epfd;
-	struct loop_timer *timers;
+	LIST_HEAD(, loop_timer) timers;
 	unsigned long turns;
 	struct loop_clock clock;
 };
@@ -62,6 +62,7 @@ loop_new(const struct loop_clock *clock)
 	if (lp == NULL)
 		return NULL;
 	lp->epfd = -1;
+	LIST_INIT(&lp->timers);
 	if (clock != NULL)
 		lp->clock = *clock;
 	if (lp->clock.mono_ms == NULL)
@@ -76,8 +77,8 @@ loop_free(struct loop *lp)
 {
 	if (lp == NULL)
 		return;
-	while (lp->timers != NULL)
-		loop_timer_cancel(lp->timers);
+	while (!LIST_EMPTY(&lp->timers))
+		loop_timer_cancel(LIST_FIRST(&lp->timers));
 	if (lp->epfd >= 0)
 		close(lp->epfd);
 	free(lp);
@@ -181,17 +182,9 @@ loop_unwatch(struct loop *lp, int fd)
 void
 loop_timer_cancel(struct loop_timer *t)
 {
-	if (t->owner != NULL) {
-		for (struct loop_timer **pp = &t->owner->timers; *pp;
-		     pp = &(*pp)->next) {
-			if (*pp == t) {
-				*pp = t->next;
-				break;
-			}
-		}
-	}
+	if (t->owner != NULL)
+		LIST_REMOVE(t, link);
 	t->when = 0;
-	t->next = NULL;
 	t->owner = NULL;
 }
 
@@ -204,8 +197,7 @@ loop_timer_arm(struct loop *lp, struct loop_timer *t, int64_t when,
 	t->fn = fn;
 	t->ud = ud;
 	t->owner = lp;
-	t->next = lp->timers;
-	lp->timers = t;
+	LIST_INSERT_HEAD(&lp->timers, t, link);
 }
 
 int64_t
@@ -213,9 +205,11 @@ loop_next_timer(const struct loop *lp)
 {
 	int64_t first = 0;
 
-	for (const struct loop_timer *t = lp->timers; t; t = t->next)
-		if (first == 0 || t->when < first)
-			first = t->when;
+	const struct loop_timer *t;
+
+	LIST_FOREACH(t, &lp->timers, link)
+	if (first == 0 || t->when < first)
+		first = t->when;
 	return first;
 }
 
@@ -227,7 +221,8 @@ loop_run_timers(struct loop *lp)
 
 	/* Restart the scan after each call: a callback may arm or cancel. */
 	for (;;) {
-		for (t = lp->timers; t; t = t->next) {
+		LIST_FOREACH(t, &lp->timers, link)
+		{
 			if (t->when <= now)
 				break;
 		}
@@ -243,10 +238,12 @@ loop_run_once(struct loop *lp, int max_wait_ms)
 {
 	struct epoll_event ev[EVENTS_PER_TURN];
 	int64_t now = loop_now(lp), wait = max_wait_ms;
+	const struct loop_timer *t;
 	int n;
 
 	lp->turns++;
-	for (struct loop_timer *t = lp->timers; t; t = t->next) {
+	LIST_FOREACH(t, &lp->timers, link)
+	{
 		if (t->when - now < wait)
 			wait = t->when - now;
 	}

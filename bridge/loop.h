@@ -10,6 +10,7 @@
 
 #include <poll.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 /* libstrophe select()s on its socket: keep every descriptor below this. */
 #define LOOP_FD_MAX 1024
@@ -23,8 +24,8 @@ struct loop_timer {
 	int64_t when; /* on the loop's monotonic clock, ms; 0: not armed */
 	loop_timer_fn fn;
 	void *ud;
-	struct loop *owner; /* the loop it is armed on */
-	struct loop_timer *next;
+	struct loop *owner; /* the loop it is armed on; NULL: not on a list */
+	LIST_ENTRY(loop_timer) link;
 };
 
 /* Where the loop reads the time; NULL members read the system's clocks. */

@@ -17,7 +17,7 @@
 #define MILLI 1000U
 
 struct rate_entry {
-	struct rate_entry *next;
+	SLIST_ENTRY(rate_entry) link; /* in its slot's chain */
 	struct rate_bucket b;
 	char name[]; /* NUL-ended */
 };
@@ -88,19 +88,18 @@ static int
 grow(struct rate_table *t)
 {
 	size_t ns = t->nslots ? t->nslots * 2 : 64;
-	struct rate_entry **slot = calloc(ns, sizeof(struct rate_entry *));
+	struct rate_chain *slot = calloc(ns, sizeof(*slot));
+	struct rate_entry *e;
 
 	if (slot == NULL)
 		return -1;
+	for (size_t i = 0; i < ns; i++)
+		SLIST_INIT(&slot[i]);
 	for (size_t i = 0; i < t->nslots; i++) {
-		struct rate_entry *e = t->slot[i], *next;
-
-		for (; e; e = next) {
-			size_t h = hash_name(e->name, ns);
-
-			next = e->next;
-			e->next = slot[h];
-			slot[h] = e;
+		while ((e = SLIST_FIRST(&t->slot[i])) != NULL) {
+			SLIST_REMOVE_HEAD(&t->slot[i], link);
+			SLIST_INSERT_HEAD(
+			    &slot[hash_name(e->name, ns)], e, link);
 		}
 	}
 	free(t->slot);
@@ -113,21 +112,19 @@ struct rate_bucket *
 rate_table_get(struct rate_table *t, const char *name)
 {
 	struct rate_entry *e;
-	size_t len = strlen(name), h;
+	size_t len = strlen(name);
 
 	if (t->nslots > 0) {
-		for (e = t->slot[hash_name(name, t->nslots)]; e; e = e->next)
-			if (strcmp(e->name, name) == 0)
-				return &e->b;
+		SLIST_FOREACH(e, &t->slot[hash_name(name, t->nslots)], link)
+		if (strcmp(e->name, name) == 0)
+			return &e->b;
 	}
 	if (t->n >= t->nslots && grow(t) < 0)
 		return NULL;
 	if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL)
 		return NULL;
 	memcpy(e->name, name, len + 1);
-	h = hash_name(name, t->nslots);
-	e->next = t->slot[h];
-	t->slot[h] = e;
+	SLIST_INSERT_HEAD(&t->slot[hash_name(name, t->nslots)], e, link);
 	t->n++;
 	return &e->b;
 }
@@ -135,11 +132,11 @@ rate_table_get(struct rate_table *t, const char *name)
 void
 rate_table_free(struct rate_table *t)
 {
-	for (size_t i = 0; i < t->nslots; i++) {
-		struct rate_entry *e = t->slot[i], *next;
+	struct rate_entry *e;
 
-		for (; e; e = next) {
-			next = e->next;
+	for (size_t i = 0; i < t->nslots; i++) {
+		while ((e = SLIST_FIRST(&t->slot[i])) != NULL) {
+			SLIST_REMOVE_HEAD(&t->slot[i], link);
 			free(e);
 		}
 	}

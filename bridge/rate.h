@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #define RATE_MAX 1000000UL /* sends per second a credential may be given */
 
@@ -29,9 +30,12 @@ int rate_parse(const char *s, unsigned long *per_s, char *err, size_t errlen);
 unsigned long rate_take(
     struct rate_bucket *b, unsigned long per_s, int64_t now_ms);
 
+/* One slot of the table: the entries whose names hash to it. */
+SLIST_HEAD(rate_chain, rate_entry);
+
 /* Buckets by credential name; created on first use, freed together. */
 struct rate_table {
-	struct rate_entry **slot;
+	struct rate_chain *slot; /* nslots of them, a power of two */
 	size_t nslots, n;
 };
 

@@ -118,6 +118,8 @@ spool_open(const char *dir, unsigned long max_bytes, uid_t owner, gid_t group,
 		snprintf(err, errlen, "spool_dir: out of memory");
 		return NULL;
 	}
+	for (size_t i = 0; i < SPOOL_BUCKETS; i++)
+		LIST_INIT(&sp->bucket[i]);
 	sp->max = max_bytes;
 	sp->next_seq = 1;
 	sp->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -153,8 +155,8 @@ spool_close(struct spool *sp)
 	if (sp == NULL)
 		return;
 	for (size_t i = 0; i < SPOOL_BUCKETS; i++) {
-		while (sp->bucket[i])
-			spool_queue_free(sp, sp->bucket[i]);
+		while (!LIST_EMPTY(&sp->bucket[i]))
+			spool_queue_free(sp, LIST_FIRST(&sp->bucket[i]));
 	}
 	if (sp->dfd >= 0)
 		close(sp->dfd);

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -39,18 +40,18 @@ struct spool_msg {
 	size_t bytes;      /* the file's size, counted in spool_max_bytes */
 	size_t body_off, body_len;
 	struct spool_queue *q;
-	struct spool_msg *prev, *next;
+	TAILQ_ENTRY(spool_msg) link; /* in q->msgs */
 };
 
 /* Spooled messages of one sender for one URL, by seq. */
 struct spool_queue {
 	char *url, *from;
-	struct spool_msg *head, *tail;
+	TAILQ_HEAD(spool_msgs, spool_msg) msgs;
 	size_t n;
 	int busy;    /* incoming.c: an attempt for this queue is under way */
 	int64_t due; /* CLOCK_MONOTONIC ms of its next attempt; 0: none */
 	size_t slot; /* its place in the due heap, when due != 0 */
-	struct spool_queue *hnext;
+	LIST_ENTRY(spool_queue) hlink; /* in its hash bucket */
 };
 
 struct spool;

@@ -22,7 +22,7 @@ struct spool {
 	unsigned long long max, used;
 	size_t count, nq;
 	uint64_t next_seq;
-	struct spool_queue *bucket[SPOOL_BUCKETS];
+	LIST_HEAD(, spool_queue) bucket[SPOOL_BUCKETS];
 	struct spool_queue **heap;
 	size_t nheap, capheap;
 };

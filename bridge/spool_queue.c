@@ -25,11 +25,12 @@ hash_key(const char *url, const char *from)
 struct spool_queue *
 spool_queue_find(struct spool *sp, const char *url, const char *from)
 {
-	struct spool_queue *q = sp->bucket[hash_key(url, from)];
+	struct spool_queue *q;
 
-	while (q && (strcmp(q->url, url) != 0 || strcmp(q->from, from) != 0))
-		q = q->hnext;
-	return q;
+	LIST_FOREACH(q, &sp->bucket[hash_key(url, from)], hlink)
+	if (strcmp(q->url, url) == 0 && strcmp(q->from, from) == 0)
+		return q;
+	return NULL;
 }
 
 static void
@@ -128,7 +129,6 @@ struct spool_queue *
 spool_queue_new(struct spool *sp, const char *url, const char *from)
 {
 	struct spool_queue *q;
-	unsigned h;
 
 	if (sp->nq + 1 > sp->capheap) {
 		size_t cap = sp->capheap ? sp->capheap * 2 : 64;
@@ -150,9 +150,8 @@ spool_queue_new(struct spool *sp, const char *url, const char *from)
 		free(q);
 		return NULL;
 	}
-	h = hash_key(url, from);
-	q->hnext = sp->bucket[h];
-	sp->bucket[h] = q;
+	TAILQ_INIT(&q->msgs);
+	LIST_INSERT_HEAD(&sp->bucket[hash_key(url, from)], q, hlink);
 	sp->nq++;
 	return q;
 }
@@ -160,18 +159,13 @@ spool_queue_new(struct spool *sp, const char *url, const char *from)
 void
 spool_queue_free(struct spool *sp, struct spool_queue *q)
 {
-	struct spool_queue **pp = &sp->bucket[hash_key(q->url, q->from)];
+	struct spool_msg *m;
 
-	while (*pp && *pp != q)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = q->hnext;
+	LIST_REMOVE(q, hlink);
 	if (q->due != 0)
 		heap_remove(sp, q);
-	while (q->head) {
-		struct spool_msg *m = q->head;
-
-		q->head = m->next;
+	while ((m = TAILQ_FIRST(&q->msgs)) != NULL) {
+		TAILQ_REMOVE(&q->msgs, m, link);
 		free(m);
 	}
 	free(q->url);
@@ -184,21 +178,15 @@ spool_queue_free(struct spool *sp, struct spool_queue *q)
 void
 spool_queue_insert(struct spool_queue *q, struct spool_msg *m)
 {
-	struct spool_msg *after = q->tail;
+	struct spool_msg *after = TAILQ_LAST(&q->msgs, spool_msgs);
 
 	while (after && after->seq > m->seq)
-		after = after->prev;
+		after = TAILQ_PREV(after, spool_msgs, link);
 	m->q = q;
-	m->prev = after;
-	m->next = after ? after->next : q->head;
-	if (m->next)
-		m->next->prev = m;
-	else
-		q->tail = m;
 	if (after)
-		after->next = m;
+		TAILQ_INSERT_AFTER(&q->msgs, after, m, link);
 	else
-		q->head = m;
+		TAILQ_INSERT_HEAD(&q->msgs, m, link);
 	q->n++;
 }
 
@@ -207,14 +195,7 @@ spool_forget(struct spool *sp, struct spool_msg *m)
 {
 	struct spool_queue *q = m->q;
 
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		q->head = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	else
-		q->tail = m->prev;
+	TAILQ_REMOVE(&q->msgs, m, link);
 	q->n--;
 	sp->used -= m->bytes;
 	sp->count--;

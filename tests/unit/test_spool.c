@@ -283,7 +283,8 @@ test_reload_order(void)
 	put(sp, URL_A, 5, ALICE, "<message id='5'/>", NULL);
 	put(sp, URL_A, 3, BOB, "<message id='3'/>", NULL);
 	qa = spool_queue_find(sp, URL_A, ALICE);
-	for (m = qa ? qa->head : NULL; m && n < 3; m = m->next)
+	for (m = qa ? TAILQ_FIRST(&qa->msgs) : NULL; m && n < 3;
+	     m = TAILQ_NEXT(m, link))
 		got[n++] = m->seq;
 	T_OK(n == 3 && memcmp(got, want, sizeof(want)) == 0,
 	    "spooled out of order, a queue is kept by sequence number");
@@ -296,14 +297,16 @@ test_reload_order(void)
 	qa = spool_queue_find(sp, URL_A, ALICE);
 	qb = spool_queue_find(sp, URL_B, ALICE);
 	n = 0;
-	for (m = qa ? qa->head : NULL; m && n < 3; m = m->next)
+	for (m = qa ? TAILQ_FIRST(&qa->msgs) : NULL; m && n < 3;
+	     m = TAILQ_NEXT(m, link))
 		got[n++] = m->seq;
 	T_OK(n == 3 && memcmp(got, want, sizeof(want)) == 0 && qa->n == 3,
 	    "in the order they arrived");
-	T_OK(qa && qa->head->first == 1767225600002LL &&
-		strcmp(qa->head->id, "id0000000000000000000002") == 0,
+	T_OK(qa && TAILQ_FIRST(&qa->msgs)->first == 1767225600002LL &&
+		strcmp(TAILQ_FIRST(&qa->msgs)->id,
+		    "id0000000000000000000002") == 0,
 	    "with their arrival time and delivery id");
-	T_OK(qb != NULL && qb->n == 1 && qb->head->seq == 4,
+	T_OK(qb != NULL && qb->n == 1 && TAILQ_FIRST(&qb->msgs)->seq == 4,
 	    "another URL, another queue");
 	T_OK(spool_queue_find(sp, URL_A, BOB) != NULL, "another sender too");
 	T_OK(spool_next_seq(sp) == 10, "new messages come after the old");
@@ -314,7 +317,8 @@ test_reload_order(void)
 		size_t len = 0;
 
 		if (qa)
-			b = spool_read(sp, qa->head, &len, err, sizeof(err));
+			b = spool_read(
+			    sp, TAILQ_FIRST(&qa->msgs), &len, err, sizeof(err));
 		T_EQ_STR(b, "<message id='2'/>", "a loaded body reads back");
 		free(b);
 	}
@@ -372,8 +376,8 @@ load_bad_files(const char *dir)
 	T_EQ_INT(spool_load(sp, url_same, NULL, 0, err, sizeof(err)), 2,
 	    "only the good file and the whole temporary one are loaded");
 	q = spool_queue_find(sp, URL_A, ALICE);
-	T_OK(q != NULL && q->n == 2 && q->head->seq == 1 &&
-		q->head->next->seq == 3,
+	T_OK(q != NULL && q->n == 2 && TAILQ_FIRST(&q->msgs)->seq == 1 &&
+		TAILQ_NEXT(TAILQ_FIRST(&q->msgs), link)->seq == 3,
 	    "in order");
 	path_of(p, sizeof(p), dir,
 	    "00000000000000000003-id0000000000000000000001.msg");
@@ -413,10 +417,12 @@ reload_bad_files(
 	q = spool_queue_find(sp, URL_A, ALICE);
 	/* A file that changed under us is noticed when it is read. */
 	write_raw(dir, name1, good, len - 1);
-	T_OK(q && spool_read(sp, q->head, &got, err, sizeof(err)) == NULL,
+	T_OK(q &&
+		spool_read(sp, TAILQ_FIRST(&q->msgs), &got, err, sizeof(err)) ==
+		    NULL,
 	    "a file cut short after loading fails to read");
 	T_HAS(err, "size", "... and says so");
-	q = spool_set_aside(sp, q->head, err);
+	q = spool_set_aside(sp, TAILQ_FIRST(&q->msgs), err);
 	T_OK(q != NULL && q->n == 1, "spool_set_aside takes it out");
 	T_EQ_INT(count_files(dir, ".bad"), 9, "... as one more .bad file");
 	spool_close(sp);
@@ -566,7 +572,8 @@ test_due_heap(void)
 	T_OK(spool_due(sp, 1000) == NULL, "then none is left");
 	spool_schedule(sp, q[3], 10);
 	spool_schedule(sp, q[4], 20);
-	T_OK(spool_remove(sp, q[3]->head) == NULL && spool_next_due(sp) == 20,
+	T_OK(spool_remove(sp, TAILQ_FIRST(&q[3]->msgs)) == NULL &&
+		spool_next_due(sp) == 20,
 	    "a queue that empties leaves the heap");
 	spool_close(sp);
 	rm_rf(dir);
