@@ -132,9 +132,9 @@ rate_table_get(struct rate_table *t, const char *name)
 void
 rate_table_free(struct rate_table *t)
 {
-	struct rate_entry *e;
-
 	for (size_t i = 0; i < t->nslots; i++) {
+		struct rate_entry *e;
+
 		while ((e = SLIST_FIRST(&t->slot[i])) != NULL) {
 			SLIST_REMOVE_HEAD(&t->slot[i], link);
 			free(e);
