@@ -32,6 +32,8 @@ struct watch {
 struct loop {
 	struct watch watches[LOOP_FD_MAX];
 	int epfd;
+	/* cppcheck sees the list's members used only through the macros. */
+	/* cppcheck-suppress unusedStructMember */
 	LIST_HEAD(, loop_timer) timers;
 	unsigned long turns;
 	struct loop_clock clock;
