@@ -210,8 +210,8 @@ loop_next_timer(const struct loop *lp)
 	const struct loop_timer *t;
 
 	LIST_FOREACH(t, &lp->timers, link)
-	if (first == 0 || t->when < first)
-		first = t->when;
+		if (first == 0 || t->when < first)
+			first = t->when;
 	return first;
 }
 
@@ -223,8 +223,7 @@ loop_run_timers(struct loop *lp)
 
 	/* Restart the scan after each call: a callback may arm or cancel. */
 	for (;;) {
-		LIST_FOREACH(t, &lp->timers, link)
-		{
+		LIST_FOREACH(t, &lp->timers, link) {
 			if (t->when <= now)
 				break;
 		}
@@ -244,8 +243,7 @@ loop_run_once(struct loop *lp, int max_wait_ms)
 	int n;
 
 	lp->turns++;
-	LIST_FOREACH(t, &lp->timers, link)
-	{
+	LIST_FOREACH(t, &lp->timers, link) {
 		if (t->when - now < wait)
 			wait = t->when - now;
 	}

@@ -116,8 +116,8 @@ rate_table_get(struct rate_table *t, const char *name)
 
 	if (t->nslots > 0) {
 		SLIST_FOREACH(e, &t->slot[hash_name(name, t->nslots)], link)
-		if (strcmp(e->name, name) == 0)
-			return &e->b;
+			if (strcmp(e->name, name) == 0)
+				return &e->b;
 	}
 	if (t->n >= t->nslots && grow(t) < 0)
 		return NULL;

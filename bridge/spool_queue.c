@@ -28,8 +28,8 @@ spool_queue_find(struct spool *sp, const char *url, const char *from)
 	struct spool_queue *q;
 
 	LIST_FOREACH(q, &sp->bucket[hash_key(url, from)], hlink)
-	if (strcmp(q->url, url) == 0 && strcmp(q->from, from) == 0)
-		return q;
+		if (strcmp(q->url, url) == 0 && strcmp(q->from, from) == 0)
+			return q;
 	return NULL;
 }
 

@@ -115,8 +115,7 @@ track_add(struct track *tr, struct client *cl, uint32_t seq, enum wait_for what,
 
 	/* Plain messages may repeat an id (a client's retry): only waits
 	 * for an answer must be told apart. */
-	LIST_FOREACH(p, &tr->buckets[b], hlink)
-	{
+	LIST_FOREACH(p, &tr->buckets[b], hlink) {
 		if (what != WAIT_SENT && p->what != WAIT_SENT &&
 		    strcmp(p->id, id) == 0 && jid_equal(p->to, to)) {
 			errno = EEXIST;
@@ -156,8 +155,7 @@ track_match(
 
 	if (id == NULL)
 		return NULL;
-	LIST_FOREACH(p, &tr->buckets[bucket_of(id)], hlink)
-	{
+	LIST_FOREACH(p, &tr->buckets[bucket_of(id)], hlink) {
 		/* Nothing answers a stanza that was not written yet. */
 		if (p->what == what && p->state != P_HELD &&
 		    strcmp(p->id, id) == 0 && answers(from, p->to)) {
@@ -195,8 +193,7 @@ track_requeue(struct track *tr, int64_t hold_until)
 {
 	struct pending *p;
 
-	TAILQ_FOREACH(p, &tr->fifo, fifo)
-	{
+	TAILQ_FOREACH(p, &tr->fifo, fifo) {
 		if (p->state == P_UNACKED) {
 			p->state = P_HELD;
 			p->batch = 0;
@@ -222,8 +219,7 @@ track_take_acked(struct track *tr)
 {
 	struct pending *p;
 
-	LIST_FOREACH(p, &tr->all, link)
-	{
+	LIST_FOREACH(p, &tr->all, link) {
 		if (p->state == P_ACKED) {
 			unlink_pending(tr, p);
 			return p;
@@ -247,8 +243,7 @@ track_expired(struct track *tr, int64_t now)
 {
 	struct pending *p;
 
-	LIST_FOREACH(p, &tr->all, link)
-	{
+	LIST_FOREACH(p, &tr->all, link) {
 		if (due(p) <= now) {
 			unlink_pending(tr, p);
 			return p;
@@ -291,8 +286,7 @@ track_next_deadline(const struct track *tr)
 	int64_t min = 0;
 	const struct pending *p;
 
-	LIST_FOREACH(p, &tr->all, link)
-	{
+	LIST_FOREACH(p, &tr->all, link) {
 		if (min == 0 || due(p) < min)
 			min = due(p);
 	}

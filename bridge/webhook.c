@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,8 +57,8 @@ struct delivery {
 	char *body;
 	size_t len;
 	void *job;
-	int64_t start, deadline; /* deadline: when the worker is killed */
-	struct delivery *next;
+	int64_t start, deadline;    /* deadline: when the worker is killed */
+	TAILQ_ENTRY(delivery) link; /* in the pool's queue, while queued */
 };
 
 struct worker {
@@ -71,7 +72,7 @@ struct worker {
 	int reaped;             /* waitpid returned it: its pid may be reused */
 	int64_t idle_from;      /* when it last finished a delivery */
 	struct wh_pool *p;
-	struct worker *next;
+	LIST_ENTRY(worker) link; /* in workers, or exiting once let go */
 };
 
 struct wh_pool {
@@ -79,10 +80,14 @@ struct wh_pool {
 	struct wh_settings set;
 	wh_done_fn on_done;
 	wh_free_fn on_free;
-	struct delivery *queue_head, *queue_tail;
-	struct worker *workers;
+	/* cppcheck sees the lists' members used only through the macros. */
+	/* cppcheck-suppress unusedStructMember */
+	TAILQ_HEAD(, delivery) queue;
+	/* cppcheck-suppress unusedStructMember */
+	LIST_HEAD(, worker) workers;
 	/* Let go but not yet reaped: so that wh_free can reap them too. */
-	struct worker *exiting;
+	/* cppcheck-suppress unusedStructMember */
+	LIST_HEAD(, worker) exiting;
 	unsigned long nqueued, nbusy, nworkers;
 	int chld_pipe[2];
 	struct loop_timer kill_timer, idle_timer, start_timer;
@@ -129,21 +134,20 @@ on_sigchld(int sig)
 static void
 reaped(struct wh_pool *p, pid_t pid)
 {
-	struct worker **pp;
+	struct worker *w;
 
-	for (struct worker *w = p->workers; w; w = w->next) {
+	LIST_FOREACH(w, &p->workers, link) {
 		if (w->pid == pid) {
 			w->reaped = 1;
 			return;
 		}
 	}
-	for (pp = &p->exiting; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
-		;
-	if (*pp) {
-		struct worker *w = *pp;
-
-		*pp = w->next;
-		free(w);
+	LIST_FOREACH(w, &p->exiting, link) {
+		if (w->pid == pid) {
+			LIST_REMOVE(w, link);
+			free(w);
+			return;
+		}
 	}
 }
 
@@ -198,14 +202,9 @@ static void
 worker_release(struct worker *w)
 {
 	struct wh_pool *p = w->p;
-	struct worker **pp;
 
-	for (pp = &p->workers; *pp && *pp != w; pp = &(*pp)->next)
-		;
-	if (*pp) {
-		*pp = w->next;
-		p->nworkers--;
-	}
+	LIST_REMOVE(w, link);
+	p->nworkers--;
 	if (w->fd >= 0) {
 		loop_unwatch(p->lp, w->fd);
 		close(w->fd);
@@ -218,8 +217,7 @@ worker_release(struct worker *w)
 		free(w);
 		return;
 	}
-	w->next = p->exiting;
-	p->exiting = w;
+	LIST_INSERT_HEAD(&p->exiting, w, link);
 }
 
 /*
@@ -354,9 +352,10 @@ static void kill_overdue(void *ud);
 static void
 arm_kill_timer(struct wh_pool *p)
 {
+	const struct worker *w;
 	int64_t next = 0;
 
-	for (struct worker *w = p->workers; w; w = w->next) {
+	LIST_FOREACH(w, &p->workers, link) {
 		if (w->d != NULL && !w->killed &&
 		    (next == 0 || w->d->deadline < next))
 			next = w->d->deadline;
@@ -370,10 +369,11 @@ arm_kill_timer(struct wh_pool *p)
 static void
 kill_overdue(void *ud)
 {
+	struct worker *w;
 	struct wh_pool *p = ud;
 	int64_t now = xr_now_ms();
 
-	for (struct worker *w = p->workers; w; w = w->next) {
+	LIST_FOREACH(w, &p->workers, link) {
 		if (w->d != NULL && !w->killed && !w->reaped &&
 		    w->d->deadline <= now) {
 			log_warnx("delivery %s: worker %d past its deadline; "
@@ -393,8 +393,8 @@ retire_idle(void *ud)
 	int64_t now = xr_now_ms();
 	struct worker *w, *next;
 
-	for (w = p->workers; w; w = next) {
-		next = w->next;
+	for (w = LIST_FIRST(&p->workers); w != NULL; w = next) {
+		next = LIST_NEXT(w, link);
 		/* Closing its socket is what tells it to exit. */
 		if (w->d == NULL && now - w->idle_from >= WORKER_IDLE_MS)
 			worker_release(w);
@@ -405,9 +405,10 @@ retire_idle(void *ud)
 static void
 arm_idle_timer(struct wh_pool *p)
 {
+	const struct worker *w;
 	int64_t next = 0;
 
-	for (struct worker *w = p->workers; w; w = w->next) {
+	LIST_FOREACH(w, &p->workers, link) {
 		if (w->d == NULL && (next == 0 || w->idle_from < next))
 			next = w->idle_from;
 	}
@@ -464,8 +465,7 @@ worker_spawn(struct wh_pool *p)
 	fr_init(&w->in, XR_FRAME_MAX, WORKER_FRAME_TYPES);
 	w->idle_from = xr_now_ms();
 	loop_watch(p->lp, w->fd, POLLIN, worker_io, w);
-	w->next = p->workers;
-	p->workers = w;
+	LIST_INSERT_HEAD(&p->workers, w, link);
 	p->nworkers++;
 	return w;
 fail:
@@ -514,7 +514,9 @@ worker_assign(struct worker *w, struct delivery *d, char *err, size_t errlen)
 static struct worker *
 idle_worker(const struct wh_pool *p)
 {
-	for (struct worker *w = p->workers; w; w = w->next) {
+	struct worker *w;
+
+	LIST_FOREACH(w, &p->workers, link) {
 		if (w->d == NULL)
 			return w;
 	}
@@ -524,16 +526,15 @@ idle_worker(const struct wh_pool *p)
 static void
 start_queued(struct wh_pool *p)
 {
-	while (p->queue_head != NULL && p->nbusy < p->set.max_inflight) {
-		struct delivery *d = p->queue_head;
+	struct delivery *d;
+
+	while ((d = TAILQ_FIRST(&p->queue)) != NULL &&
+	    p->nbusy < p->set.max_inflight) {
 		struct worker *w = idle_worker(p);
 		char err[XR_ERRLEN];
 
-		p->queue_head = d->next;
-		if (p->queue_head == NULL)
-			p->queue_tail = NULL;
+		TAILQ_REMOVE(&p->queue, d, link);
 		p->nqueued--;
-		d->next = NULL;
 		if (w == NULL && (w = worker_spawn(p)) == NULL) {
 			d->start = xr_now_ms();
 			complete_error(p, d, WH_UNREACHABLE,
@@ -585,11 +586,7 @@ wh_submit(struct wh_pool *p, const char *url, const char *id, char *body,
 	d->body = body;
 	d->len = len;
 	d->job = job;
-	if (p->queue_tail)
-		p->queue_tail->next = d;
-	else
-		p->queue_head = d;
-	p->queue_tail = d;
+	TAILQ_INSERT_TAIL(&p->queue, d, link);
 	p->nqueued++;
 	start_queued(p);
 	return 0;
@@ -611,6 +608,9 @@ wh_new(struct loop *loop, const struct conf *c, wh_done_fn done,
 		return NULL;
 	}
 	p->lp = loop;
+	TAILQ_INIT(&p->queue);
+	LIST_INIT(&p->workers);
+	LIST_INIT(&p->exiting);
 	if (wh_settings_copy(&p->set, c) < 0) {
 		snprintf(err, errlen, "out of memory");
 		free(p);
@@ -642,29 +642,30 @@ void
 wh_free(struct wh_pool *p)
 {
 	struct delivery *d;
-	struct worker *w;
+	struct worker *w, *next;
 
 	if (p == NULL)
 		return;
-	while ((w = p->workers) != NULL) {
-		p->workers = w->next;
-		p->nworkers--;
+	/* next is read before w goes: the lists are walked, not popped, so
+	 * that clang's analyzer can follow them. */
+	for (w = LIST_FIRST(&p->workers); w != NULL; w = next) {
+		next = LIST_NEXT(w, link);
 		if ((d = w->d) != NULL) {
 			p->on_free(d->job);
 			delivery_free(d);
 		}
-		worker_release(w);
+		worker_release(w); /* to exiting, or freed if reaped */
 	}
-	while ((w = p->exiting) != NULL) {
-		p->exiting = w->next;
+	for (w = LIST_FIRST(&p->exiting); w != NULL; w = next) {
+		next = LIST_NEXT(w, link);
 		if (!w->reaped) {
 			kill(w->pid, SIGKILL);
 			(void)waitpid(w->pid, NULL, 0);
 		}
 		free(w);
 	}
-	while ((d = p->queue_head) != NULL) {
-		p->queue_head = d->next;
+	while ((d = TAILQ_FIRST(&p->queue)) != NULL) {
+		TAILQ_REMOVE(&p->queue, d, link);
 		p->on_free(d->job);
 		delivery_free(d);
 	}

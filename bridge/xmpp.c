@@ -183,8 +183,7 @@ sockopt_cb(xmpp_conn_t *c, void *sock)
 	int one = 1, fd = *(int *)sock;
 	struct xsess *xs;
 
-	LIST_FOREACH(xs, &sessions, live)
-	{
+	LIST_FOREACH(xs, &sessions, live) {
 		if (xs->conn != c)
 			continue;
 		xs->xfd = fd;
